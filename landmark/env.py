@@ -1,0 +1,41 @@
+"""Process environment for offline, quiet runs (STACK.md). Nothing happens on import."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+OFFLINE_ENV: dict[str, str] = {
+    "DO_NOT_TRACK": "true",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DVC_NO_ANALYTICS": "1",
+    "HF_HUB_OFFLINE": "1",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+    "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The project root: the nearest folder above `start` (default: cwd) holding params.yaml."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "params.yaml").is_file():
+            return folder
+    return here
+
+
+def apply_offline_env(root: Path | None = None) -> dict[str, str]:
+    """Set the offline / no-telemetry variables (without overriding explicit ones) and a project-local
+    PREFECT_HOME; returns what was set. Call it from entry points, never at import time."""
+    root = root or repo_root()
+    wanted = dict(OFFLINE_ENV)
+    wanted["PREFECT_HOME"] = str(root / ".prefect")
+    wanted.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow' / 'mlflow.db'}")
+    applied = {}
+    for key, value in wanted.items():
+        if key not in os.environ:
+            os.environ[key] = value
+            applied[key] = value
+    return applied

@@ -1,0 +1,23 @@
+"""Where every stage reads and writes, relative to the project root (dvc.yaml uses the same paths)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DATA = Path("data")
+DATA_MANIFEST = DATA / "manifest.csv"
+DATA_NOISE_TRUTH = DATA / "noise_truth.csv"
+
+ARTIFACTS = Path("artifacts")
+VALIDATE = ARTIFACTS / "validate"  # manifest.csv, quarantine.csv, report.html, metrics.json
+SPLIT = ARTIFACTS / "split"  # manifest.csv (+ split column), metrics.json
+CLEAN = ARTIFACTS / "clean"  # manifest.csv, removed.csv, landmarks.csv, duplicates.csv, gallery.png, metrics.json
+TRAIN = ARTIFACTS / "train"  # stage_1 .. stage_K: model.pt, model.json, checkpoints/, metrics.json, curves.png
+INDEX = ARTIFACTS / "index"  # index.faiss, centroids.csv, index.json, metrics.json
+EVALUATE = ARTIFACTS / "evaluate"  # metrics.json, per_landmark.csv, sensitivity_fpr.png, precision_recall.png
+EMBED_CACHE = ARTIFACTS / "cache" / "embeddings"
+
+
+def train_stage_dir(stage: int) -> Path:
+    """Output folder of curriculum stage `stage` (1-based)."""
+    return TRAIN / f"stage_{stage}"

@@ -1,0 +1,224 @@
+"""params.yaml read into frozen, typed dataclasses. Defaults live in params.yaml only."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+
+@dataclass(frozen=True)
+class SampleParams:
+    seed: int
+    n_landmarks: int
+    photos_per_landmark: int
+    image_size: int
+    mislabel_fraction: float
+    n_non_landmark: int
+    ordinary_building_share: float
+
+
+@dataclass(frozen=True)
+class ValidateParams:
+    min_photos_per_landmark: int
+    min_side: int
+    max_side: int
+    max_pixels: int
+    max_file_bytes: int
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    seed: int
+    query_fraction: float
+    unknown_landmarks: int
+    non_landmark_train: float
+    non_landmark_calibration: float
+
+
+@dataclass(frozen=True)
+class BackboneParams:
+    name: str
+    weights: str
+    pooling: str
+    gem_p: float
+    embed_dim: int
+    image_size: int
+
+
+@dataclass(frozen=True)
+class EmbedParams:
+    batch_size: int
+    num_workers: int
+    cache_dir: str
+
+
+@dataclass(frozen=True)
+class CleanParams:
+    k: int
+    edge_similarity: float
+    min_cluster_size: int
+    min_cluster_share: float
+    duplicate_similarity: float
+    num_parts: int
+
+
+@dataclass(frozen=True)
+class StageParams:
+    epochs: int
+    lr: float
+    image_size: int
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    seed: int
+    loss: str
+    center_lambda: float
+    center_alpha: float
+    arcface_margin: float
+    arcface_scale: float
+    subcenters: int
+    batch_size: int
+    m_per_class: int
+    non_landmark_per_batch: int
+    trainable_blocks: int
+    weight_decay: float
+    num_workers: int
+    curriculum: bool
+    stages: tuple[StageParams, ...]
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    max_centroids_per_landmark: int
+    centroid_distance: float
+    min_photos_per_centroid: int
+    type: str
+    hnsw_m: int
+    hnsw_ef_search: int
+    ivf_nlist: int
+    ivf_nprobe: int
+    pq_m: int
+    target_fpr: float
+    fprs: tuple[float, ...]
+    geo_radius_km: float
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    seed: int
+    landmark_share: float
+    min_landmark_queries: int
+
+
+@dataclass(frozen=True)
+class PromotionParams:
+    max_gap_drop: float
+    max_fpr_rise: float
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int
+    sample: SampleParams
+    validate: ValidateParams
+    split: SplitParams
+    backbone: BackboneParams
+    embed: EmbedParams
+    clean: CleanParams
+    train: TrainParams
+    index: IndexParams
+    evaluate: EvaluateParams
+    promotion: PromotionParams
+
+
+class ParamsError(ValueError):
+    """params.yaml is missing a key, has an unknown key or a value of the wrong type."""
+
+
+T = TypeVar("T")
+
+
+def _build(cls: type[T], raw: Any, where: str) -> T:
+    if not isinstance(raw, dict):
+        raise ParamsError(f"params.yaml: {where} must be a mapping, got {type(raw).__name__}")
+    names = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(raw) - set(names))
+    missing = sorted(set(names) - set(raw))
+    if unknown or missing:
+        raise ParamsError(f"params.yaml: {where}: unknown keys {unknown}, missing keys {missing}")
+    values: dict[str, Any] = {}
+    hints = {f.name: f.type for f in fields(cls)}  # type: ignore[arg-type]
+    for name, value in raw.items():
+        hint = str(hints[name])
+        key = f"{where}.{name}"
+        sub = _SECTIONS.get(hint)
+        if sub is not None:
+            values[name] = _build(sub, value, key)
+        elif hint == "tuple[StageParams, ...]":
+            if not isinstance(value, list) or not value:
+                raise ParamsError(f"params.yaml: {key} must be a non-empty list")
+            values[name] = tuple(_build(StageParams, v, f"{key}[{i}]") for i, v in enumerate(value))
+        elif hint == "tuple[float, ...]":
+            values[name] = tuple(float(v) for v in value)
+        elif hint == "bool":
+            if not isinstance(value, bool):
+                raise ParamsError(f"params.yaml: {key} must be true or false, got {value!r}")
+            values[name] = value
+        elif hint == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ParamsError(f"params.yaml: {key} must be an integer, got {value!r}")
+            values[name] = value
+        elif hint == "float":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ParamsError(f"params.yaml: {key} must be a number, got {value!r}")
+            values[name] = float(value)
+        else:
+            values[name] = str(value)
+    return cls(**values)
+
+
+_SECTIONS: dict[str, type] = {
+    "SampleParams": SampleParams,
+    "ValidateParams": ValidateParams,
+    "SplitParams": SplitParams,
+    "BackboneParams": BackboneParams,
+    "EmbedParams": EmbedParams,
+    "CleanParams": CleanParams,
+    "TrainParams": TrainParams,
+    "IndexParams": IndexParams,
+    "EvaluateParams": EvaluateParams,
+    "PromotionParams": PromotionParams,
+}
+
+
+def parse_params(raw: dict[str, Any]) -> Params:
+    """Build Params from an already-loaded mapping (for tests and overrides)."""
+    return _build(Params, raw, "params")
+
+
+def load_params(path: Path | str = "params.yaml") -> Params:
+    """Read params.yaml into frozen dataclasses; ParamsError names the bad key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found")
+    with path.open() as handle:
+        raw = yaml.safe_load(handle)
+    return parse_params(raw)
+
+
+def with_overrides(params: Params, section: str, **changes: Any) -> Params:
+    """A copy of params with some keys of one section replaced."""
+    return dataclasses.replace(params, **{section: dataclasses.replace(getattr(params, section), **changes)})
+
+
+def params_hash(params: Params) -> str:
+    """A short stable hash of all parameters, for lineage tags."""
+    blob = json.dumps(dataclasses.asdict(params), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]

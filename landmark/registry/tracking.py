@@ -1,0 +1,74 @@
+"""MLflow runs for stages: nested under the flow's run when the flow passes its id in the environment.
+
+The retrain flow sets MLFLOW_TRACKING_URI, MLFLOW_EXPERIMENT_ID and LANDMARK_PARENT_RUN_ID for the DVC
+stages it starts; a stage run by hand (`dvc repro`) logs a top-level run to the project's store.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import mlflow
+
+from landmark.env import apply_offline_env, repo_root
+
+PARENT_RUN_ENV = "LANDMARK_PARENT_RUN_ID"
+DISABLE_ENV = "LANDMARK_NO_MLFLOW"
+EXPERIMENT_NAME = "landmark"
+log = logging.getLogger(__name__)
+
+
+def tracking_uri(root: Path | None = None) -> str:
+    """The project's MLflow store: sqlite in mlflow/ unless MLFLOW_TRACKING_URI says otherwise."""
+    root = root or repo_root()
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
+
+
+def ensure_experiment(root: Path | None = None, name: str = EXPERIMENT_NAME) -> str:
+    """Create (once) the project's experiment with artifacts under mlflow/artifacts; return its id."""
+    root = root or repo_root()
+    (root / "mlflow").mkdir(exist_ok=True)
+    mlflow.set_tracking_uri(tracking_uri(root))
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    artifacts = (root / "mlflow" / "artifacts").resolve()
+    artifacts.mkdir(parents=True, exist_ok=True)
+    return mlflow.create_experiment(name, artifact_location=artifacts.as_uri())
+
+
+@contextmanager
+def stage_run(stage: str, params: dict[str, Any] | None = None) -> Iterator[mlflow.ActiveRun | None]:
+    """An MLflow run for one stage; yields None (logs nothing) when LANDMARK_NO_MLFLOW=1."""
+    if os.environ.get(DISABLE_ENV) == "1":
+        yield None
+        return
+    apply_offline_env()
+    experiment_id = os.environ.get("MLFLOW_EXPERIMENT_ID") or ensure_experiment()
+    mlflow.set_tracking_uri(tracking_uri())
+    parent = os.environ.get(PARENT_RUN_ENV)
+    with mlflow.start_run(run_name=stage, experiment_id=experiment_id, parent_run_id=parent) as run:
+        mlflow.set_tag("stage", stage)
+        if params:
+            mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+        yield run
+
+
+def log_metrics_safe(metrics: dict[str, float], step: int | None = None) -> None:
+    """Log numeric metrics to the active run, if any, with names MLflow accepts."""
+    if mlflow.active_run() is None:
+        return
+    clean = {k.replace("@", "_at_").replace("%", "pct"): float(v) for k, v in metrics.items()
+             if isinstance(v, int | float)}
+    mlflow.log_metrics(clean, step=step)
+
+
+def log_artifact_safe(path: Path, artifact_path: str | None = None) -> None:
+    """Log a file to the active run, if any."""
+    if mlflow.active_run() is not None and Path(path).exists():
+        mlflow.log_artifact(str(path), artifact_path=artifact_path)

@@ -1,0 +1,30 @@
+"""Shared fixtures: offline environment, the real photos from ../shared (skipped when absent)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from landmark.env import OFFLINE_ENV
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_LANDMARKS = Path(os.environ.get("LANDMARK_REAL_DATA", REPO.parent / "shared" / "data" / "real-landmarks"))
+
+for _key, _value in OFFLINE_ENV.items():
+    os.environ.setdefault(_key, _value)
+os.environ.setdefault("LANDMARK_NO_MLFLOW", "1")  # unit tests log nothing unless a test opts in
+
+
+@pytest.fixture(scope="session")
+def real_landmarks_dir() -> Path:
+    """../shared/data/real-landmarks (manifest.csv + images/), or skip the test when absent."""
+    if not (REAL_LANDMARKS / "manifest.csv").is_file():
+        pytest.skip(f"real photos not found at {REAL_LANDMARKS}")
+    return REAL_LANDMARKS
+
+
+@pytest.fixture(scope="session")
+def repo_dir() -> Path:
+    return REPO
