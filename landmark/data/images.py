@@ -7,16 +7,68 @@ orientation applied, any mode (CMYK, 16-bit, palette, alpha, greyscale) normalis
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 
 DEFAULT_MAX_PIXELS = 40_000_000
+EXIF_ORIENTATION_TAG = 0x0112
 
 
 class ImageDecodeError(ValueError):
     """A photo cannot be used; the message names the file and the reason."""
+
+
+class ImageTooLargeError(ImageDecodeError):
+    """The header states more pixels than allowed (decompression-bomb guard); nothing was decoded."""
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What the file header says, before any pixel is decoded.
+
+    width, height: stored size in pixels (before EXIF orientation); mode: PIL mode as stored
+    (e.g. "CMYK", "I;16", "P", "RGBA", "L"); format: PIL format name; orientation: EXIF tag 1-8 (1 = as stored).
+    """
+
+    width: int
+    height: int
+    mode: str
+    format: str
+    orientation: int
+
+    @property
+    def oriented_size(self) -> tuple[int, int]:
+        """(width, height) after EXIF orientation (orientations 5-8 swap the sides)."""
+        return (self.height, self.width) if self.orientation in (5, 6, 7, 8) else (self.width, self.height)
+
+
+def read_header(path: Path | str) -> ImageHeader:
+    """Read size, mode, format and EXIF orientation from the header only (no pixel decoding).
+
+    Raises ImageDecodeError for a missing or unidentifiable file, and for a header so large that
+    PIL refuses to open it (decompression bomb; the message keeps PIL's stated size).
+    """
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the caller checks the size
+            with Image.open(path) as image:
+                try:
+                    orientation = int(image.getexif().get(EXIF_ORIENTATION_TAG, 1) or 1)
+                except Exception:  # a malformed EXIF block is not fatal: treat it as "as stored"
+                    orientation = 1
+                if orientation not in range(1, 9):
+                    orientation = 1
+                return ImageHeader(image.size[0], image.size[1], image.mode, image.format or "", orientation)
+    except FileNotFoundError as exc:
+        raise ImageDecodeError(f"{path}: file not found") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"{path}: decompression bomb: {exc}") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageDecodeError(f"{path}: not a decodable image: {exc}") from exc
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -50,7 +102,7 @@ def load_rgb(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Im
             with Image.open(path) as image:
                 width, height = image.size
                 if width * height > max_pixels:
-                    raise ImageDecodeError(
+                    raise ImageTooLargeError(
                         f"{path}: {width}x{height} = {width * height} pixels exceeds the limit of {max_pixels}"
                     )
                 image.load()
@@ -61,6 +113,6 @@ def load_rgb(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Im
     except FileNotFoundError as exc:
         raise ImageDecodeError(f"{path}: file not found") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageDecodeError(f"{path}: decompression bomb: {exc}") from exc
+        raise ImageTooLargeError(f"{path}: decompression bomb: {exc}") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageDecodeError(f"{path}: not a decodable image: {exc}") from exc
