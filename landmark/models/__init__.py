@@ -1,0 +1,1 @@
+"""Models: the timm embedding backbone, its weights, checkpoints, preprocessing and batch extraction."""
