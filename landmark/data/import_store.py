@@ -1,0 +1,175 @@
+"""Writing an import into the data root: copy the accepted photos, write the manifest, log the summary.
+
+`replace` makes the data root hold exactly the imported set (the photos are staged first, the old
+photos and manifest go only once the new set is complete); `extend` adds to what is there. Photos
+land at `images/<image_id><suffix>`; the manifest gains a `sha256` column.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from landmark.data.ingest import (
+    DEFAULT_MAX_FILE_BYTES,
+    Accepted,
+    Candidate,
+    check_candidates,
+    sha256_file,
+)
+from landmark.data.images import DEFAULT_MAX_PIXELS
+from landmark.data.manifest import COLUMNS, MANIFEST_NAME, NOISE_TRUTH_NAME, read_manifest, write_manifest
+from landmark.data.quarantine import ImportSummary, QuarantineEntry, count_reasons, write_quarantine
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["replace", "extend"]
+IMAGES_DIR = "images"
+STAGING_DIR = ".import-staging"
+PROJECT_MARKERS = ("params.yaml", "pyproject.toml", ".git")
+
+
+class DataImportError(RuntimeError):
+    """The import cannot proceed as a whole (bad mode, unsafe data root, nothing importable)."""
+
+
+class NothingImported(DataImportError):
+    """A replace import where every row was quarantined: the data root is left unchanged."""
+
+    def __init__(self, message: str, summary: ImportSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+def _existing_state(manifest: pd.DataFrame, data_root: Path, wanted_ids: set[str]) -> dict[str, tuple[str, str]]:
+    """image_id -> (sha256, landmark) for rows of the current manifest whose id the input also uses."""
+    state: dict[str, tuple[str, str]] = {}
+    for row in manifest.itertuples(index=False):
+        if row.image_id not in wanted_ids:
+            continue
+        sha = str(getattr(row, "sha256", "") or "")
+        if not sha:
+            file = data_root / str(row.path)
+            sha = sha256_file(file) if file.is_file() else "missing"
+        state[row.image_id] = (sha, str(row.landmark))
+    return state
+
+
+def _copy(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(dest.name + ".part")
+    shutil.copyfile(src, partial)
+    os.replace(partial, dest)
+
+
+def _manifest_row(item: Accepted, rel_path: str) -> dict[str, object]:
+    cand = item.candidate
+    row: dict[str, object] = {
+        "image_id": cand.image_id, "path": rel_path, "landmark": cand.landmark,
+        "lat": cand.lat, "lon": cand.lon, "city": cand.city,
+    }
+    row.update({k: v for k, v in cand.extra.items() if k not in COLUMNS and k not in ("sha256", "split")})
+    row["sha256"] = item.sha256
+    return row
+
+
+def _place(accepted: Sequence[Accepted], root: Path, taken: set[str]) -> list[dict[str, object]]:
+    """Copy each accepted photo under `root`/images; return its manifest rows (paths relative to root)."""
+    rows = []
+    for item in accepted:
+        rel = f"{IMAGES_DIR}/{item.candidate.image_id}{item.suffix}"
+        if rel in taken:  # the name is held by another id of the current data root
+            rel = f"{IMAGES_DIR}/{item.candidate.image_id}-{item.sha256[:8]}{item.suffix}"
+        _copy(item.candidate.file, root / rel)
+        taken.add(rel)
+        rows.append(_manifest_row(item, rel))
+    return rows
+
+
+def _clear_old(data_root: Path, old: pd.DataFrame) -> None:
+    """Remove the previous data set: its listed photos, images/, the manifest and the sample truth."""
+    root = data_root.resolve()
+    for rel in old["path"].astype(str) if len(old) else []:
+        file = (data_root / rel).resolve()
+        if file.is_relative_to(root) and file.is_file():
+            file.unlink()
+    shutil.rmtree(data_root / IMAGES_DIR, ignore_errors=True)
+    for name in (MANIFEST_NAME, NOISE_TRUTH_NAME):
+        (data_root / name).unlink(missing_ok=True)
+    for folder in sorted((p for p in data_root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        if folder.name not in ("quarantine",) and not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
+    partial = path.with_name(path.name + ".part")
+    write_manifest(frame, partial)
+    os.replace(partial, path)
+
+
+def run_import(
+    candidates: Sequence[Candidate],
+    rejected: Sequence[QuarantineEntry],
+    rows_in: int,
+    data_root: Path,
+    mode: Mode,
+    source: str,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> ImportSummary:
+    """Check the candidates, copy the accepted photos into `data_root` and write its manifest.
+
+    rejected: rows the importer already quarantined (unreadable rows, paths outside, failed downloads).
+    Writes `<data_root>/quarantine/import-<timestamp>.csv` and logs the summary. Raises NothingImported
+    (data root unchanged) when a replace import has no usable row.
+    """
+    if mode not in ("replace", "extend"):
+        raise DataImportError(f"mode must be 'replace' or 'extend', not {mode!r}")
+    data_root = Path(data_root)
+    if mode == "replace" and any((data_root / m).exists() for m in PROJECT_MARKERS):
+        raise DataImportError(f"{data_root} looks like a project folder ({PROJECT_MARKERS}); refusing to replace it")
+    data_root.mkdir(parents=True, exist_ok=True)
+    manifest_path = data_root / MANIFEST_NAME
+    old = read_manifest(manifest_path) if manifest_path.is_file() else pd.DataFrame(columns=list(COLUMNS))
+    existing = {} if mode == "replace" else _existing_state(old, data_root, {c.image_id for c in candidates})
+    checked = check_candidates(candidates, existing, max_file_bytes, max_pixels)
+    quarantined = list(rejected) + checked.quarantined
+    quarantine_path = write_quarantine(quarantined, data_root)
+
+    def summary(manifest_rows: int, path: Path | None) -> ImportSummary:
+        return ImportSummary(
+            rows_in=rows_in, imported=len(checked.accepted), skipped_duplicates=checked.duplicates,
+            quarantined=len(quarantined), by_reason=count_reasons(quarantined), mode=mode, source=source,
+            manifest_rows=manifest_rows, manifest_path=path, quarantine_path=quarantine_path,
+        )
+
+    if mode == "replace":
+        if not checked.accepted:
+            result = summary(len(old), manifest_path if len(old) else None)
+            raise NothingImported(f"nothing to import from {source}; {data_root} left unchanged", result)
+        staging = data_root / STAGING_DIR
+        shutil.rmtree(staging, ignore_errors=True)
+        rows = _place(checked.accepted, staging, set())
+        _clear_old(data_root, old)
+        os.replace(staging / IMAGES_DIR, data_root / IMAGES_DIR)
+        shutil.rmtree(staging, ignore_errors=True)
+        new = pd.DataFrame(rows)
+    else:
+        rows = _place(checked.accepted, data_root, set(old["path"].astype(str)))
+        if not rows:
+            new = old
+        elif len(old):
+            new = pd.concat([old, pd.DataFrame(rows)], ignore_index=True)
+        else:
+            new = pd.DataFrame(rows)
+    if rows or mode == "replace":
+        _write_atomic(new, manifest_path)
+    result = summary(len(new), manifest_path if len(new) else None)
+    logger.info(result.describe())
+    return result
