@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 DATA_DIR = "data"
 DVC_FILE = "data.dvc"
 DEFAULT_REMOTE_NAME = "local"
-DEFAULT_REMOTE_URL = "../.dvc-remote"  # relative to .dvc/, i.e. <repo>/.dvc-remote (git-ignored)
+DEFAULT_REMOTE_URL = ".dvc-remote"  # given from the repo root; DVC stores it relative to .dvc/
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Prefect flows that run the DVC pipeline and manage the MLflow registry (no torch imported here)."""

@@ -1,0 +1,61 @@
+"""Prefect tasks that run DVC stages as subprocesses: DVC owns the graph, Prefect the running."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import deque
+from pathlib import Path
+
+import yaml
+from prefect import get_run_logger, task
+
+# stages whose failure a retry can mend: training resumes from its last checkpoint
+RETRYABLE_PREFIXES = ("train_",)
+
+
+class StageFailed(RuntimeError):
+    """A DVC stage exited non-zero; the message holds its last output lines."""
+
+
+def pipeline_stages(root: Path) -> list[str]:
+    """Stage names in dvc.yaml order (the file lists them upstream first)."""
+    doc = yaml.safe_load((root / "dvc.yaml").read_text())
+    return list(doc["stages"])
+
+
+def _repro(root: Path, stage: str, env: dict[str, str], force: bool) -> str:
+    logger = get_run_logger()
+    args = [sys.executable, "-m", "dvc", "repro", "--single-item", stage]
+    if force:
+        args.append("--force")
+    process_env = {**os.environ, **env}
+    bin_dir = str(Path(sys.executable).parent)  # stage cmds say `python`: make it this environment's
+    process_env["PATH"] = bin_dir + os.pathsep + process_env.get("PATH", "")
+    tail: deque[str] = deque(maxlen=25)
+    with subprocess.Popen(args, cwd=root, env=process_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, bufsize=1) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip()
+            if line:
+                tail.append(line)
+                logger.info("[%s] %s", stage, line)
+        code = proc.wait()
+    if code != 0:
+        raise StageFailed(f"stage {stage} failed (exit {code}):\n" + "\n".join(tail))
+    skipped = any("didn't change, skipping" in line or "is cached" in line for line in tail)
+    return "skipped" if skipped else "ran"
+
+
+@task(name="dvc-stage", task_run_name="dvc repro {stage}")
+def run_dvc_stage(root: Path, stage: str, env: dict[str, str], force: bool = False) -> str:
+    """`dvc repro --single-item STAGE`; returns 'ran' or 'skipped' (nothing changed)."""
+    return _repro(root, stage, env, force)
+
+
+def stage_task(stage: str):  # type: ignore[no-untyped-def]
+    """The task for one stage, with retries where a retry makes sense."""
+    retries = 1 if stage.startswith(RETRYABLE_PREFIXES) else 0
+    return run_dvc_stage.with_options(retries=retries, retry_delay_seconds=2)

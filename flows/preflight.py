@@ -1,0 +1,57 @@
+"""Checks before a flow starts work: a clear error beats a hang or a half-run pipeline."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+
+class PreflightError(RuntimeError):
+    """The project or a service the flow needs is not ready; the message says what to do."""
+
+
+def check_project(root: Path) -> None:
+    """params.yaml, dvc.yaml and the data must be there."""
+    for name in ("params.yaml", "dvc.yaml"):
+        if not (root / name).is_file():
+            raise PreflightError(f"{root / name} not found: run from the project root")
+    if not (root / "data" / "manifest.csv").is_file():
+        raise PreflightError(f"{root / 'data' / 'manifest.csv'} not found: run `landmark setup` "
+                             "(generates the sample world) or `landmark data import ...` first")
+
+
+def check_mlflow(uri: str, timeout_s: float = 5.0) -> None:
+    """An http(s) tracking server must answer /health within `timeout_s`; a sqlite store's folder
+    must exist."""
+    if uri.startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout_s) as response:
+                if response.status != 200:
+                    raise PreflightError(f"MLflow server at {uri} answered {response.status} on /health")
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise PreflightError(f"MLflow server at {uri} is not reachable ({exc}); start it with "
+                                 "`mlflow/server.sh` or unset MLFLOW_TRACKING_URI to use the local "
+                                 "sqlite store") from exc
+    elif uri.startswith("sqlite:///"):
+        folder = Path(uri.removeprefix("sqlite:///")).parent
+        if not folder.is_dir():
+            raise PreflightError(f"MLflow store folder {folder} does not exist")
+
+
+def check_prefect(timeout_s: float = 5.0) -> None:
+    """When PREFECT_API_URL names a server, it must answer /health within `timeout_s` (otherwise
+    Prefect would retry for minutes). Without it, flows use an ephemeral local server."""
+    import os
+
+    url = os.environ.get("PREFECT_API_URL", "")
+    if not url:
+        return
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout_s) as response:
+            if response.status != 200:
+                raise PreflightError(f"Prefect server at {url} answered {response.status} on /health")
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise PreflightError(f"Prefect server at {url} is not reachable ({exc}); start it with "
+                             "`prefect server start --host 127.0.0.1` or unset PREFECT_API_URL to run "
+                             "with a temporary local server") from exc

@@ -1,0 +1,31 @@
+"""Scheduled retraining: the retrain flow as a Prefect deployment with a cron schedule.
+
+Start a server and serve the schedule on this machine:
+    prefect server start --host 127.0.0.1 --port 4200            # terminal 1
+    PREFECT_API_URL=http://127.0.0.1:4200/api landmark schedule  # terminal 2 (Ctrl-C stops it)
+    PREFECT_API_URL=http://127.0.0.1:4200/api prefect deployment run 'retrain/scheduled-retrain'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flows.retrain import retrain
+
+DEPLOYMENT_NAME = "scheduled-retrain"
+DEFAULT_CRON = "0 3 * * 1"  # Mondays 03:00
+
+
+def retrain_deployment(cron: str = DEFAULT_CRON, project_dir: str = "", **parameters: Any):  # type: ignore[no-untyped-def]
+    """The deployment object (no server needed to build it)."""
+    return retrain.to_deployment(name=DEPLOYMENT_NAME, cron=cron,
+                                 parameters={"project_dir": project_dir, **parameters},
+                                 description="Weekly retrain of the landmark recognizer on the current data version.",
+                                 tags=["landmark", "retrain"])
+
+
+def serve_schedule(cron: str = DEFAULT_CRON, project_dir: str = "") -> None:
+    """Serve the scheduled deployment until interrupted (needs PREFECT_API_URL to a running server)."""
+    from prefect import serve
+
+    serve(retrain_deployment(cron=cron, project_dir=project_dir))

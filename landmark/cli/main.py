@@ -1,0 +1,237 @@
+"""The `landmark` command line. Heavy libraries are imported inside commands so --help is instant."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from landmark.env import apply_offline_env, repo_root
+
+app = typer.Typer(help="Landmark recognition via deep metric learning (Boiarov & Tyantov, arXiv 1908.10192): "
+                  "data versions, the retrain pipeline, the model registry and the recognizer.",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+data_app = typer.Typer(help="The landmark database: generate, import, list versions, roll back.",
+                       no_args_is_help=True)
+model_app = typer.Typer(help="Registered models: list versions, roll the champion back.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(model_app, name="model")
+console = Console(stderr=True)
+
+
+def _root() -> Path:
+    root = repo_root()
+    apply_offline_env(root)
+    return root
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+@data_app.command("sample")
+def data_sample(
+    out: Annotated[Path, typer.Option(help="Data root to (re)generate.")] = Path("data"),
+    commit: Annotated[bool, typer.Option(help="Track with DVC and commit data.dvc as a new data version.")] = True,
+) -> None:
+    """Generate the embedded sample world (params `sample`) into data/ and make it a data version."""
+    from landmark.data.sample_world import generate_sample_world
+    from landmark.data.versions import commit_data_version
+    from landmark.params import load_params
+
+    root = _root()
+    params = load_params(root / "params.yaml").sample
+    summary = generate_sample_world(root / out, params, progress=True)
+    console.print(f"sample world: {summary}")
+    if commit:
+        version = commit_data_version(root, f"sample world (seed {params.seed})", source="sample")
+        console.print(f"data version {version.commit[:10]}: {version.meta}")
+
+
+@data_app.command("versions")
+def data_versions(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List data versions: the git history of data.dvc with photo and landmark counts."""
+    from landmark.data.versions import list_versions
+
+    versions = list_versions(_root())
+    if as_json:
+        print(json.dumps([v.__dict__ for v in versions], indent=2))
+        return
+    table = Table("commit", "date", "photos", "landmarks", "non-landmark", "files", "source", "message")
+    for v in versions:
+        table.add_row(v.commit[:10], v.date[:19], str(v.meta.get("photos", "?")), str(v.meta.get("landmarks", "?")),
+                      str(v.meta.get("non_landmark", "?")), str(v.nfiles), str(v.meta.get("source", "")), v.message)
+    Console().print(table)
+
+
+@data_app.command("rollback")
+def data_rollback(rev: Annotated[str, typer.Argument(help="A git revision from `landmark data versions`.")]) -> None:
+    """Put data.dvc back to REV, check the files out, verify them and commit; the next retrain uses it."""
+    from landmark.data.versions import rollback_data
+    from landmark.vcs import CommandError
+
+    try:
+        version = rollback_data(_root(), rev)
+    except CommandError as exc:
+        _fail(str(exc))
+    console.print(f"data rolled back: now {version.commit[:10]} ({version.meta}); files verified")
+
+
+@data_app.command("contact-sheet")
+def data_contact_sheet(
+    out: Annotated[Path, typer.Option(help="PNG to write.")] = Path("artifacts/contact_sheet.png"),
+) -> None:
+    """Render a contact sheet of the data (a few photos per landmark) to look at."""
+    from landmark.data.contact_sheet import render_contact_sheet
+
+    root = _root()
+    render_contact_sheet(root / "data" / "manifest.csv", root / "data", root / out)
+    console.print(f"wrote {out}")
+
+
+@app.command("setup")
+def setup(
+    remote: Annotated[str, typer.Option(help="Folder of the DVC remote (default <repo>/.dvc-remote).")] = "",
+) -> None:
+    """Prepare a fresh clone: DVC and its remote, the MLflow store, and the sample world as data."""
+    from landmark.data.versions import commit_data_version, ensure_dvc
+    from landmark.registry.tracking import ensure_experiment
+
+    root = _root()
+    ensure_dvc(root, remote or None)
+    ensure_experiment(root)
+    if not (root / "data" / "manifest.csv").is_file():
+        from landmark.data.sample_world import generate_sample_world
+        from landmark.params import load_params
+
+        params = load_params(root / "params.yaml").sample
+        console.print("generating the sample world into data/ ...")
+        generate_sample_world(root / "data", params, progress=True)
+        version = commit_data_version(root, f"sample world (seed {params.seed})", source="sample")
+        console.print(f"data version {version.commit[:10]}: {version.meta}")
+    else:
+        console.print("data/ is present: kept")
+    console.print("setup done: next `landmark retrain`")
+
+
+@app.command("retrain")
+def retrain(
+    force: Annotated[bool, typer.Option(help="Rerun every stage even when nothing changed.")] = False,
+    register: Annotated[bool, typer.Option(help="Register and gate the models after evaluation.")] = True,
+) -> None:
+    """Run the retrain flow (Prefect): the DVC stages, then MLflow registration and the promotion gate."""
+    from flows.preflight import PreflightError, check_prefect
+
+    root = _root()
+    try:
+        check_prefect()
+        from flows.retrain import retrain as retrain_flow
+
+        summary = retrain_flow(project_dir=str(root), force=force, register=register)
+    except PreflightError as exc:
+        _fail(str(exc))
+    from landmark.cli.summary import print_summary
+
+    print_summary(summary, root)
+
+
+@app.command("promote")
+def promote(
+    version: Annotated[str, typer.Argument(help="Version of landmark-recognizer to make champion.")],
+    reason: Annotated[str, typer.Option(help="Why, recorded on the version.")] = "manual promotion",
+) -> None:
+    """Force VERSION to champion by hand (recorded as forced), bypassing the gate."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from landmark.registry.promotion import force_promote
+    from landmark.registry.register import RECOGNIZER
+    from landmark.registry.tracking import ensure_experiment
+
+    ensure_experiment(_root())
+    try:
+        force_promote(MlflowClient(), RECOGNIZER, version, reason)
+    except MlflowException as exc:
+        _fail(f"{RECOGNIZER} version {version}: {exc.message}")
+    console.print(f"{RECOGNIZER} v{version} is champion (forced: {reason})")
+
+
+@model_app.command("rollback")
+def model_rollback() -> None:
+    """Move the `champion` alias back to the previous champion."""
+    from mlflow import MlflowClient
+
+    from landmark.registry.promotion import rollback_champion
+    from landmark.registry.register import RECOGNIZER
+    from landmark.registry.tracking import ensure_experiment
+
+    ensure_experiment(_root())
+    try:
+        version = rollback_champion(MlflowClient(), RECOGNIZER)
+    except LookupError as exc:
+        _fail(str(exc))
+    console.print(f"{RECOGNIZER}: champion is now v{version}")
+
+
+@model_app.command("list")
+def model_list() -> None:
+    """Versions of the registered models with aliases, gate status and metrics."""
+    from mlflow import MlflowClient
+
+    from landmark.registry.tracking import ensure_experiment
+
+    ensure_experiment(_root())
+    client = MlflowClient()
+    table = Table("model", "version", "aliases", "gate", "GAP", "FPR", "data md5", "created")
+    for model in client.search_registered_models():
+        for v in sorted(client.search_model_versions(f"name='{model.name}'"), key=lambda v: int(v.version)):
+            tags = v.tags
+            table.add_row(model.name, str(v.version), ",".join(v.aliases), tags.get("gate.status", ""),
+                          tags.get("metric.gap", "")[:6], tags.get("metric.fpr_at_threshold", "")[:6],
+                          tags.get("lineage.data_md5", "")[:10], str(v.creation_timestamp))
+    Console().print(table)
+
+
+@app.command("schedule")
+def schedule(
+    cron: Annotated[str, typer.Option(help="Cron expression of the scheduled retrain.")] = "0 3 * * 1",
+) -> None:
+    """Serve the retrain flow on a cron schedule (needs `prefect server start`; see README)."""
+    from flows.schedule import serve_schedule
+
+    serve_schedule(cron=cron, project_dir=str(_root()))
+
+
+@app.command("ui")
+def ui() -> None:
+    """Print the commands that open the MLflow and Prefect UIs on 127.0.0.1."""
+    from landmark.cli.summary import ui_commands
+
+    for line in ui_commands(_root()):
+        print(line)
+
+
+def _register_optional() -> None:
+    """Commands whose modules live beside this one (ingestion, recognition)."""
+    try:
+        from landmark.cli.data_import import import_command
+
+        data_app.command("import")(import_command)
+    except ImportError:  # pragma: no cover - module not present in a partial checkout
+        pass
+    try:
+        from landmark.cli.recognize import albums_command, evaluate_command, recognize_command
+
+        app.command("recognize")(recognize_command)
+        app.command("albums")(albums_command)
+        app.command("evaluate")(evaluate_command)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+_register_optional()

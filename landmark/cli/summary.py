@@ -1,0 +1,48 @@
+"""The short summary `make run` ends with: metrics, registered versions, champion, UI commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+SUMMARY_METRICS = ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0.1pct", "fpr_at_threshold",
+                   "accuracy_at_1", "baseline_frozen.gap", "baseline_one_centroid.gap",
+                   "baseline_nearest_photo.gap")
+
+
+def ui_commands(root: Path) -> list[str]:
+    """Shell commands that open the MLflow and Prefect UIs on 127.0.0.1."""
+    store = root / "mlflow"
+    return [
+        f"MLflow UI:  .venv/bin/mlflow ui --backend-store-uri sqlite:///{store}/mlflow.db "
+        f"--default-artifact-root {store}/artifacts --host 127.0.0.1 --port 5000 --workers 1",
+        f"Prefect UI: PREFECT_HOME={root}/.prefect .venv/bin/prefect server start --host 127.0.0.1 --port 4200",
+    ]
+
+
+def print_summary(summary: dict[str, Any], root: Path) -> None:
+    """Print the run's stages, metrics, registry outcome and the UI commands."""
+    console = Console()
+    stages = Table("stage", "outcome", "seconds", title="retrain")
+    for stage, outcome in summary.get("stages", {}).items():
+        stages.add_row(stage, outcome, f"{summary.get('stage_seconds', {}).get(stage, 0.0):.1f}")
+    console.print(stages)
+    metrics = summary.get("metrics", {})
+    table = Table("metric", "value", title="evaluation (emulated user collection)")
+    for key in SUMMARY_METRICS:
+        if key in metrics:
+            table.add_row(key, f"{metrics[key]:.4f}")
+    console.print(table)
+    registry = summary.get("registry")
+    if registry:
+        console.print(f"registered: landmark-recognizer v{registry['recognizer_version']}, "
+                      f"landmark-index v{registry['index_version']}"
+                      f"{'' if registry.get('registered', True) else ' (same lineage as before: not re-registered)'}")
+        verdict = "promoted to champion" if registry["promoted"] else "kept as challenger"
+        console.print(f"gate: {verdict} — {'; '.join(registry['reasons'])}")
+    console.print(f"total {summary.get('total_seconds', 0.0):.1f} s; MLflow parent run {summary.get('parent_run_id')}")
+    for line in ui_commands(root):
+        console.print(line)

@@ -1,0 +1,127 @@
+"""The promotion gate of the MLflow registry: a new version is `challenger`; it becomes `champion`
+only if it beats the current champion on the same evaluation collection. Aliases, not stages.
+
+Decisions and their reasons are written as tags on the challenger version (`gate.*`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from landmark.params import PromotionParams
+
+log = logging.getLogger(__name__)
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+PREVIOUS = "previous_champion"
+GATE_METRICS = ("gap", "fpr_at_threshold")
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    promote: bool
+    reasons: tuple[str, ...]
+    champion_version: str | None = None
+    challenger: dict[str, float] = field(default_factory=dict)
+    champion: dict[str, float] = field(default_factory=dict)
+
+
+def decide(challenger: dict[str, float], champion: dict[str, float] | None, rule: PromotionParams) -> GateDecision:
+    """The gate's rule, pure: the challenger wins when its GAP is not lower than the champion's by more
+    than `max_gap_drop` and its FPR at the stored threshold is not higher by more than `max_fpr_rise`.
+    With no champion, the challenger wins."""
+    missing = [m for m in GATE_METRICS if m not in challenger]
+    if missing:
+        return GateDecision(False, (f"challenger lacks metric(s) {missing}: not evaluated",), None, challenger)
+    if champion is None:
+        return GateDecision(True, ("no champion yet",), None, challenger)
+    reasons = []
+    ok = True
+    gap_delta = challenger["gap"] - champion.get("gap", float("-inf"))
+    if gap_delta < -rule.max_gap_drop:
+        ok = False
+        reasons.append(f"GAP {challenger['gap']:.4f} < champion {champion['gap']:.4f} - {rule.max_gap_drop}")
+    else:
+        reasons.append(f"GAP {challenger['gap']:.4f} vs champion {champion.get('gap', float('nan')):.4f}: ok")
+    fpr_delta = challenger["fpr_at_threshold"] - champion.get("fpr_at_threshold", float("inf"))
+    if fpr_delta > rule.max_fpr_rise:
+        ok = False
+        reasons.append(f"FPR {challenger['fpr_at_threshold']:.4f} > champion "
+                       f"{champion['fpr_at_threshold']:.4f} + {rule.max_fpr_rise}")
+    else:
+        reasons.append(f"FPR {challenger['fpr_at_threshold']:.4f} vs champion "
+                       f"{champion.get('fpr_at_threshold', float('nan')):.4f}: ok")
+    return GateDecision(ok, tuple(reasons), None, challenger, champion)
+
+
+def metrics_of(client: MlflowClient, name: str, version: str) -> dict[str, float]:
+    """The gate metrics recorded on a version as `metric.<name>` tags."""
+    tags = client.get_model_version(name, version).tags
+    return {k.removeprefix("metric."): float(v) for k, v in tags.items() if k.startswith("metric.")}
+
+
+def champion_version(client: MlflowClient, name: str) -> str | None:
+    """The version the `champion` alias points to, or None."""
+    try:
+        return str(client.get_model_version_by_alias(name, CHAMPION).version)
+    except MlflowException:
+        return None
+
+
+def _move_champion(client: MlflowClient, name: str, version: str) -> None:
+    old = champion_version(client, name)
+    if old is not None and old != version:
+        client.set_registered_model_alias(name, PREVIOUS, old)
+    client.set_registered_model_alias(name, CHAMPION, version)
+
+
+def gate(client: MlflowClient, name: str, version: str, rule: PromotionParams,
+         champion_metrics: dict[str, float] | None = None) -> GateDecision:
+    """Mark `version` challenger, compare it with the champion and promote it if it wins.
+
+    `champion_metrics`: the champion's metrics on the challenger's evaluation collection when the
+    caller re-evaluated it; by default the metrics recorded on the champion version are used.
+    """
+    client.set_registered_model_alias(name, CHALLENGER, version)
+    current = champion_version(client, name)
+    if current == version:
+        return GateDecision(True, ("already champion",), current, metrics_of(client, name, version))
+    baseline = None
+    if current is not None:
+        baseline = champion_metrics if champion_metrics is not None else metrics_of(client, name, current)
+    decision = decide(metrics_of(client, name, version), baseline, rule)
+    decision = GateDecision(decision.promote, decision.reasons, current, decision.challenger, decision.champion)
+    client.set_model_version_tag(name, version, "gate.status", "passed" if decision.promote else "rejected")
+    client.set_model_version_tag(name, version, "gate.reasons", "; ".join(decision.reasons))
+    client.set_model_version_tag(name, version, "gate.compared_with", current or "none")
+    if decision.promote:
+        _move_champion(client, name, version)
+    log.info("gate %s v%s: %s (%s)", name, version, "promoted" if decision.promote else "rejected",
+             "; ".join(decision.reasons))
+    return decision
+
+
+def force_promote(client: MlflowClient, name: str, version: str, reason: str) -> None:
+    """Make `version` champion by hand; recorded as such on the version."""
+    client.get_model_version(name, version)  # raises a clear MlflowException when absent
+    client.set_model_version_tag(name, version, "gate.status", "forced")
+    client.set_model_version_tag(name, version, "gate.reasons", f"promoted by hand: {reason}")
+    _move_champion(client, name, version)
+
+
+def rollback_champion(client: MlflowClient, name: str) -> str:
+    """Move `champion` back to `previous_champion`; returns the version now champion."""
+    try:
+        previous = str(client.get_model_version_by_alias(name, PREVIOUS).version)
+    except MlflowException as exc:
+        raise LookupError(f"{name} has no previous champion to roll back to") from exc
+    current = champion_version(client, name)
+    client.set_registered_model_alias(name, CHAMPION, previous)
+    if current is not None:
+        client.set_registered_model_alias(name, PREVIOUS, current)
+        client.set_model_version_tag(name, current, "gate.status", "rolled_back")
+    return previous

@@ -1,0 +1,107 @@
+"""Register the trained recognizer and its index in the MLflow registry, tagged with lineage and
+evaluation metrics; then run the promotion gate on the recognizer.
+
+Run as `python -m landmark.registry.register` by the retrain flow (so the flow process never imports
+torch); prints one JSON object with the versions and the gate's decision.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from mlflow import MlflowClient
+
+from landmark import layout
+from landmark.env import apply_offline_env, repo_root
+from landmark.params import load_params
+from landmark.registry.lineage import collect_lineage
+from landmark.registry.promotion import gate
+from landmark.registry.tracking import PARENT_RUN_ENV, ensure_experiment, tracking_uri
+
+log = logging.getLogger(__name__)
+RECOGNIZER = "landmark-recognizer"
+INDEX = "landmark-index"
+
+
+def final_model_path(root: Path) -> Path:
+    """The last curriculum stage's network."""
+    return root / layout.train_stage_dir(len(load_params(root / "params.yaml").train.stages)) / "model.pt"
+
+
+def existing_version(client: MlflowClient, name: str, lineage_key: str) -> str | None:
+    """A version of `name` already registered from the same lineage (so a rerun registers once)."""
+    found = client.search_model_versions(f"name='{name}' and tags.`lineage.key`='{lineage_key}'")
+    return str(max(int(v.version) for v in found)) if found else None
+
+
+def _tag(client: MlflowClient, name: str, version: str, tags: dict[str, Any]) -> None:
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, str(value))
+
+
+def register(root: Path, flow_run_id: str = "", parent_run_id: str | None = None) -> dict[str, Any]:
+    """Register (once per lineage) both models, tag them and gate the recognizer. Returns a summary."""
+    from landmark.registry.index_model import log_index_model
+    from landmark.registry.pyfunc import log_recognizer
+
+    params = load_params(root / "params.yaml")
+    metrics_path = root / layout.EVALUATE / "metrics.json"
+    if not metrics_path.is_file():
+        raise FileNotFoundError(f"{metrics_path}: no evaluation; a model is never registered without one")
+    metrics = json.loads(metrics_path.read_text())
+    model_path = final_model_path(root)
+    lineage = collect_lineage(root, model_path, flow_run_id)
+    mlflow.set_tracking_uri(tracking_uri(root))
+    client = MlflowClient()
+    experiment_id = os.environ.get("MLFLOW_EXPERIMENT_ID") or ensure_experiment(root)
+    summary: dict[str, Any] = {"lineage": lineage.tags()}
+    recognizer_version = existing_version(client, RECOGNIZER, lineage.key())
+    index_version = existing_version(client, INDEX, lineage.key())
+    if recognizer_version is None or index_version is None:
+        with mlflow.start_run(run_name="register", experiment_id=experiment_id, parent_run_id=parent_run_id):
+            if recognizer_version is None:
+                info = log_recognizer(root / layout.INDEX, model_path, artifact_path="recognizer",
+                                      registered_model_name=RECOGNIZER)
+                recognizer_version = str(info.registered_model_version)
+            if index_version is None:
+                info = log_index_model(root / layout.INDEX, registered_model_name=INDEX)
+                index_version = str(info.registered_model_version)
+        summary["registered"] = True
+    else:
+        summary["registered"] = False  # same lineage as an existing version: nothing new
+    gate_metrics = {f"metric.{k}": v for k, v in metrics.items() if isinstance(v, int | float)}
+    for name, version in ((RECOGNIZER, recognizer_version), (INDEX, index_version)):
+        _tag(client, name, version, {**lineage.tags(), **gate_metrics})
+    _tag(client, INDEX, index_version, {"recognizer_version": recognizer_version})
+    _tag(client, RECOGNIZER, recognizer_version, {"index_version": index_version})
+    decision = gate(client, RECOGNIZER, recognizer_version, params.promotion)
+    if decision.promote:  # the index follows its recognizer
+        client.set_registered_model_alias(INDEX, "champion", index_version)
+    summary.update({
+        "recognizer_version": recognizer_version, "index_version": index_version,
+        "promoted": decision.promote, "reasons": list(decision.reasons),
+        "champion_before": decision.champion_version,
+        "metrics": {k: metrics[k] for k in ("gap", "sensitivity_at_fpr_1pct", "fpr_at_threshold",
+                                            "accuracy_at_1") if k in metrics},
+    })
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--flow-run-id", default="")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO)
+    apply_offline_env()
+    summary = register(repo_root(), args.flow_run_id, os.environ.get(PARENT_RUN_ENV))
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
