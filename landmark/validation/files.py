@@ -92,7 +92,7 @@ def check_file(root: Path, relative: str, params: ValidateParams) -> FileVerdict
     try:
         header = read_header(path)
     except ImageTooLargeError as exc:
-        return _fail(checks.DIMENSIONS, f"{relative}: header too large ({exc})")
+        return _fail(checks.DIMENSIONS, f"{relative}: header too large, {_tail(exc)}")
     except ImageDecodeError as exc:
         return _fail(checks.DECODE, f"{relative}: {_tail(exc)}")
     problem = _dimension_problem(header.width, header.height, params)
