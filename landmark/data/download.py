@@ -11,7 +11,6 @@ entry still matches its file's sha256, so an interrupted download resumes where 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import threading
@@ -25,12 +24,18 @@ import requests
 from PIL import Image
 from tqdm import tqdm
 
+from landmark.data.download_journal import JOURNAL_NAME, Journal
 from landmark.data.images import DEFAULT_MAX_PIXELS, ImageDecodeError, load_rgb
-from landmark.data.ingest import DEFAULT_MAX_FILE_BYTES, FORMAT_SUFFIX, R_TOO_LARGE, R_UNDECODABLE, sha256_file
+from landmark.data.ingest import (
+    DEFAULT_MAX_FILE_BYTES,
+    FORMAT_SUFFIX,
+    R_TOO_LARGE,
+    R_UNDECODABLE,
+    sha256_file,
+)
 
 logger = logging.getLogger(__name__)
 
-JOURNAL_NAME = "journal.jsonl"
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 R_HTTP = "http error"
 R_TIMEOUT = "timeout"
@@ -91,36 +96,6 @@ class DownloadReport:
         return sum(1 for o in self.outcomes if o.ok and o.attempts == 0)
 
 
-class Journal:
-    """Append-only JSON lines of finished downloads; thread-safe; the last entry per id wins."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-
-    def load(self) -> dict[str, dict[str, object]]:
-        entries: dict[str, dict[str, object]] = {}
-        if not self.path.is_file():
-            return entries
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:  # a line cut short by a killed process
-                continue
-            if isinstance(entry, dict) and "id" in entry:
-                entries[str(entry["id"])] = entry
-        return entries
-
-    def append(self, entry: Mapping[str, object]) -> None:
-        line = json.dumps(dict(entry), sort_keys=True) + "\n"
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
-
-
 class _Retry(Exception):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
@@ -149,7 +124,9 @@ def _stream_to(response: requests.Response, part: Path, max_bytes: int) -> tuple
     return digest.hexdigest(), size
 
 
-def _attempt(job: DownloadJob, session: requests.Session, cache_dir: Path, settings: DownloadSettings) -> tuple[Path, str]:
+def _attempt(
+    job: DownloadJob, session: requests.Session, cache_dir: Path, settings: DownloadSettings
+) -> tuple[Path, str]:
     """One HTTP request: the verified file in the cache and its sha256, or _Fail / _Retry."""
     part = cache_dir / f"{job.image_id}.part"
     try:
@@ -183,13 +160,20 @@ def _attempt(job: DownloadJob, session: requests.Session, cache_dir: Path, setti
         part.unlink(missing_ok=True)
 
 
-def fetch(job: DownloadJob, session: requests.Session, cache_dir: Path, settings: DownloadSettings,
-          stop: threading.Event | None = None) -> DownloadOutcome:
+def fetch(
+    job: DownloadJob,
+    session: requests.Session,
+    cache_dir: Path,
+    settings: DownloadSettings,
+    stop: threading.Event | None = None,
+) -> DownloadOutcome:
     """Fetch one job with retries and exponential backoff; every failure comes back with its reason."""
     last = _Retry(R_CONNECTION, "not attempted")
     for attempt in range(settings.retries + 1):
         if stop is not None and stop.is_set():
-            return DownloadOutcome(job, reason=R_INTERRUPTED, detail="stopped before the request", attempts=attempt)
+            return DownloadOutcome(
+                job, reason=R_INTERRUPTED, detail="stopped before the request", attempts=attempt
+            )
         try:
             file, sha = _attempt(job, session, cache_dir, settings)
             return DownloadOutcome(job, file=file, sha256=sha, attempts=attempt + 1)
@@ -199,32 +183,40 @@ def fetch(job: DownloadJob, session: requests.Session, cache_dir: Path, settings
             last = exc
             if attempt < settings.retries:
                 delay = settings.backoff * (2**attempt)
-                logger.debug("%s: %s (%s), retry %d in %.2fs", job.url, exc.reason, exc.detail, attempt + 1, delay)
+                logger.debug(
+                    "%s: %s (%s), retry %d in %.2fs", job.url, exc.reason, exc.detail, attempt + 1, delay
+                )
                 if stop is not None and stop.wait(delay):
-                    return DownloadOutcome(job, reason=R_INTERRUPTED, detail="stopped during backoff", attempts=attempt + 1)
+                    return DownloadOutcome(
+                        job, reason=R_INTERRUPTED, detail="stopped during backoff", attempts=attempt + 1
+                    )
                 if stop is None:
                     time.sleep(delay)
     detail = f"{last.detail} (after {settings.retries + 1} attempts)"
     return DownloadOutcome(job, reason=last.reason, detail=detail, attempts=settings.retries + 1)
 
 
-def _cached(job: DownloadJob, entry: Mapping[str, object] | None, cache_dir: Path,
-            reuse: Mapping[str, Path]) -> DownloadOutcome | None:
+def _cached(
+    job: DownloadJob, entry: Mapping[str, object] | None, cache_dir: Path, reuse: Mapping[str, Path]
+) -> DownloadOutcome | None:
     """A journal entry for the same url whose file (cache, or the data root's copy) still has its sha256."""
     if not entry or entry.get("url") != job.url or not entry.get("sha256"):
         return None
     for file in (cache_dir / str(entry.get("file", "")), reuse.get(job.image_id)):
         if file is not None and file.is_file() and sha256_file(file) == entry["sha256"]:
             return DownloadOutcome(job, file=file, sha256=str(entry["sha256"]), attempts=0)
-    logger.warning("%s: journal entry no longer matches a file with sha256 %s; fetching again",
-                   job.image_id, entry["sha256"])
+    logger.warning(
+        "%s: journal entry no longer matches a file with sha256 %s; fetching again",
+        job.image_id,
+        entry["sha256"],
+    )
     return None
 
 
 def download_all(
     jobs: Sequence[DownloadJob],
     cache_dir: Path,
-    settings: DownloadSettings = DownloadSettings(),
+    settings: DownloadSettings | None = None,
     reuse: Mapping[str, Path] | None = None,
     cancel: threading.Event | None = None,
     max_items: int | None = None,
@@ -237,6 +229,7 @@ def download_all(
     fresh fetches. A stopped run returns interrupted=True; jobs not done carry reason 'interrupted'.
     Outcomes are in job order.
     """
+    settings = settings or DownloadSettings()
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     journal = Journal(cache_dir / JOURNAL_NAME)
@@ -258,8 +251,15 @@ def download_all(
             local.session.headers["User-Agent"] = settings.user_agent
         outcome = fetch(job, local.session, cache_dir, settings, stop)
         if outcome.ok:
-            journal.append({"id": job.image_id, "url": job.url, "sha256": outcome.sha256,
-                            "file": outcome.file.name if outcome.file else "", "row": job.row})
+            journal.append(
+                {
+                    "id": job.image_id,
+                    "url": job.url,
+                    "sha256": outcome.sha256,
+                    "file": outcome.file.name if outcome.file else "",
+                    "row": job.row,
+                }
+            )
             with count_lock:
                 fresh += 1
                 if max_items is not None and fresh >= max_items:
@@ -267,8 +267,10 @@ def download_all(
         return outcome
 
     results: dict[int, DownloadOutcome] = {}
-    with ThreadPoolExecutor(max_workers=max(1, settings.workers), thread_name_prefix="download") as pool, \
-            tqdm(total=len(jobs), disable=not progress, unit="photo", desc="download") as bar:
+    with (
+        ThreadPoolExecutor(max_workers=max(1, settings.workers), thread_name_prefix="download") as pool,
+        tqdm(total=len(jobs), disable=not progress, unit="photo", desc="download") as bar,
+    ):
         futures = {pool.submit(work, job): i for i, job in enumerate(jobs)}
         try:
             for future in as_completed(futures):
@@ -280,6 +282,12 @@ def download_all(
             raise
     outcomes = [results[i] for i in range(len(jobs))]
     report = DownloadReport(outcomes, interrupted=any(o.reason == R_INTERRUPTED for o in outcomes))
-    logger.info("download: %d jobs, %d fetched, %d from cache, %d failed%s", len(jobs), report.fetched,
-                report.from_cache, sum(1 for o in outcomes if not o.ok), " (interrupted)" if report.interrupted else "")
+    logger.info(
+        "download: %d jobs, %d fetched, %d from cache, %d failed%s",
+        len(jobs),
+        report.fetched,
+        report.from_cache,
+        sum(1 for o in outcomes if not o.ok),
+        " (interrupted)" if report.interrupted else "",
+    )
     return report

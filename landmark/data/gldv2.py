@@ -38,7 +38,9 @@ class DownloadInterrupted(RuntimeError):
         self.report = report
 
 
-def parse_gldv2(csv_path: Path) -> tuple[list[DownloadJob], dict[int, str], list[DownloadJob], list[QuarantineEntry], int]:
+def parse_gldv2(
+    csv_path: Path,
+) -> tuple[list[DownloadJob], dict[int, str], list[DownloadJob], list[QuarantineEntry], int]:
     """Read the CSV. Returns (jobs to fetch, row -> label, repeated rows of a fetched id, rejected, rows_in).
 
     A row is rejected when it has the wrong number of fields, an empty/unsafe id, an empty or
@@ -64,8 +66,15 @@ def parse_gldv2(csv_path: Path) -> tuple[list[DownloadJob], dict[int, str], list
     rows = [r for r in records[1:] if any(cell.strip() for cell in r)]
     for row, fields in enumerate(rows, start=1):
         if len(fields) != len(header):
-            rejected.append(QuarantineEntry(row, fields[0].strip() if fields else "", ",".join(fields), R_MALFORMED,
-                                            f"expected {len(header)} fields, got {len(fields)}"))
+            rejected.append(
+                QuarantineEntry(
+                    row,
+                    fields[0].strip() if fields else "",
+                    ",".join(fields),
+                    R_MALFORMED,
+                    f"expected {len(header)} fields, got {len(fields)}",
+                )
+            )
             continue
         image_id, url, label = (fields[where[c]].strip() for c in GLDV2_COLUMNS)
         problem = None
@@ -101,7 +110,7 @@ def import_gldv2(
     csv_path: Path,
     data_root: Path = DATA,
     mode: Mode = "extend",
-    settings: DownloadSettings = DownloadSettings(),
+    settings: DownloadSettings | None = None,
     cancel: threading.Event | None = None,
     max_items: int | None = None,
     keep_downloads: bool = False,
@@ -113,27 +122,40 @@ def import_gldv2(
     untouched, journal kept) when `cancel` is set or `max_items` fresh fetches are reached.
     keep_downloads=False deletes the cached copies once they are in the data root.
     """
+    settings = settings or DownloadSettings()
     data_root = Path(data_root)
     jobs, labels, repeats, rejected, rows_in = parse_gldv2(Path(csv_path))
     cache = data_root / DOWNLOAD_DIR
-    report = download_all(jobs, cache, settings, reuse=_data_root_files(data_root), cancel=cancel,
-                          max_items=max_items, progress=progress)
+    report = download_all(
+        jobs,
+        cache,
+        settings,
+        reuse=_data_root_files(data_root),
+        cancel=cancel,
+        max_items=max_items,
+        progress=progress,
+    )
     if report.interrupted:
         raise DownloadInterrupted(
-            f"download of {csv_path} interrupted after {report.fetched} fetched; rerun to resume", report)
+            f"download of {csv_path} interrupted after {report.fetched} fetched; rerun to resume", report
+        )
     files = {o.job.image_id: o.file for o in report.outcomes if o.ok}
     candidates: list[Candidate] = []
     for job in jobs + repeats:
         if job.image_id in files:
             file = files[job.image_id]
             assert file is not None
-            candidates.append(Candidate(job.row, job.image_id, job.url, file, labels[job.row], extra={"url": job.url}))
+            candidates.append(
+                Candidate(job.row, job.image_id, job.url, file, labels[job.row], extra={"url": job.url})
+            )
     failed = {o.job.image_id: o for o in report.outcomes if not o.ok}
     for job in jobs + repeats:
         if job.image_id in failed:
             outcome = failed[job.image_id]
             rejected.append(QuarantineEntry(job.row, job.image_id, job.url, outcome.reason, outcome.detail))
-    summary = run_import(candidates, rejected, rows_in, data_root, mode, f"gldv2 {csv_path}", settings.max_bytes)
+    summary = run_import(
+        candidates, rejected, rows_in, data_root, mode, f"gldv2 {csv_path}", settings.max_bytes
+    )
     if not keep_downloads:
         for file in files.values():
             if file is not None and file.is_relative_to(cache):

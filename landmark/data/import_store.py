@@ -16,6 +16,7 @@ from typing import Literal
 
 import pandas as pd
 
+from landmark.data.images import DEFAULT_MAX_PIXELS
 from landmark.data.ingest import (
     DEFAULT_MAX_FILE_BYTES,
     Accepted,
@@ -23,7 +24,6 @@ from landmark.data.ingest import (
     check_candidates,
     sha256_file,
 )
-from landmark.data.images import DEFAULT_MAX_PIXELS
 from landmark.data.manifest import COLUMNS, MANIFEST_NAME, NOISE_TRUTH_NAME, read_manifest, write_manifest
 from landmark.data.quarantine import ImportSummary, QuarantineEntry, count_reasons, write_quarantine
 
@@ -47,7 +47,9 @@ class NothingImported(DataImportError):
         self.summary = summary
 
 
-def _existing_state(manifest: pd.DataFrame, data_root: Path, wanted_ids: set[str]) -> dict[str, tuple[str, str]]:
+def _existing_state(
+    manifest: pd.DataFrame, data_root: Path, wanted_ids: set[str]
+) -> dict[str, tuple[str, str]]:
     """image_id -> (sha256, landmark) for rows of the current manifest whose id the input also uses."""
     state: dict[str, tuple[str, str]] = {}
     for row in manifest.itertuples(index=False):
@@ -71,8 +73,12 @@ def _copy(src: Path, dest: Path) -> None:
 def _manifest_row(item: Accepted, rel_path: str) -> dict[str, object]:
     cand = item.candidate
     row: dict[str, object] = {
-        "image_id": cand.image_id, "path": rel_path, "landmark": cand.landmark,
-        "lat": cand.lat, "lon": cand.lon, "city": cand.city,
+        "image_id": cand.image_id,
+        "path": rel_path,
+        "landmark": cand.landmark,
+        "lat": cand.lat,
+        "lon": cand.lon,
+        "city": cand.city,
     }
     row.update({k: v for k, v in cand.extra.items() if k not in COLUMNS and k not in ("sha256", "split")})
     row["sha256"] = item.sha256
@@ -133,7 +139,9 @@ def run_import(
         raise DataImportError(f"mode must be 'replace' or 'extend', not {mode!r}")
     data_root = Path(data_root)
     if mode == "replace" and any((data_root / m).exists() for m in PROJECT_MARKERS):
-        raise DataImportError(f"{data_root} looks like a project folder ({PROJECT_MARKERS}); refusing to replace it")
+        raise DataImportError(
+            f"{data_root} looks like a project folder ({PROJECT_MARKERS}); refusing to replace it"
+        )
     data_root.mkdir(parents=True, exist_ok=True)
     manifest_path = data_root / MANIFEST_NAME
     old = read_manifest(manifest_path) if manifest_path.is_file() else pd.DataFrame(columns=list(COLUMNS))
@@ -144,9 +152,16 @@ def run_import(
 
     def summary(manifest_rows: int, path: Path | None) -> ImportSummary:
         return ImportSummary(
-            rows_in=rows_in, imported=len(checked.accepted), skipped_duplicates=checked.duplicates,
-            quarantined=len(quarantined), by_reason=count_reasons(quarantined), mode=mode, source=source,
-            manifest_rows=manifest_rows, manifest_path=path, quarantine_path=quarantine_path,
+            rows_in=rows_in,
+            imported=len(checked.accepted),
+            skipped_duplicates=checked.duplicates,
+            quarantined=len(quarantined),
+            by_reason=count_reasons(quarantined),
+            mode=mode,
+            source=source,
+            manifest_rows=manifest_rows,
+            manifest_path=path,
+            quarantine_path=quarantine_path,
         )
 
     if mode == "replace":

@@ -67,13 +67,19 @@ def _folder_rows(src: Path, all_non_landmark: bool) -> tuple[list[Candidate], li
         elif top:
             label = top
         else:
-            rejected.append(QuarantineEntry(row, "", str(file), R_NO_LANDMARK_FOLDER, f"{rel}: put it in <landmark>/"))
+            rejected.append(
+                QuarantineEntry(row, "", str(file), R_NO_LANDMARK_FOLDER, f"{rel}: put it in <landmark>/")
+            )
             continue
         if file.suffix.lower() not in IMAGE_SUFFIXES:
-            rejected.append(QuarantineEntry(row, "", str(file), R_UNSUPPORTED, f"{rel}: suffix {file.suffix!r}"))
+            rejected.append(
+                QuarantineEntry(row, "", str(file), R_UNSUPPORTED, f"{rel}: suffix {file.suffix!r}")
+            )
             continue
         if not file.resolve().is_relative_to(root):
-            rejected.append(QuarantineEntry(row, "", str(file), R_PATH_OUTSIDE, f"{rel} links to {file.resolve()}"))
+            rejected.append(
+                QuarantineEntry(row, "", str(file), R_PATH_OUTSIDE, f"{rel} links to {file.resolve()}")
+            )
             continue
         try:
             image_id = folder_image_id(file)
@@ -103,7 +109,9 @@ def add_non_landmarks(
 ) -> ImportSummary:
     """Add every photo under `folder` (any depth) as a non-landmark photo (label NON_LANDMARK)."""
     candidates, rejected, rows_in = _folder_rows(folder, all_non_landmark=True)
-    return run_import(candidates, rejected, rows_in, Path(data_root), mode, f"non-landmarks {folder}", max_file_bytes)
+    return run_import(
+        candidates, rejected, rows_in, Path(data_root), mode, f"non-landmarks {folder}", max_file_bytes
+    )
 
 
 def read_source_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
@@ -144,13 +152,27 @@ def _manifest_rows(csv_path: Path) -> tuple[list[Candidate], list[QuarantineEntr
             rejected.append(QuarantineEntry(row, image_id, raw, R_BAD_COORDINATE, str(exc)))
             continue
         extra = {c: str(record[c]) for c in extra_columns}
-        candidates.append(Candidate(row, image_id, raw, file, str(record["landmark"]).strip(), lat, lon,
-                                    str(record.get("city", "")).strip(), extra))
+        candidates.append(
+            Candidate(
+                row,
+                image_id,
+                raw,
+                file,
+                str(record["landmark"]).strip(),
+                lat,
+                lon,
+                str(record.get("city", "")).strip(),
+                extra,
+            )
+        )
     return candidates, rejected, len(frame)
 
 
 def import_manifest(
-    csv_path: Path, data_root: Path = DATA, mode: Mode = "extend", max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    csv_path: Path,
+    data_root: Path = DATA,
+    mode: Mode = "extend",
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> ImportSummary:
     """Import a manifest CSV in our format (image_id,path,landmark[,lat,lon,city,...]).
 
@@ -159,4 +181,6 @@ def import_manifest(
     """
     csv_path = Path(csv_path)
     candidates, rejected, rows_in = _manifest_rows(csv_path)
-    return run_import(candidates, rejected, rows_in, Path(data_root), mode, f"manifest {csv_path}", max_file_bytes)
+    return run_import(
+        candidates, rejected, rows_in, Path(data_root), mode, f"manifest {csv_path}", max_file_bytes
+    )

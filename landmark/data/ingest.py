@@ -23,10 +23,18 @@ from landmark.data.quarantine import QuarantineEntry
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
-IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
+IMAGE_SUFFIXES: frozenset[str] = frozenset(
+    {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+)
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 FORMAT_SUFFIX: Mapping[str, str] = {
-    "JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif", "MPO": ".jpg",
+    "JPEG": ".jpg",
+    "PNG": ".png",
+    "WEBP": ".webp",
+    "GIF": ".gif",
+    "BMP": ".bmp",
+    "TIFF": ".tif",
+    "MPO": ".jpg",
 }
 
 # reason categories (ImportSummary.by_reason keys)
@@ -108,7 +116,9 @@ def check_file(path: Path, max_file_bytes: int, max_pixels: int) -> tuple[str, s
     if size == 0:
         return QuarantineEntry(0, "", str(path), R_EMPTY_FILE, f"{path}: 0 bytes")
     if size > max_file_bytes:
-        return QuarantineEntry(0, "", str(path), R_TOO_LARGE, f"{path}: {size} bytes > limit {max_file_bytes}")
+        return QuarantineEntry(
+            0, "", str(path), R_TOO_LARGE, f"{path}: {size} bytes > limit {max_file_bytes}"
+        )
     try:
         load_rgb(path, max_pixels=max_pixels)
         suffix = _image_suffix(path)
@@ -139,7 +149,9 @@ def check_candidates(
     seen: dict[str, tuple[str, str]] = {}
     for cand in sorted(candidates, key=lambda c: c.row):
         if not SAFE_ID.match(cand.image_id):
-            quarantined.append(_reject(cand, R_INVALID_ID, f"{cand.image_id!r}: use letters, digits, . _ - only"))
+            quarantined.append(
+                _reject(cand, R_INVALID_ID, f"{cand.image_id!r}: use letters, digits, . _ - only")
+            )
             continue
         if not cand.landmark.strip():
             quarantined.append(_reject(cand, R_EMPTY_LANDMARK, "landmark label is empty"))
@@ -149,7 +161,10 @@ def check_candidates(
             quarantined.append(_reject(cand, checked.reason, checked.detail))
             continue
         sha, suffix = checked
-        for known, where, reason in ((seen, "earlier in the input", R_DUP_INPUT), (existing, "in the data root", R_ID_CONFLICT)):
+        for known, where, reason in (
+            (seen, "earlier in the input", R_DUP_INPUT),
+            (existing, "in the data root", R_ID_CONFLICT),
+        ):
             if cand.image_id in known:
                 old_sha, old_label = known[cand.image_id]
                 if (old_sha, old_label) == (sha, cand.landmark):

@@ -59,7 +59,9 @@ class ImportSummary:
                 f"{self.skipped_duplicates} duplicates + {self.quarantined} quarantined = {accounted}"
             )
         if sum(self.by_reason.values()) != self.quarantined:
-            raise ValueError(f"by_reason {dict(self.by_reason)} does not sum to {self.quarantined} quarantined")
+            raise ValueError(
+                f"by_reason {dict(self.by_reason)} does not sum to {self.quarantined} quarantined"
+            )
 
     def describe(self) -> str:
         """One line for logs."""
@@ -82,7 +84,9 @@ def quarantine_file_name(now: datetime | None = None) -> str:
     return f"import-{stamp}.csv"
 
 
-def write_quarantine(entries: Iterable[QuarantineEntry], data_root: Path, now: datetime | None = None) -> Path:
+def write_quarantine(
+    entries: Iterable[QuarantineEntry], data_root: Path, now: datetime | None = None
+) -> Path:
     """Write the quarantined rows (sorted by row) to `<data_root>/quarantine/import-<timestamp>.csv`.
 
     The file is written even when empty (header only), so every import leaves an audit trail.

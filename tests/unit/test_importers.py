@@ -54,8 +54,11 @@ def test_folder_import_labels_ids_and_checksums(folder: Path, tmp_path: Path) ->
     summary = import_folder(folder, root, mode="replace")
     check_counts(summary)
     assert (summary.rows_in, summary.imported, summary.quarantined) == (8, 5, 3)
-    assert summary.by_reason == {"unsupported file type": 1, "not a decodable image": 1,
-                                 "file not in a landmark folder": 1}
+    assert summary.by_reason == {
+        "unsupported file type": 1,
+        "not a decodable image": 1,
+        "file not in a landmark folder": 1,
+    }
     manifest = read_manifest(root / "manifest.csv")
     assert sorted(manifest["landmark"]) == sorted(["eiffel", "eiffel", "big_ben", "big_ben", NON_LANDMARK])
     row = manifest[manifest["image_id"].str.startswith("a-")].iloc[0]
@@ -107,14 +110,24 @@ def test_manifest_import_paths_missing_duplicates_outside(tmp_path: Path) -> Non
     ]
     csv_path = src / "list.csv"
     pd.DataFrame(rows, columns=["image_id", "path", "landmark", "lat", "lon", "city", "origin"]).to_csv(
-        csv_path, index=False)
+        csv_path, index=False
+    )
     root = tmp_path / "data"
     summary = import_manifest(csv_path, root, mode="replace")
     check_counts(summary)
-    assert (summary.rows_in, summary.imported, summary.skipped_duplicates, summary.quarantined) == (9, 2, 1, 6)
+    assert (summary.rows_in, summary.imported, summary.skipped_duplicates, summary.quarantined) == (
+        9,
+        2,
+        1,
+        6,
+    )
     assert summary.by_reason == {
-        "file not found": 1, "duplicate image_id in input": 1, "path outside the source folder": 1,
-        "bad lat/lon": 1, "invalid image_id": 1, "empty landmark": 1,
+        "file not found": 1,
+        "duplicate image_id in input": 1,
+        "path outside the source folder": 1,
+        "bad lat/lon": 1,
+        "invalid image_id": 1,
+        "empty landmark": 1,
     }
     quarantine = {e.row: e.reason for e in read_quarantine(summary.quarantine_path)}
     assert quarantine[3] == "file not found" and quarantine[6] == "path outside the source folder"
@@ -149,11 +162,13 @@ def test_extend_conflicting_id_is_quarantined(tmp_path: Path) -> None:
     root = tmp_path / "data"
     photo(tmp_path / "a" / "x.png", 1)
     pd.DataFrame([("same", "x.png", "alpha")], columns=["image_id", "path", "landmark"]).to_csv(
-        tmp_path / "a" / "m.csv", index=False)
+        tmp_path / "a" / "m.csv", index=False
+    )
     import_manifest(tmp_path / "a" / "m.csv", root, mode="replace")
     photo(tmp_path / "b" / "x.png", 2)  # other bytes under the same id
     pd.DataFrame([("same", "x.png", "alpha")], columns=["image_id", "path", "landmark"]).to_csv(
-        tmp_path / "b" / "m.csv", index=False)
+        tmp_path / "b" / "m.csv", index=False
+    )
     summary = import_manifest(tmp_path / "b" / "m.csv", root, mode="extend")
     assert summary.by_reason == {"image_id already in data root with other content": 1}
     assert sha(root / read_manifest(root / "manifest.csv")["path"].iloc[0]) == sha(tmp_path / "a" / "x.png")
