@@ -143,6 +143,8 @@ def run_import(
             f"{data_root} looks like a project folder ({PROJECT_MARKERS}); refusing to replace it"
         )
     data_root.mkdir(parents=True, exist_ok=True)
+    staging = data_root / STAGING_DIR
+    shutil.rmtree(staging, ignore_errors=True)  # left behind by a killed replace import
     manifest_path = data_root / MANIFEST_NAME
     old = read_manifest(manifest_path) if manifest_path.is_file() else pd.DataFrame(columns=list(COLUMNS))
     existing = {} if mode == "replace" else _existing_state(old, data_root, {c.image_id for c in candidates})
@@ -168,8 +170,6 @@ def run_import(
         if not checked.accepted:
             result = summary(len(old), manifest_path if len(old) else None)
             raise NothingImported(f"nothing to import from {source}; {data_root} left unchanged", result)
-        staging = data_root / STAGING_DIR
-        shutil.rmtree(staging, ignore_errors=True)
         rows = _place(checked.accepted, staging, set())
         _clear_old(data_root, old)
         os.replace(staging / IMAGES_DIR, data_root / IMAGES_DIR)

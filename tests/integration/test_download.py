@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -63,7 +66,10 @@ class Server:
                 with owner.lock:
                     owner.hits[self.path] += 1
                     hits = owner.hits[self.path]
-                if self.path in GOOD:
+                if self.path.startswith("/paced"):  # a good photo that takes 0.15 s
+                    time.sleep(0.15)
+                    self.send(200, GOOD[self.path.removeprefix("/paced")])
+                elif self.path in GOOD:
                     self.send(
                         200, GOOD[self.path], "image/png" if self.path.endswith("png") else "image/jpeg"
                     )
@@ -217,3 +223,42 @@ def test_cancel_event_stops_the_download(server: Server, tmp_path: Path) -> None
     with pytest.raises(DownloadInterrupted) as info:
         import_gldv2(csv_path, tmp_path / "data", settings=SETTINGS, cancel=cancel, progress=False)
     assert info.value.report.fetched == 0 and sum(server.hits.values()) == 0
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from landmark.data.download import DownloadSettings
+from landmark.data.gldv2 import import_gldv2
+settings = DownloadSettings(workers=1, retries=0, timeout=1.0)
+import_gldv2(Path(sys.argv[1]), Path(sys.argv[2]), settings=settings, progress=False)
+"""
+
+
+def test_killed_process_resumes(server: Server, tmp_path: Path) -> None:
+    rows = [f"p{i},{server.base}/paced{p},5" for i, p in enumerate(GOOD)]
+    csv_path = write_csv(tmp_path / "train.csv", rows)
+    root = tmp_path / "data"
+    journal = root / DOWNLOAD_DIR / "journal.jsonl"
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(csv_path), str(root)])
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and child.poll() is None:
+            if journal.is_file() and len(journal.read_text().splitlines()) >= 2:
+                break
+            time.sleep(0.02)
+        assert child.poll() is None, "the download finished before it could be killed"
+        child.kill()
+    finally:
+        child.wait(timeout=30)
+    lines = journal.read_text().splitlines()
+    done = len(lines)
+    journaled = {json.loads(line)["url"].removeprefix(server.base) for line in lines}
+    assert 2 <= done < len(GOOD)
+    assert not (root / "manifest.csv").exists()
+    fetched_before = {p: n for p, n in server.hits.items()}
+    summary = import_gldv2(csv_path, root, settings=SETTINGS, progress=False)
+    assert summary.imported == len(GOOD) and summary.quarantined == 0
+    # every download finished before the kill is not fetched again; only one in flight may be
+    assert len(journaled) == done and all(fetched_before[p] == server.hits[p] == 1 for p in journaled)
+    assert sum(server.hits.values()) <= len(GOOD) + 1

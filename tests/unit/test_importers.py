@@ -190,3 +190,30 @@ def test_replace_refuses_project_folder(tmp_path: Path, folder: Path) -> None:
     (tmp_path / "params.yaml").write_text("seed: 1\n")
     with pytest.raises(DataImportError):
         import_folder(folder, tmp_path, mode="replace")
+
+
+def test_cli_import_command(tmp_path: Path, folder: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from landmark.cli.data_import import import_command
+
+    app = typer.Typer()
+    app.command("import")(import_command)
+    app.command("noop")(lambda: None)  # two commands keep `import` a sub-command
+    photo(tmp_path / "nl" / "n1.png", 21)
+    root = tmp_path / "data"
+    runner = CliRunner()
+    args = ["import", "--from-folder", str(folder), "--non-landmarks", str(tmp_path / "nl")]
+    result = runner.invoke(app, [*args, "--mode", "replace", "--data-root", str(root)])
+    assert result.exit_code == 0, result.output
+    manifest = read_manifest(root / "manifest.csv")
+    assert len(manifest) == 6 and (manifest["landmark"] == NON_LANDMARK).sum() == 2
+    assert runner.invoke(app, ["import", "--data-root", str(root)]).exit_code != 0  # no source given
+    (tmp_path / "junk" / "a").mkdir(parents=True)
+    (tmp_path / "junk" / "a" / "x.png").write_bytes(b"nope")
+    failed = runner.invoke(
+        app,
+        ["import", "--from-folder", str(tmp_path / "junk"), "--mode", "replace", "--data-root", str(root)],
+    )
+    assert failed.exit_code == 1 and len(read_manifest(root / "manifest.csv")) == 6
