@@ -218,12 +218,26 @@ def ui() -> None:
 
 def _register_optional() -> None:
     """Commands whose modules live beside this one (ingestion, recognition)."""
-    try:
-        from landmark.cli.data_import import import_command
+    import functools
 
-        data_app.command("import")(import_command)
-    except ImportError:  # pragma: no cover - module not present in a partial checkout
-        pass
+    from landmark.cli.data_import import import_command
+
+    @functools.wraps(import_command)
+    def import_and_version(*args, **kwargs):  # type: ignore[no-untyped-def]
+        summaries = import_command(*args, **kwargs)
+        target = Path(kwargs.get("data_root") or "data").resolve()
+        if summaries and target == (_root() / "data").resolve():  # only the tracked data root is versioned
+            from landmark.data.versions import commit_data_version
+
+            sources = ", ".join(sorted({s.source for s in summaries}))
+            imported = sum(s.imported for s in summaries)
+            version = commit_data_version(_root(), f"import {imported} photos ({sources})", source="import")
+            console.print(f"data version {version.commit[:10]}: {version.meta}")
+        return summaries
+
+    import_and_version.__doc__ = (import_command.__doc__ or "") + (
+        "\n\nThe result becomes a new data version (data.dvc updated and committed).")
+    data_app.command("import")(import_and_version)
     try:
         from landmark.cli.recognize import albums_command, evaluate_command, recognize_command
 
