@@ -14,10 +14,7 @@ import sys
 from landmark import layout
 from landmark.data.manifest import ManifestError, read_manifest
 from landmark.params import ParamsError, load_params
-from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
 from landmark.validation.checks import BrokenTableError, NothingKeptError, ValidationError
-from landmark.validation.report import flat_metrics, write_outputs
-from landmark.validation.validate import validate_manifest
 
 log = logging.getLogger("landmark.stages.validate")
 
@@ -30,6 +27,11 @@ def run() -> dict[str, object]:
         manifest = read_manifest(source)
     except ManifestError as exc:
         raise BrokenTableError(str(exc)) from exc
+    # imported only once the table is readable: a broken table fails in about a second, not ten
+    from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
+    from landmark.validation.report import flat_metrics, write_outputs
+    from landmark.validation.validate import validate_manifest
+
     with stage_run("validate", dataclasses.asdict(params)):
         result = validate_manifest(manifest, layout.DATA, params, progress=sys.stderr.isatty(),
                                    source=str(source))
