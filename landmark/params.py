@@ -19,8 +19,10 @@ class SampleParams:
     photos_per_landmark: int
     image_size: int
     mislabel_fraction: float
+    mislabel_non_landmark_share: float
     n_non_landmark: int
     ordinary_building_share: float
+    workers: int
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Procedural drawing of the sample world: architecture, interiors, details, scenes, effects."""
