@@ -1,0 +1,54 @@
+"""Building a recognizer's index from embeddings: centroids (or a baseline's vectors), faiss, threshold."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from landmark.params import IndexParams
+from landmark.retrieval.centroids import CentroidSet, build_centroids, photo_centroids, single_centroids
+from landmark.retrieval.index import CentroidIndex, IndexConfig
+from landmark.retrieval.threshold import Threshold, calibrate
+
+log = logging.getLogger(__name__)
+VARIANTS = ("centroids", "single", "photos")  # several centroids (paper) | one per landmark | every photo
+
+
+def centroid_set(embeddings: np.ndarray, labels: Sequence[str] | np.ndarray, params: IndexParams,
+                 variant: str = "centroids") -> CentroidSet:
+    """(N, D) L2-normalised database embeddings + (N,) labels -> the vectors the index will hold."""
+    if variant == "centroids":
+        return build_centroids(embeddings, labels, params.centroid_distance, params.max_centroids_per_landmark,
+                               params.min_photos_per_centroid)
+    if variant == "single":
+        return single_centroids(embeddings, labels)
+    if variant == "photos":
+        return photo_centroids(embeddings, labels)
+    raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+
+
+def build_index(embeddings: np.ndarray, labels: Sequence[str] | np.ndarray, params: IndexParams,
+                variant: str = "centroids") -> CentroidIndex:
+    """Centroids (per `variant`) in a faiss index of type params.type."""
+    cs = centroid_set(embeddings, labels, params, variant)
+    return CentroidIndex.build(cs.vectors, cs.labels, IndexConfig.from_params(params), cs.sizes)
+
+
+def top1_similarity(index: CentroidIndex, embeddings: np.ndarray) -> np.ndarray:
+    """(N, D) embeddings -> (N,) similarity of the nearest centroid (-1 when none)."""
+    if len(embeddings) == 0:
+        return np.zeros(0, dtype=np.float32)
+    sims, _ = index.search(embeddings, k=1)
+    return np.where(np.isfinite(sims[:, 0]), sims[:, 0], -1.0).astype(np.float32)
+
+
+def calibrate_index(index: CentroidIndex, negative_embeddings: np.ndarray, params: IndexParams) -> Threshold:
+    """Threshold at params.target_fpr (and each of params.fprs) on (M, D) non-landmark embeddings."""
+    if len(negative_embeddings) == 0:
+        raise ValueError("no non-landmark calibration photos: cannot choose a threshold")
+    threshold = calibrate(top1_similarity(index, negative_embeddings), params.target_fpr, params.fprs)
+    log.info("threshold %.4f for FPR %.4g on %d calibration photos", threshold.value, params.target_fpr,
+             threshold.n_calibration)
+    return threshold
