@@ -91,6 +91,7 @@ class TrainParams:
     non_landmark_per_batch: int
     trainable_blocks: int
     weight_decay: float
+    lr_schedule: str
     num_workers: int
     curriculum: bool
     stages: tuple[StageParams, ...]

@@ -1,0 +1,110 @@
+"""Stage train_K: one curriculum stage. `python -m landmark.stages.train --stage K`.
+
+Reads artifacts/clean/manifest.csv (+ artifacts/train/stage_{K-1}/ for K > 1), trains, and writes
+artifacts/train/stage_K/: model.pt + model.json, head.pt, classes.json, centres.pt, checkpoints/,
+metrics.json, curves.png. Rerunning after a crash resumes from checkpoints/last.pt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+from pathlib import Path
+
+import torch
+
+from landmark import layout
+from landmark.data.manifest import read_manifest
+from landmark.env import apply_offline_env
+from landmark.models.checkpoint import load_embedder, save_embedder
+from landmark.models.embedder import Embedder, create_embedder
+from landmark.params import Params, load_params
+from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
+from landmark.training.curriculum import class_order, stage_rows
+from landmark.training.curves import plot_curves
+from landmark.training.head import GrowingHead
+from landmark.training.losses import init_centres
+from landmark.training.trainer import TrainResult, train_stage
+
+log = logging.getLogger("landmark.stages.train")
+
+
+def start_point(params: Params, stage: int, prev: Path, classes: list[str]) -> tuple[Embedder, GrowingHead, torch.Tensor]:
+    """Stage 1: the pretrained embedder and a fresh head; stage K: stage K-1's model, its head grown
+    with the new classes, its centres (zero rows for new classes)."""
+    sub = params.train.subcenters if params.train.loss == "subcenter_arcface" else 1
+    if stage == 1:
+        model = create_embedder(params.backbone, pretrained=True)
+        head = GrowingHead(classes, model.embed_dim, sub, seed=params.train.seed)
+        return model, head, init_centres(len(classes), model.embed_dim)
+    if not (prev / "model.pt").is_file():
+        raise FileNotFoundError(f"{prev / 'model.pt'}: stage {stage - 1} has not finished; run it first")
+    model = load_embedder(prev / "model.pt")
+    head = GrowingHead.load(prev / "head.pt").grow(classes, seed=params.train.seed + stage)
+    old = torch.load(prev / "centres.pt", map_location="cpu", weights_only=True)
+    return model, head, init_centres(head.num_classes, model.embed_dim, old=old)
+
+
+def write_outputs(result: TrainResult, out: Path, stage: int, n_photos: int) -> dict[str, object]:
+    """model.pt/.json, head.pt, classes.json, centres.pt, metrics.json, curves.png in `out`."""
+    final = result.history[-1] if result.history else {}
+    metrics = {"stage": stage, "classes": result.head.num_classes, "photos": n_photos,
+               "epochs": len(result.history), "resumed_from_epoch": result.resumed_from,
+               **{k: v for k, v in final.items() if k != "epoch"}, "history": result.history}
+    save_embedder(result.model, out / "model.pt", extra={"stage": stage, "classes": result.head.num_classes})
+    result.head.save(out / "head.pt")
+    torch.save(result.centres.detach().cpu(), out / "centres.pt")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    plot_curves(result.history, out / "curves.png", title=f"train_{stage}")
+    return metrics
+
+
+def run(stage: int, params: Params, manifest: Path, data_root: Path, out: Path, prev: Path,
+        device: str) -> dict[str, object]:
+    """Train curriculum stage `stage` and write its outputs; returns the metrics."""
+    if not 1 <= stage <= len(params.train.stages):
+        raise ValueError(f"--stage must be 1..{len(params.train.stages)} (train.stages), got {stage}")
+    stage_params = params.train.stages[stage - 1]
+    rows = stage_rows(read_manifest(manifest), stage, params.train.curriculum)
+    model, head, centres = start_point(params, stage, prev, class_order(rows))
+    labels = head.index(rows["landmark"].tolist()).tolist()
+    log.info("stage %d: %d photos, %d classes, device %s", stage, len(rows), head.num_classes, device)
+    out.mkdir(parents=True, exist_ok=True)
+    logged = {**{f"train.{k}": v for k, v in dataclasses.asdict(params.train).items() if k != "stages"},
+              **{f"stage.{k}": v for k, v in dataclasses.asdict(stage_params).items()},
+              "backbone.name": params.backbone.name, "stage": stage}
+    with stage_run(f"train_{stage}", logged):
+        result = train_stage(model, head, centres, data_root, rows["path"].tolist(), labels, params.train,
+                             stage_params, device, checkpoint_dir=out / "checkpoints",
+                             on_epoch=lambda m: log_metrics_safe(m, step=int(m["epoch"])))
+        metrics = write_outputs(result, out, stage, len(rows))
+        log_metrics_safe({f"final_{k}": v for k, v in metrics.items() if isinstance(v, int | float)})
+        for name in ("curves.png", "metrics.json", "model.pt", "model.json", "head.pt", "classes.json", "centres.pt"):
+            log_artifact_safe(out / name, artifact_path="model" if name.startswith(("model", "head", "cl", "ce")) else None)
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI: --stage K [--device cpu|cuda] [--params params.yaml] [--manifest ...] [--data-root data] [--out ...]."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--stage", type=int, required=True)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--manifest", type=Path, default=layout.CLEAN / "manifest.csv")
+    parser.add_argument("--data-root", type=Path, default=layout.DATA)
+    parser.add_argument("--out", type=Path, default=None, help="default artifacts/train/stage_K")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    apply_offline_env()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = args.out or layout.train_stage_dir(args.stage)
+    prev = out.parent / f"stage_{args.stage - 1}"
+    run(args.stage, load_params(args.params), args.manifest, args.data_root, out, prev, args.device)
+
+
+if __name__ == "__main__":
+    main()

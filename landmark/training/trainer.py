@@ -1,0 +1,168 @@
+"""The training loop of one curriculum stage: AdamW, cosine or step LR, per-epoch metrics and
+checkpoints, resume after a crash (at most the running epoch is lost), reproducible from the seed.
+
+Every epoch e re-seeds torch from (seed, e), so a run resumed from the checkpoint of epoch e-1
+draws the same batches and augmentations as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from landmark.models.embedder import Embedder
+from landmark.params import StageParams, TrainParams
+from landmark.training import state as ckpt
+from landmark.training.augment import train_transform
+from landmark.training.dataset import PhotoDataset
+from landmark.training.finetune import apply_trainable_blocks, set_train_mode
+from landmark.training.head import GrowingHead
+from landmark.training.losses import MetricLoss
+from landmark.training.sampler import LandmarkBatchSampler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    """What a stage produced: the trained parts (in place) and one metrics dict per epoch."""
+
+    model: Embedder
+    head: GrowingHead
+    centres: torch.Tensor  # (C, D) float32, row 0 (non-landmark) unused
+    history: list[dict[str, float]] = field(default_factory=list)
+    resumed_from: int = 0  # epochs already done when this run started
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory (MiB) of this process and its finished children (data workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024.0
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, kind: str, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Per-step LR factor: cosine from 1 to 0.01, or step (x0.1 after 2/3 of the steps)."""
+    total = max(1, total_steps)
+    if kind == "cosine":
+        def factor(step: int) -> float:
+            return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+    elif kind == "step":
+        def factor(step: int) -> float:
+            return 1.0 if step < (2 * total) // 3 else 0.1
+    else:
+        raise ValueError(f"train.lr_schedule must be cosine or step, got {kind!r}")
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def train_step(model: Embedder, loss_fn: MetricLoss, optimizer: torch.optim.Optimizer, images: torch.Tensor,
+               labels: torch.Tensor, centres: torch.Tensor | None) -> tuple[float, float, float, int]:
+    """One optimizer step on a batch (N, 3, H, W); returns (loss, ce, centre, correct predictions)."""
+    raw = model.embed_unnormalised(images)
+    parts = loss_fn(raw, labels, centres)
+    optimizer.zero_grad(set_to_none=True)
+    parts.total.backward()
+    optimizer.step()
+    correct = int((parts.logits.argmax(dim=1) == labels).sum())
+    return float(parts.total.detach()), parts.ce, parts.center, correct
+
+
+def train_stage(model: Embedder, head: GrowingHead, centres: torch.Tensor, root: Path, paths: list[str],
+                labels: list[int], train: TrainParams, stage: StageParams, device: str | torch.device,
+                checkpoint_dir: Path | None = None,
+                on_epoch: Callable[[dict[str, float]], None] | None = None) -> TrainResult:
+    """Train `model` + `head` (+ `centres`, (C, D)) on photos `paths` (relative to `root`) with class
+    indices `labels` (0 = non-landmark). Resumes from `checkpoint_dir/last.pt` when it matches."""
+    device = torch.device(device)
+    model.to(device)
+    head.to(device)
+    centres = centres.to(device)
+    frozen = apply_trainable_blocks(model.backbone, train.trainable_blocks)
+    loss_fn = MetricLoss(train.loss, head, train.center_lambda, train.center_alpha, train.arcface_margin,
+                         train.arcface_scale)
+    trainable = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
+    optimizer = torch.optim.AdamW(trainable, lr=stage.lr, weight_decay=train.weight_decay)
+    sampler = LandmarkBatchSampler(labels, train.batch_size, train.m_per_class, train.non_landmark_per_batch,
+                                   seed=train.seed)
+    scheduler = make_scheduler(optimizer, train.lr_schedule, stage.epochs * len(sampler))
+    dataset = PhotoDataset(root, paths, labels, train_transform(model.data_config, stage.image_size))
+    result = TrainResult(model, head, centres)
+    start = _resume(checkpoint_dir, result, optimizer, scheduler)
+    for epoch in range(start, stage.epochs):
+        torch.manual_seed(train.seed * 1000 + epoch)
+        sampler.set_epoch(epoch)
+        loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, num_workers=train.num_workers,
+                                             pin_memory=device.type == "cuda")
+        set_train_mode(model, frozen)
+        head.train()
+        sums = {"loss": 0.0, "ce": 0.0, "center": 0.0}
+        n_seen = n_correct = 0
+        began = time.perf_counter()
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{stage.epochs}", file=sys.stderr, leave=False,
+                   disable=not sys.stderr.isatty())
+        for images, batch_labels in bar:
+            images = images.to(device, non_blocking=True)
+            batch_labels = batch_labels.to(device, non_blocking=True)
+            loss, ce, center, correct = train_step(model, loss_fn, optimizer, images, batch_labels, result.centres)
+            scheduler.step()
+            n = len(batch_labels)
+            for key, value in (("loss", loss), ("ce", ce), ("center", center)):
+                sums[key] += value * n
+            n_seen += n
+            n_correct += correct
+            bar.set_postfix(loss=f"{loss:.3f}")
+        seconds = time.perf_counter() - began
+        metrics = {"epoch": float(epoch + 1), **{k: v / max(1, n_seen) for k, v in sums.items()},
+                   "accuracy": n_correct / max(1, n_seen), "lr": optimizer.param_groups[0]["lr"],
+                   "photos_per_s": n_seen / max(seconds, 1e-9), "peak_rss_mb": peak_rss_mb()}
+        result.history.append(metrics)
+        log.info("epoch %d/%d: %s", epoch + 1, stage.epochs,
+                 " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch"))
+        if checkpoint_dir is not None:
+            _save(checkpoint_dir, result, optimizer, scheduler, epoch + 1)
+        if on_epoch is not None:
+            on_epoch(metrics)
+    model.eval()
+    head.eval()
+    return result
+
+
+def _save(folder: Path, result: TrainResult, optimizer: torch.optim.Optimizer,
+          scheduler: torch.optim.lr_scheduler.LRScheduler, epochs_done: int) -> None:
+    ckpt.atomic_save({
+        "epoch": epochs_done, "classes": result.head.classes,
+        "model": {k: v.detach().cpu() for k, v in result.model.state_dict().items()},
+        "head": {k: v.detach().cpu() for k, v in result.head.state_dict().items()},
+        "centres": result.centres.detach().cpu(), "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(), "rng": ckpt.rng_state(), "history": result.history,
+    }, Path(folder) / ckpt.LAST)
+
+
+def _resume(folder: Path | None, result: TrainResult, optimizer: torch.optim.Optimizer,
+            scheduler: torch.optim.lr_scheduler.LRScheduler) -> int:
+    state: dict[str, Any] | None = ckpt.load_checkpoint(folder) if folder is not None else None
+    if state is None:
+        return 0
+    if list(state["classes"]) != result.head.classes:
+        log.warning("checkpoint in %s is for other classes; starting the stage afresh", folder)
+        return 0
+    result.model.load_state_dict(state["model"])
+    result.head.load_state_dict(state["head"])
+    result.centres.copy_(state["centres"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    ckpt.set_rng_state(state["rng"])
+    result.history = [dict(h) for h in state["history"]]
+    result.resumed_from = int(state["epoch"])
+    log.info("resuming from %s: %d epochs done", Path(folder) / ckpt.LAST, result.resumed_from)
+    return result.resumed_from
