@@ -1,0 +1,83 @@
+"""Stage `evaluate`: the emulated user collection; GAP, sensitivity at FPR, accuracy@1, FPR at the stored
+threshold and per-landmark results for the trained recognizer and the baselines; plots; MLflow.
+
+    python -m landmark.stages.evaluate [--model PATH] [--no-frozen]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+from pathlib import Path
+
+import torch
+
+from landmark import layout
+from landmark.data.manifest import NON_LANDMARK, SPLIT_CALIBRATION, is_landmark, read_manifest
+from landmark.evaluation.collection import emulated_collection, truth_array
+from landmark.evaluation.plots import plot_precision_recall, plot_sensitivity_fpr
+from landmark.evaluation.run import Evaluation, flat_metrics, metrics_table
+from landmark.evaluation.systems import embed_sets, evaluate_systems, frozen_embedder
+from landmark.params import load_params
+from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
+from landmark.retrieval.recognizer import Recognizer
+from landmark.stages.common import run_stage, write_metrics
+from landmark.stages.index import final_model
+
+log = logging.getLogger(__name__)
+
+
+def write_outputs(evaluations: dict[str, Evaluation], out: Path, fprs: tuple[float, ...]) -> dict[str, float]:
+    """metrics.json (flat keys), per_landmark.csv, predictions.csv and both plots; returns the metrics."""
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = flat_metrics(evaluations)
+    write_metrics(out / "metrics.json", metrics)
+    main = evaluations["recognizer"]
+    main.per_landmark.to_csv(out / "per_landmark.csv", index=False)
+    plot_sensitivity_fpr({k: v.sensitivity_fpr for k, v in evaluations.items()}, out / "sensitivity_fpr.png", fprs)
+    plot_precision_recall({k: v.precision_recall for k, v in evaluations.items()}, out / "precision_recall.png")
+    (out / "metrics_table.md").write_text(metrics_table(evaluations) + "\n")
+    return metrics
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--index", type=Path, default=layout.INDEX)
+    parser.add_argument("--data-root", type=Path, default=layout.DATA)
+    parser.add_argument("--out", type=Path, default=layout.EVALUATE)
+    parser.add_argument("--no-frozen", action="store_true", help="skip the frozen-backbone baseline")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    params = load_params(args.params)
+    model_path = args.model or final_model(params)
+    recognizer = Recognizer.load(args.index, model_path)
+    known = set(recognizer.index.landmarks)
+    split = read_manifest(layout.SPLIT / "manifest.csv")
+    clean = read_manifest(layout.CLEAN / "manifest.csv")
+    database = clean[is_landmark(clean) & clean["landmark"].isin(known)].reset_index(drop=True)
+    calibration = split[(split["split"] == SPLIT_CALIBRATION) & (split["landmark"] == NON_LANDMARK)]
+    e = params.evaluate
+    collection = emulated_collection(split, known, e.landmark_share, e.min_landmark_queries, e.seed)
+    sets = {"database": database, "calibration": calibration, "collection": collection}
+    with stage_run("evaluate", {**dataclasses.asdict(e), "model": str(model_path)}):
+        assert recognizer.embedder is not None
+        trained = embed_sets(recognizer.embedder, sets, args.data_root, params)
+        frozen = None if args.no_frozen else embed_sets(frozen_embedder(params), sets, args.data_root, params)
+        evaluations = evaluate_systems(trained, database["landmark"].to_numpy(dtype=object),
+                                       truth_array(collection), params, frozen, recognizer)
+        metrics = write_outputs(evaluations, args.out, params.index.fprs)
+        collection.assign(predicted=evaluations["recognizer"].results.predicted,
+                          similarity=evaluations["recognizer"].results.similarity).to_csv(
+            args.out / "predictions.csv", index=False)
+        log_metrics_safe(metrics)
+        for name in ("metrics.json", "per_landmark.csv", "sensitivity_fpr.png", "precision_recall.png",
+                     "metrics_table.md"):
+            log_artifact_safe(args.out / name, artifact_path="evaluate")
+    log.info("evaluation:\n%s", metrics_table(evaluations))
+
+
+if __name__ == "__main__":
+    run_stage(main, expected=(ValueError, FileNotFoundError))
