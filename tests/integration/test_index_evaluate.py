@@ -1,0 +1,77 @@
+"""The index and evaluate stages end to end on a tiny generated world, as subprocesses in a temporary
+project folder, logging to a temporary MLflow sqlite store. The network is the ImageNet lite0 backbone
+with a fresh 32-d neck, saved with save_embedder as if it were the last training stage's model."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pytest
+import yaml
+
+from landmark.data.manifest import NON_LANDMARK, SPLIT_TRAIN, read_manifest, write_manifest
+from landmark.data.sample_world import generate_sample_world
+from landmark.data.split import assign_splits
+from landmark.models.checkpoint import save_embedder
+from landmark.models.embedder import create_embedder
+from landmark.params import parse_params
+from tests.integration.tiny_project import REPO, tiny_params
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("index_eval")
+    raw = tiny_params()
+    raw["backbone"]["embed_dim"] = 32
+    raw["embed"]["cache_dir"] = "artifacts/cache/embeddings"
+    (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    params = parse_params(raw)
+    generate_sample_world(root / "data", params.sample)
+    split = assign_splits(read_manifest(root / "data" / "manifest.csv"), params.split)
+    write_manifest(split, root / "artifacts" / "split" / "manifest.csv")
+    # stand-in for the clean stage: the known landmarks' training photos
+    clean = split[(split["split"] == SPLIT_TRAIN) & (split["landmark"] != NON_LANDMARK)]
+    write_manifest(clean, root / "artifacts" / "clean" / "manifest.csv")
+    stage = root / "artifacts" / "train" / f"stage_{len(params.train.stages)}"
+    save_embedder(create_embedder(dataclasses.replace(params.backbone, embed_dim=32)), stage / "model.pt")
+    return root
+
+
+def _run(root: Path, module: str, *args: str) -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO), MLFLOW_TRACKING_URI=f"sqlite:///{root / 'mlflow.db'}")
+    env.pop("LANDMARK_NO_MLFLOW", None)
+    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_index_then_evaluate(project: Path) -> None:
+    _run(project, "landmark.stages.index")
+    index_dir = project / "artifacts" / "index"
+    meta = json.loads((index_dir / "index.json").read_text())
+    index_metrics = json.loads((index_dir / "metrics.json").read_text())
+    assert -1.0 <= meta["threshold"] <= 1.0 and set(meta["fprs"]) == {"0.01", "0.001"}
+    assert index_metrics["n_landmarks"] == 5  # 6 landmarks, 1 left out as unknown
+    assert 5 <= index_metrics["n_centroids"] <= 15
+
+    _run(project, "landmark.stages.evaluate")
+    out = project / "artifacts" / "evaluate"
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0_1pct", "accuracy_at_1", "fpr_at_threshold",
+                "baseline_frozen.gap", "baseline_single_centroid.gap", "baseline_nearest_photo.gap"):
+        assert 0.0 <= metrics[key] <= 1.0, key
+    assert metrics["n_landmark_queries"] >= 5 and metrics["n_reject_queries"] > metrics["n_landmark_queries"]
+    assert metrics["accuracy_at_1"] > 0.3  # 5 landmarks: chance is 0.2
+    for name in ("per_landmark.csv", "sensitivity_fpr.png", "precision_recall.png"):
+        assert (out / name).stat().st_size > 100
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    runs = mlflow.search_runs(search_all_experiments=True, filter_string="tags.stage = 'evaluate'")
+    assert len(runs) == 1 and runs.iloc[0]["metrics.gap"] == pytest.approx(metrics["gap"], abs=1e-6)
