@@ -17,7 +17,7 @@ import json
 import logging
 import multiprocessing
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -90,7 +90,7 @@ def _draw(task: PhotoTask) -> str:
 def _run(tasks: list[PhotoTask], workers: int, init_args: tuple, progress: bool) -> Iterator[str]:
     if workers <= 1:
         _init_worker(*init_args)
-        results: Iterator[str] = map(_draw, tasks)
+        results: Iterable[str] = map(_draw, tasks)
     else:
         context = multiprocessing.get_context("fork")
         pool = context.Pool(workers, initializer=_init_worker, initargs=init_args)

@@ -71,7 +71,9 @@ def test_noise_truth_is_consistent_with_manifest(world: Path) -> None:
     names = set(pd.read_csv(world / "landmarks.csv")["landmark"])
     assert list(truth.columns) == ["image_id", "filed_landmark", "true_landmark"]
     assert len(truth) == round(TINY.mislabel_fraction * TINY.n_landmarks * TINY.photos_per_landmark)
-    assert (manifest.loc[truth["image_id"], "landmark"].to_numpy() == truth["filed_landmark"].to_numpy()).all()
+    assert (
+        manifest.loc[truth["image_id"], "landmark"].to_numpy() == truth["filed_landmark"].to_numpy()
+    ).all()
     assert (truth["filed_landmark"] != truth["true_landmark"]).all()
     assert set(truth["true_landmark"]) <= names | {NON_LANDMARK}
     assert set(truth["filed_landmark"]) <= names
@@ -113,7 +115,9 @@ def test_same_seed_same_bytes_any_worker_count_other_seed_differs(world: Path, t
 
 
 def test_contact_sheet_is_written(world: Path, tmp_path: Path) -> None:
-    out = render_contact_sheet(world / "manifest.csv", world, tmp_path / "sheet.png", per_landmark=3, n_landmarks=2)
+    out = render_contact_sheet(
+        world / "manifest.csv", world, tmp_path / "sheet.png", per_landmark=3, n_landmarks=2
+    )
     sheet = load_rgb(out)
     assert sheet.size[0] > 3 * 90 and sheet.size[1] >= 3 * 96  # 2 landmark rows + 1 non-landmark row
     assert np.asarray(sheet).std() > 20.0
@@ -151,7 +155,9 @@ def test_photos_of_one_view_resemble_each_other_more_than_other_views() -> None:
     for spec in specs:
         for view in spec.viewpoints[:2]:
             for k in range(5):
-                photo = landmark_photo(spec, view, cache.get(spec.index, view), 48, np.random.default_rng([k, 1]))
+                photo = landmark_photo(
+                    spec, view, cache.get(spec.index, view), 48, np.random.default_rng([k, 1])
+                )
                 feats.append(np.asarray(photo.resize((8, 8)), dtype=np.float32).ravel())
                 labels.append((spec.index, view))
     x = np.stack(feats)
