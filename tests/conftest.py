@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ REAL_LANDMARKS = Path(os.environ.get("LANDMARK_REAL_DATA", REPO.parent / "shared
 
 for _key, _value in OFFLINE_ENV.items():
     os.environ.setdefault(_key, _value)
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="landmark-prefect-"))
 os.environ.setdefault("LANDMARK_NO_MLFLOW", "1")  # unit tests log nothing unless a test opts in
 
 

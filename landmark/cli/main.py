@@ -46,7 +46,7 @@ def data_sample(
 
     root = _root()
     params = load_params(root / "params.yaml").sample
-    summary = generate_sample_world(root / out, params, progress=True)
+    summary = generate_sample_world(root / out, params, progress=True, overwrite=True)
     console.print(f"sample world: {summary}")
     if commit:
         version = commit_data_version(root, f"sample world (seed {params.seed})", source="sample")
