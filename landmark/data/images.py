@@ -30,7 +30,8 @@ class ImageHeader:
     """What the file header says, before any pixel is decoded.
 
     width, height: stored size in pixels (before EXIF orientation); mode: PIL mode as stored
-    (e.g. "CMYK", "I;16", "P", "RGBA", "L"); format: PIL format name; orientation: EXIF tag 1-8 (1 = as stored).
+    (e.g. "CMYK", "I;16", "P", "RGBA", "L"); format: PIL format name;
+    orientation: EXIF tag 1-8 (1 = as stored).
     """
 
     width: int
@@ -103,11 +104,12 @@ def load_rgb(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Im
                 width, height = image.size
                 if width * height > max_pixels:
                     raise ImageTooLargeError(
-                        f"{path}: {width}x{height} = {width * height} pixels exceeds the limit of {max_pixels}"
+                        f"{path}: {width}x{height} = {width * height} pixels exceeds the limit of "
+                        f"{max_pixels}"
                     )
                 image.load()
-                image = ImageOps.exif_transpose(image) or image
-                return _to_rgb(image)
+                oriented = ImageOps.exif_transpose(image) or image
+                return _to_rgb(oriented)
     except ImageDecodeError:
         raise
     except FileNotFoundError as exc:

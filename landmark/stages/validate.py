@@ -33,24 +33,33 @@ def run() -> dict[str, object]:
     from landmark.validation.validate import validate_manifest
 
     with stage_run("validate", dataclasses.asdict(params)):
-        result = validate_manifest(manifest, layout.DATA, params, progress=sys.stderr.isatty(),
-                                   source=str(source))
+        result = validate_manifest(
+            manifest, layout.DATA, params, progress=sys.stderr.isatty(), source=str(source)
+        )
         paths = write_outputs(result, layout.VALIDATE, source=str(source))
         log_metrics_safe(flat_metrics(result.metrics))
         for name in ("report.html", "quarantine.csv", "metrics.json"):
             log_artifact_safe(paths[name], artifact_path="validate")
-    log.info("wrote %s: kept %d of %d rows (%s)", layout.VALIDATE, result.metrics["kept"],
-             result.metrics["rows_in"], {k: v for k, v in result.metrics["by_check"].items() if v})
+    log.info(
+        "wrote %s: kept %d of %d rows (%s)",
+        layout.VALIDATE,
+        result.metrics["kept"],
+        result.metrics["rows_in"],
+        {k: v for k, v in result.metrics["by_check"].items() if v},
+    )
     if result.metrics["kept"] == 0:
-        raise NothingKeptError(f"{source}: every one of {result.metrics['rows_in']} rows was quarantined; "
-                               f"see {layout.VALIDATE / 'report.html'}")
+        raise NothingKeptError(
+            f"{source}: every one of {result.metrics['rows_in']} rows was quarantined; "
+            f"see {layout.VALIDATE / 'report.html'}"
+        )
     return result.metrics
 
 
 def main() -> None:
     """Entry point: exit 0 on success, 2 with a one-line message on a broken table or bad params."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr
+    )
     try:
         run()
     except (ValidationError, ParamsError) as exc:

@@ -88,7 +88,9 @@ def check_file(root: Path, relative: str, params: ValidateParams) -> FileVerdict
     if size == 0:
         return _fail(checks.FILE_SIZE, f"{relative}: empty file")
     if size > params.max_file_bytes:
-        return _fail(checks.FILE_SIZE, f"{relative}: {size} bytes exceeds max_file_bytes {params.max_file_bytes}")
+        return _fail(
+            checks.FILE_SIZE, f"{relative}: {size} bytes exceeds max_file_bytes {params.max_file_bytes}"
+        )
     try:
         header = read_header(path)
     except ImageTooLargeError as exc:
@@ -125,5 +127,13 @@ def check_files(
     root = Path(root).resolve()
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="validate") as pool:
         verdicts = pool.map(lambda rel: check_file(root, rel, params), paths)
-        return list(tqdm(verdicts, total=len(paths), desc="validate files", unit="file", disable=not progress,
-                         mininterval=1.0))
+        return list(
+            tqdm(
+                verdicts,
+                total=len(paths),
+                desc="validate files",
+                unit="file",
+                disable=not progress,
+                mininterval=1.0,
+            )
+        )

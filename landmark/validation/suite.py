@@ -59,8 +59,12 @@ def row_expectations(columns: Iterable[str]) -> list[tuple[str, Any]]:
     ]
     for column, limit in (("lat", 90.0), ("lon", 180.0)):
         if column in present:
-            pairs.append((checks.COORDINATES,
-                          gxe.ExpectColumnValuesToBeBetween(column=column, min_value=-limit, max_value=limit)))
+            pairs.append(
+                (
+                    checks.COORDINATES,
+                    gxe.ExpectColumnValuesToBeBetween(column=column, min_value=-limit, max_value=limit),
+                )
+            )
     return pairs
 
 
@@ -80,13 +84,17 @@ class GxRunner:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
+        for name in ("great_expectations", "great_expectations.data_context.types.base"):
+            logging.getLogger(name).setLevel(logging.WARNING)  # GX resets its levels on import
         self._gx = gx
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         asset = self.context.data_sources.add_pandas("manifest").add_dataframe_asset("manifest")
         self._batch_definition = asset.add_batch_definition_whole_dataframe("whole")
 
-    def validate(self, name: str, pairs: list[tuple[str, Any]], frame: pd.DataFrame) -> list[ExpectationOutcome]:
+    def validate(
+        self, name: str, pairs: list[tuple[str, Any]], frame: pd.DataFrame
+    ) -> list[ExpectationOutcome]:
         """Validate `frame` against the suite `name` made of `pairs`; one outcome per expectation."""
         suite = self.context.suites.add(self._gx.ExpectationSuite(name=name))
         check_of: dict[str, str] = {}
@@ -98,14 +106,23 @@ class GxRunner:
         outcomes = []
         for item in result.results:
             config = item.expectation_config
+            assert config is not None, "GX results carry their expectation"
             if item.exception_info and item.exception_info.get("raised_exception"):
-                raise RuntimeError(f"GX expectation {config.type} raised: {item.exception_info.get('exception_message')}")
+                raise RuntimeError(
+                    f"GX expectation {config.type} raised: {item.exception_info.get('exception_message')}"
+                )
             index = tuple(item.result.get("unexpected_index_list") or ())
             count = int(item.result.get("unexpected_count") or len(index))
-            outcomes.append(ExpectationOutcome(
-                check=check_of.get(str(config.id), "table"), expectation=config.type,
-                column=str(config.kwargs.get("column", "")), success=bool(item.success),
-                unexpected_count=count, unexpected_index=index))
+            outcomes.append(
+                ExpectationOutcome(
+                    check=check_of.get(str(config.id), "table"),
+                    expectation=config.type,
+                    column=str(config.kwargs.get("column", "")),
+                    success=bool(item.success),
+                    unexpected_count=count,
+                    unexpected_index=index,
+                )
+            )
         log.debug("GX suite %s: %s", name, result.statistics)
         return outcomes
 

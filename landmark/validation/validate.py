@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from landmark.data.manifest import NON_LANDMARK, REQUIRED_COLUMNS
+from landmark.data.manifest import NON_LANDMARK, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from landmark.params import ValidateParams
 from landmark.validation import checks
 from landmark.validation.files import FileVerdict, check_files
@@ -49,7 +49,8 @@ def check_table(manifest: pd.DataFrame, source: str = "manifest") -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in manifest.columns]
     if missing:
         raise checks.BrokenTableError(
-            f"{source}: missing required column(s) {missing}; found {[str(c) for c in manifest.columns]}")
+            f"{source}: missing required column(s) {missing}; found {[str(c) for c in manifest.columns]}"
+        )
     if len(manifest) == 0:
         raise checks.BrokenTableError(f"{source}: manifest has no rows")
 
@@ -71,8 +72,13 @@ def _row_reason(check: str, row: pd.Series, first_row: dict[str, int]) -> str:
 
 
 def validate_manifest(
-    manifest: pd.DataFrame, data_root: Path, params: ValidateParams, *,
-    workers: int = 2, progress: bool = False, source: str = "manifest",
+    manifest: pd.DataFrame,
+    data_root: Path,
+    params: ValidateParams,
+    *,
+    workers: int = 2,
+    progress: bool = False,
+    source: str = "manifest",
 ) -> ValidationResult:
     """Validate a manifest (N rows) against the files under `data_root`.
 
@@ -82,6 +88,9 @@ def validate_manifest(
     start = time.perf_counter()
     check_table(manifest, source)
     frame = manifest.reset_index(drop=True).copy()
+    for column in OPTIONAL_COLUMNS:  # the validated manifest always has the contract's columns
+        if column not in frame.columns:
+            frame[column] = "" if column == "city" else float("nan")
     for column in ("lat", "lon"):
         if column in frame.columns:
             frame[column] = pd.to_numeric(frame[column], errors="coerce")
@@ -100,8 +109,13 @@ def validate_manifest(
             failed.setdefault(int(label), (check, _row_reason(check, frame.loc[label], first_row)))
 
     pending = [i for i in frame.index if i not in failed]
-    verdicts = check_files(Path(data_root), [_text(frame.at[i, "path"]) for i in pending], params,
-                           workers=workers, progress=progress)
+    verdicts = check_files(
+        Path(data_root),
+        [_text(frame.at[i, "path"]) for i in pending],
+        params,
+        workers=workers,
+        progress=progress,
+    )
     passed: dict[int, FileVerdict] = {}
     for i, verdict in zip(pending, verdicts, strict=True):
         if verdict.check is None:
@@ -117,8 +131,11 @@ def validate_manifest(
         outcomes += count_outcomes
         for label in sorted(failing_rows(count_outcomes, checks.MIN_PHOTOS)):
             landmark = survivors.at[label, "landmark"]
-            failed[int(label)] = (checks.MIN_PHOTOS, f"landmark {landmark!r} keeps {int(counts.get(landmark, 0))} "
-                                  f"photo(s) after the row checks, fewer than {params.min_photos_per_landmark}")
+            failed[int(label)] = (
+                checks.MIN_PHOTOS,
+                f"landmark {landmark!r} keeps {int(counts.get(landmark, 0))} "
+                f"photo(s) after the row checks, fewer than {params.min_photos_per_landmark}",
+            )
             passed.pop(int(label))
 
     kept = _kept_frame(frame, passed)
@@ -126,8 +143,13 @@ def validate_manifest(
     assert len(kept) + len(quarantine) == len(frame), "every input row is kept or quarantined"
     metrics = summarise(len(frame), kept, quarantine, passed)
     metrics["seconds"] = round(time.perf_counter() - start, 3)
-    log.info("validated %d rows: kept %d, quarantined %d in %.1f s", len(frame), len(kept), len(quarantine),
-             metrics["seconds"])
+    log.info(
+        "validated %d rows: kept %d, quarantined %d in %.1f s",
+        len(frame),
+        len(kept),
+        len(quarantine),
+        metrics["seconds"],
+    )
     return ValidationResult(kept, quarantine, metrics, outcomes)
 
 
@@ -140,13 +162,22 @@ def _kept_frame(frame: pd.DataFrame, passed: dict[int, FileVerdict]) -> pd.DataF
 
 
 def _quarantine_frame(frame: pd.DataFrame, failed: dict[int, tuple[str, str]]) -> pd.DataFrame:
-    rows = [{"row": i + 1, "image_id": _text(frame.at[i, "image_id"]), "path": _text(frame.at[i, "path"]),
-             "check": failed[i][0], "reason": failed[i][1]} for i in sorted(failed)]
+    rows = [
+        {
+            "row": i + 1,
+            "image_id": _text(frame.at[i, "image_id"]),
+            "path": _text(frame.at[i, "path"]),
+            "check": failed[i][0],
+            "reason": failed[i][1],
+        }
+        for i in sorted(failed)
+    ]
     return pd.DataFrame(rows, columns=list(QUARANTINE_COLUMNS))
 
 
-def summarise(rows_in: int, kept: pd.DataFrame, quarantine: pd.DataFrame,
-              passed: dict[int, FileVerdict]) -> dict[str, Any]:
+def summarise(
+    rows_in: int, kept: pd.DataFrame, quarantine: pd.DataFrame, passed: dict[int, FileVerdict]
+) -> dict[str, Any]:
     """metrics.json: rows_in, kept, quarantined, by_check {check: rows}, landmarks (kept labels),
     landmark_photos, non_landmark (kept non-landmark photos), modes {original mode: rows},
     exif_rotated (kept rows with orientation != 1), duplicate_content (kept rows whose bytes repeat)."""

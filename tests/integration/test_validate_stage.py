@@ -26,8 +26,14 @@ def _project(tmp_path: Path, repo_dir: Path) -> Path:
 
 def _run(cwd: Path, repo_dir: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, LANDMARK_NO_MLFLOW="1", PYTHONPATH=str(repo_dir))
-    return subprocess.run([sys.executable, "-m", "landmark.stages.validate"], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "landmark.stages.validate"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_stage_writes_all_outputs(tmp_path: Path, repo_dir: Path) -> None:
@@ -51,26 +57,39 @@ def test_stage_writes_all_outputs(tmp_path: Path, repo_dir: Path) -> None:
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["rows_in"] == 19 == metrics["kept"] + metrics["quarantined"]
     assert (metrics["kept"], metrics["landmarks"], metrics["non_landmark"]) == (15, 2, 4)
-    assert metrics["by_check"] == {**{k: 0 for k in metrics["by_check"]}, "decode": 1, "path": 1, "min_photos": 2}
+    assert metrics["by_check"] == {
+        **{k: 0 for k in metrics["by_check"]},
+        "decode": 1,
+        "path": 1,
+        "min_photos": 2,
+    }
     kept = read_manifest(out / "manifest.csv")
     assert len(kept) == 15 and {"width", "height", "mode", "sha256"} <= set(kept.columns)
     assert set(kept["width"]) == {"48"} and set(kept["height"]) == {"40"}
     quarantine = pd.read_csv(out / "quarantine.csv", dtype=str, keep_default_na=False)
     assert list(quarantine.columns) == ["row", "image_id", "path", "check", "reason"]
     assert dict(zip(quarantine["image_id"], quarantine["check"], strict=True)) == {
-        "Rare-0": "min_photos", "Rare-1": "min_photos", "broken": "decode", "escape": "path"}
+        "Rare-0": "min_photos",
+        "Rare-1": "min_photos",
+        "broken": "decode",
+        "escape": "path",
+    }
     report = (out / "report.html").read_text()
     assert "Validation report" in report and "broken.jpg" in report and "Tower" in report
 
 
-@pytest.mark.parametrize("content, problem", [
-    ("image_id,landmark\na,Tower\n", "missing required column(s) ['path']"),
-    ("", "cannot be read as CSV"),
-    ("image_id,path,landmark\n", "has no rows"),
-    (None, "manifest not found"),
-])
-def test_broken_table_stops_with_a_clear_message(tmp_path: Path, repo_dir: Path, content: str | None,
-                                                 problem: str) -> None:
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        ("image_id,landmark\na,Tower\n", "missing required column(s) ['path']"),
+        ("", "cannot be read as CSV"),
+        ("image_id,path,landmark\n", "has no rows"),
+        (None, "manifest not found"),
+    ],
+)
+def test_broken_table_stops_with_a_clear_message(
+    tmp_path: Path, repo_dir: Path, content: str | None, problem: str
+) -> None:
     project = _project(tmp_path, repo_dir)
     if content is not None:
         (project / "data" / "manifest.csv").write_text(content)
@@ -84,7 +103,8 @@ def test_broken_table_stops_with_a_clear_message(tmp_path: Path, repo_dir: Path,
 def test_nothing_kept_fails_after_writing_the_report(tmp_path: Path, repo_dir: Path) -> None:
     project = _project(tmp_path, repo_dir)
     pd.DataFrame({"image_id": ["a", "b"], "path": ["x.jpg", "y.jpg"], "landmark": ["T", "T"]}).to_csv(
-        project / "data" / "manifest.csv", index=False)
+        project / "data" / "manifest.csv", index=False
+    )
     done = _run(project, repo_dir)
     assert done.returncode == 2 and "every one of 2 rows was quarantined" in done.stderr
     assert "Traceback" not in done.stderr

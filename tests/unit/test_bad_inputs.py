@@ -21,8 +21,9 @@ from landmark.params import ValidateParams
 from landmark.validation import checks
 from landmark.validation.validate import ValidationResult, validate_manifest
 
-PARAMS = ValidateParams(min_photos_per_landmark=5, min_side=32, max_side=4096, max_pixels=1_000_000,
-                        max_file_bytes=100_000)
+PARAMS = ValidateParams(
+    min_photos_per_landmark=5, min_side=32, max_side=4096, max_pixels=1_000_000, max_file_bytes=100_000
+)
 GOOD = "Good Landmark"  # has 6 clean photos, so cases filed under it never fall below the minimum
 
 
@@ -32,10 +33,17 @@ def noise(size: tuple[int, int], seed: int = 0) -> np.ndarray:
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG whose IHDR claims width x height, followed by a tiny (wrong) IDAT: nothing to decode."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def save(image: Image.Image, fmt: str, **kw: object) -> Callable[[Path], None]:
@@ -47,6 +55,7 @@ def truncated(fmt: str) -> Callable[[Path], None]:
         Image.fromarray(noise((64, 64), 3)).save(p, fmt)
         data = p.read_bytes()
         p.write_bytes(data[: len(data) // 2])
+
     return make
 
 
@@ -86,21 +95,52 @@ CASES: list[Case] = [
     Case("dangling_symlink", "links/dangling.jpg", None, checks.FILE_MISSING, link="dangling"),
     Case("directory", "dir.jpg", lambda p: p.mkdir(), checks.FILE_MISSING),
     Case("empty_file", "f/empty.jpg", lambda p: p.write_bytes(b""), checks.FILE_SIZE),
-    Case("file_too_large", "f/large.png", lambda p: Image.fromarray(noise((300, 300), 2)).save(p), checks.FILE_SIZE),
+    Case(
+        "file_too_large",
+        "f/large.png",
+        lambda p: Image.fromarray(noise((300, 300), 2)).save(p),
+        checks.FILE_SIZE,
+    ),
     Case("text_as_jpg", "f/text.jpg", lambda p: p.write_text("just some text\n"), checks.DECODE),
     Case("html_as_jpg", "f/page.jpg", lambda p: p.write_text("<html><body>404</body></html>"), checks.DECODE),
     Case("truncated_jpeg", "f/trunc.jpg", truncated("JPEG"), checks.DECODE),
     Case("truncated_png", "f/trunc.png", truncated("PNG"), checks.DECODE),
     Case("one_pixel", "d/1x1.png", save(Image.new("RGB", (1, 1)), "PNG"), checks.DIMENSIONS),
     Case("too_small", "d/small.png", save(Image.new("RGB", (20, 100)), "PNG"), checks.DIMENSIONS),
-    Case("bomb_header", "d/bomb.png", lambda p: p.write_bytes(png_header_only(50_000, 50_000)), checks.DIMENSIONS),
-    Case("too_many_pixels", "d/mp.png", lambda p: p.write_bytes(png_header_only(1200, 1200)), checks.DIMENSIONS),
-    Case("side_too_long", "d/long.png", lambda p: p.write_bytes(png_header_only(5000, 40)), checks.DIMENSIONS),
-    Case("cmyk_jpeg", "k/cmyk.jpg", save(Image.new("CMYK", (64, 48), (0, 128, 128, 0)), "JPEG"), None,
-         mode="CMYK", size=(64, 48)),
-    Case("png_16bit", "k/i16.png", save(Image.fromarray((np.arange(4096, dtype=np.uint16) * 16).reshape(64, 64)),
-                                        "PNG"), None, mode="I;16"),
-    Case("palette_png", "k/p.png", save(RGB64.convert("P", palette=Image.Palette.ADAPTIVE), "PNG"), None, mode="P"),
+    Case(
+        "bomb_header",
+        "d/bomb.png",
+        lambda p: p.write_bytes(png_header_only(50_000, 50_000)),
+        checks.DIMENSIONS,
+    ),
+    Case(
+        "too_many_pixels", "d/mp.png", lambda p: p.write_bytes(png_header_only(1200, 1200)), checks.DIMENSIONS
+    ),
+    Case(
+        "side_too_long", "d/long.png", lambda p: p.write_bytes(png_header_only(5000, 40)), checks.DIMENSIONS
+    ),
+    Case(
+        "cmyk_jpeg",
+        "k/cmyk.jpg",
+        save(Image.new("CMYK", (64, 48), (0, 128, 128, 0)), "JPEG"),
+        None,
+        mode="CMYK",
+        size=(64, 48),
+    ),
+    Case(
+        "png_16bit",
+        "k/i16.png",
+        save(Image.fromarray((np.arange(4096, dtype=np.uint16) * 16).reshape(64, 64)), "PNG"),
+        None,
+        mode="I;16",
+    ),
+    Case(
+        "palette_png",
+        "k/p.png",
+        save(RGB64.convert("P", palette=Image.Palette.ADAPTIVE), "PNG"),
+        None,
+        mode="P",
+    ),
     Case("palette_alpha", "k/pa.png", palette_with_alpha, None, mode="P"),
     Case("rgba_png", "k/rgba.png", save(Image.new("RGBA", (40, 50), (1, 2, 3, 0)), "PNG"), None, mode="RGBA"),
     Case("greyscale", "k/l.jpg", save(Image.new("L", (64, 64), 90), "JPEG"), None, mode="L"),
@@ -114,7 +154,13 @@ CASES: list[Case] = [
     Case("empty_label", "r/nolabel.jpg", save(RGB64, "JPEG"), checks.LABEL, row={"landmark": ""}),
     Case("blank_label", "r/blank.jpg", save(RGB64, "JPEG"), checks.LABEL, row={"landmark": "   "}),
     Case("empty_image_id", "r/noid.jpg", save(RGB64, "JPEG"), checks.IMAGE_ID, row={"image_id": ""}),
-    Case("lat_out_of_range", "r/lat.jpg", save(RGB64, "JPEG"), checks.COORDINATES, row={"lat": 95.0, "lon": 10.0}),
+    Case(
+        "lat_out_of_range",
+        "r/lat.jpg",
+        save(RGB64, "JPEG"),
+        checks.COORDINATES,
+        row={"lat": 95.0, "lon": 10.0},
+    ),
     Case("too_few_photos", "few/1.jpg", save(RGB64, "JPEG"), checks.MIN_PHOTOS, row={"landmark": "Lonely"}),
 ]
 
@@ -136,7 +182,11 @@ def _build(tmp: Path) -> tuple[pd.DataFrame, Path]:
         if case.path and case.path != "ABSOLUTE" and ".." not in case.path and "\\" not in case.path:
             target.parent.mkdir(parents=True, exist_ok=True)
         if case.link is not None:
-            source = {"out": outside / "real.jpg", "in": root / "good" / "0.jpg", "dangling": root / "nowhere.jpg"}
+            source = {
+                "out": outside / "real.jpg",
+                "in": root / "good" / "0.jpg",
+                "dangling": root / "nowhere.jpg",
+            }
             os.symlink(source[case.link], target)
         elif case.make is not None:
             case.make(target)
@@ -155,7 +205,9 @@ def test_corpus_has_at_least_20_kinds_of_bad_input() -> None:
     assert len({c.expect for c in CASES if c.expect is not None}) == len(checks.ALL_CHECKS)
 
 
-def _outcome(corpus: tuple[pd.DataFrame, ValidationResult], case: Case) -> tuple[str | None, pd.Series | None]:
+def _outcome(
+    corpus: tuple[pd.DataFrame, ValidationResult], case: Case
+) -> tuple[str | None, pd.Series | None]:
     manifest, result = corpus
     row = 7 + CASES.index(case)  # 1-based data row: 6 good rows come first
     q = result.quarantine[result.quarantine["row"] == row]

@@ -16,24 +16,40 @@ from landmark.validation import checks
 from landmark.validation.files import check_file, check_files, resolve_inside
 from landmark.validation.suite import SAFE_PATH_REGEX
 
-PARAMS = ValidateParams(min_photos_per_landmark=1, min_side=16, max_side=1000, max_pixels=100_000,
-                        max_file_bytes=50_000)
+PARAMS = ValidateParams(
+    min_photos_per_landmark=1, min_side=16, max_side=1000, max_pixels=100_000, max_file_bytes=50_000
+)
 
 
 def _bomb(path: Path, width: int, height: int) -> None:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
 
 
-@pytest.mark.parametrize("path, ok", [
-    ("a/b.jpg", True), ("b.jpg", True), ("Сан Марко/фото.jpg", True), ("a/..b/c..jpg", True), ("./a.jpg", True),
-    ("../a.jpg", False), ("a/../b.jpg", False), ("a/..", False), ("/etc/passwd", False),
-    ("C:/x.jpg", False), ("a\\b.jpg", False), ("\\\\server\\x.jpg", False), ("", False),
-])
+@pytest.mark.parametrize(
+    "path, ok",
+    [
+        ("a/b.jpg", True),
+        ("b.jpg", True),
+        ("Сан Марко/фото.jpg", True),
+        ("a/..b/c..jpg", True),
+        ("./a.jpg", True),
+        ("../a.jpg", False),
+        ("a/../b.jpg", False),
+        ("a/..", False),
+        ("/etc/passwd", False),
+        ("C:/x.jpg", False),
+        ("a\\b.jpg", False),
+        ("\\\\server\\x.jpg", False),
+        ("", False),
+    ],
+)
 def test_safe_path_regex(path: str, ok: bool) -> None:
     import re
+
     assert (re.search(SAFE_PATH_REGEX, path) is not None) == ok
 
 
@@ -79,6 +95,7 @@ def test_passing_file_records_hash_and_size(tmp_path: Path) -> None:
     assert verdict.check is None
     assert (verdict.width, verdict.height, verdict.mode, verdict.orientation) == (40, 30, "P", 1)
     import hashlib
+
     assert verdict.sha256 == hashlib.sha256((tmp_path / "p.png").read_bytes()).hexdigest()
 
 

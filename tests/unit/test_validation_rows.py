@@ -15,8 +15,9 @@ from landmark.params import ValidateParams
 from landmark.validation import checks
 from landmark.validation.validate import check_table, validate_manifest
 
-PARAMS = ValidateParams(min_photos_per_landmark=3, min_side=16, max_side=512, max_pixels=250_000,
-                        max_file_bytes=1_000_000)
+PARAMS = ValidateParams(
+    min_photos_per_landmark=3, min_side=16, max_side=512, max_pixels=250_000, max_file_bytes=1_000_000
+)
 
 
 def _photo(root: Path, name: str, shade: int = 0) -> str:
@@ -81,6 +82,19 @@ def test_kept_rows_in_input_order_with_file_columns(result) -> None:  # type: ig
     assert list(result.kept["width"]) == [32] * 4 and list(result.kept["height"]) == [24] * 4
     assert set(result.kept["mode"]) == {"RGB"}
     assert result.kept["sha256"].nunique() == 4
+    assert list(result.kept.columns) == [
+        "image_id",
+        "path",
+        "landmark",
+        "lat",
+        "lon",
+        "city",
+        "width",
+        "height",
+        "mode",
+        "orientation",
+        "sha256",
+    ]
 
 
 def test_metrics_and_invariant(result, world) -> None:  # type: ignore[no-untyped-def]
@@ -101,10 +115,13 @@ def test_gx_reports_failing_rows_by_expectation(result) -> None:  # type: ignore
     assert set(in_set.unexpected_index) == {0, 1}
 
 
-@pytest.mark.parametrize("frame, message", [
-    (pd.DataFrame({"image_id": ["a"], "landmark": ["A"]}), "missing required column(s) ['path']"),
-    (pd.DataFrame({"image_id": [], "path": [], "landmark": []}), "has no rows"),
-])
+@pytest.mark.parametrize(
+    "frame, message",
+    [
+        (pd.DataFrame({"image_id": ["a"], "landmark": ["A"]}), "missing required column(s) ['path']"),
+        (pd.DataFrame({"image_id": [], "path": [], "landmark": []}), "has no rows"),
+    ],
+)
 def test_broken_table_stops(frame: pd.DataFrame, message: str, tmp_path: Path) -> None:
     with pytest.raises(checks.BrokenTableError, match=re.escape(message)) as info:
         validate_manifest(frame, tmp_path, PARAMS, source="somewhere/manifest.csv")
