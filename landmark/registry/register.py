@@ -21,7 +21,13 @@ from landmark import layout
 from landmark.env import apply_offline_env, repo_root
 from landmark.params import load_params
 from landmark.registry.lineage import collect_lineage
-from landmark.registry.promotion import gate
+from landmark.registry.champion_eval import (
+    COLLECTION_TAG,
+    champion_metrics_for_gate,
+    collection_key,
+    predictions_path,
+)
+from landmark.registry.promotion import champion_version, gate
 from landmark.registry.tracking import PARENT_RUN_ENV, ensure_experiment, tracking_uri
 
 log = logging.getLogger(__name__)
@@ -76,11 +82,16 @@ def register(root: Path, flow_run_id: str = "", parent_run_id: str | None = None
     else:
         summary["registered"] = False  # same lineage as an existing version: nothing new
     gate_metrics = {f"metric.{k}": v for k, v in metrics.items() if isinstance(v, int | float)}
+    key = collection_key(predictions_path(root))
     for name, version in ((RECOGNIZER, recognizer_version), (INDEX, index_version)):
-        _tag(client, name, version, {**lineage.tags(), **gate_metrics})
+        _tag(client, name, version, {**lineage.tags(), **gate_metrics, COLLECTION_TAG: key})
     _tag(client, INDEX, index_version, {"recognizer_version": recognizer_version})
     _tag(client, RECOGNIZER, recognizer_version, {"index_version": index_version})
-    decision = gate(client, RECOGNIZER, recognizer_version, params.promotion)
+    current = champion_version(client, RECOGNIZER)
+    baseline = None
+    if current is not None and current != recognizer_version:
+        baseline = champion_metrics_for_gate(client, root, RECOGNIZER, current, key)
+    decision = gate(client, RECOGNIZER, recognizer_version, params.promotion, champion_metrics=baseline)
     if decision.promote:  # the index follows its recognizer
         client.set_registered_model_alias(INDEX, "champion", index_version)
     summary.update({
