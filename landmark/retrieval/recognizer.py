@@ -68,11 +68,14 @@ class Recognizer:
         names = index.landmarks
         table = landmarks if landmarks is not None else pd.DataFrame({"landmark": names})
         table = table.set_index("landmark").reindex(names)
+        for col, default in (("lat", np.nan), ("lon", np.nan), ("city", "")):
+            if col not in table:
+                table[col] = default
+        table["city"] = table["city"].fillna("").astype(str)
         self.landmarks = table.reset_index()
-        self._lat = pd.to_numeric(table.get("lat", pd.Series(np.nan, index=names)), errors="coerce").to_numpy()
-        self._lon = pd.to_numeric(table.get("lon", pd.Series(np.nan, index=names)), errors="coerce").to_numpy()
-        self._city = {n: (str(c) if isinstance(c, str) and c else None)
-                      for n, c in zip(names, table.get("city", pd.Series("", index=names)), strict=True)}
+        self._lat = pd.to_numeric(table["lat"], errors="coerce").to_numpy(dtype=np.float64)
+        self._lon = pd.to_numeric(table["lon"], errors="coerce").to_numpy(dtype=np.float64)
+        self._city = {n: (c or None) for n, c in zip(names, table["city"], strict=True)}
         self._pos = {n: i for i, n in enumerate(names)}
         self.geo_radius_km, self.model_ref = float(geo_radius_km), model_ref
         self.device, self.batch_size = device, batch_size
@@ -146,6 +149,7 @@ class Recognizer:
                  if table_path.is_file() else None)
         if table is not None:
             for col in ("lat", "lon"):
-                table[col] = pd.to_numeric(table[col].replace("", None), errors="coerce")
+                if col in table:
+                    table[col] = pd.to_numeric(table[col].replace("", None), errors="coerce")
         return cls(embedder, CentroidIndex.load(index_dir), Threshold.from_dict(meta["calibration"]), table,
                    float(meta.get("geo_radius_km", 50.0)), str(meta.get("model", model_path or "")), device)

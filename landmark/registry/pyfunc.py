@@ -1,0 +1,122 @@
+"""The recognizer as one MLflow pyfunc model: network + faiss index + threshold, with the project's code.
+
+Input: a dataframe with `image` (base64-encoded photo bytes, any format PIL reads) and optional `lat`,
+`lon` (where the photo was taken; enables the location filter). Output: `landmark` ("" = no landmark;
+an empty string survives JSON, where None would come back as NaN), `recognized` (bool),
+`confidence` in [0, 1], `similarity` (cosine to the nearest allowed centroid).
+`code_paths=[landmark/]` lets a process that cannot import `landmark` load it.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
+
+log = logging.getLogger(__name__)
+INPUT_SCHEMA = Schema([ColSpec("string", "image"), ColSpec("double", "lat", required=False),
+                       ColSpec("double", "lon", required=False)])
+OUTPUT_SCHEMA = Schema([ColSpec("string", "landmark"), ColSpec("boolean", "recognized"),
+                        ColSpec("double", "confidence"),
+                        ColSpec("double", "similarity")])
+
+
+def decode_image(encoded: str | bytes, max_pixels: int = 40_000_000) -> Any:
+    """base64 photo bytes -> RGB PIL image, through load_rgb (size guard, EXIF, modes)."""
+    from landmark.data.images import load_rgb
+
+    raw = base64.b64decode(encoded, validate=False)
+    with tempfile.NamedTemporaryFile(suffix=".img") as handle:
+        handle.write(raw)
+        handle.flush()
+        return load_rgb(handle.name, max_pixels=max_pixels)
+
+
+def encode_image(path: Path | str) -> str:
+    """A photo file's bytes as base64 text (what the `image` column carries)."""
+    return base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+class RecognizerModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    """Loads the embedder and the index folder from the model's artifacts."""
+
+    def load_context(self, context: Any) -> None:
+        import torch
+
+        from landmark.retrieval.recognizer import Recognizer
+
+        torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+        model_dir = Path(context.artifacts["model_dir"])
+        self.recognizer = Recognizer.load(Path(context.artifacts["index_dir"]), model_dir / "model.pt")
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        frame = pd.DataFrame(model_input)
+        images = [decode_image(v) for v in frame["image"]]
+        locations = None
+        if "lat" in frame and "lon" in frame:
+            lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy()
+            lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy()
+            locations = [(float(a), float(b)) if np.isfinite(a) and np.isfinite(b) else None
+                         for a, b in zip(lat, lon, strict=True)]
+        preds = self.recognizer.recognize(images, locations)
+        return pd.DataFrame({"landmark": [p.landmark or "" for p in preds],
+                             "recognized": [p.landmark is not None for p in preds],
+                             "confidence": [p.confidence for p in preds],
+                             "similarity": [p.similarity for p in preds]})
+
+
+def _example_photo(index_dir: Path) -> str:
+    """A tiny grey PNG as the input example (no user photo is bundled with the model)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (128, 128, 128)).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for name in ("torch", "torchvision", "timm", "faiss-cpu", "numpy", "pandas", "pillow", "scipy", "mlflow"):
+        try:
+            out.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def log_recognizer(index_dir: Path, model_path: Path, artifact_path: str = "recognizer",
+                   registered_model_name: str | None = None) -> mlflow.models.model.ModelInfo:
+    """Log network (model_path + its .json meta) and index folder as one pyfunc model in the active run
+    (a run is started if none is active); register it when registered_model_name is given."""
+    index_dir, model_path = Path(index_dir), Path(model_path)
+    package = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = Path(tmp) / "model"
+        model_dir.mkdir()
+        shutil.copy(model_path, model_dir / "model.pt")
+        shutil.copy(model_path.with_suffix(".json"), model_dir / "model.json")
+        example = pd.DataFrame({"image": [_example_photo(index_dir)]})
+        info = mlflow.pyfunc.log_model(
+            name=artifact_path,
+            python_model=RecognizerModel(),
+            artifacts={"model_dir": str(model_dir), "index_dir": str(index_dir)},
+            signature=ModelSignature(inputs=INPUT_SCHEMA, outputs=OUTPUT_SCHEMA),
+            input_example=example,
+            code_paths=[str(package)],
+            registered_model_name=registered_model_name,
+            pip_requirements=_requirements(),
+        )
+    log.info("logged recognizer %s", info.model_uri)
+    return info
