@@ -158,7 +158,7 @@ def record_int8_check(int8_path: Path, fp32_accuracy: float, int8_accuracy: floa
     """Write the int8 accuracy check next to the int8 model; passed = drop <= max_drop (fraction)."""
     drop = float(fp32_accuracy) - float(int8_accuracy)
     record = {"fp32_accuracy": float(fp32_accuracy), "int8_accuracy": float(int8_accuracy),
-              "drop": drop, "max_drop": float(max_drop), "passed": bool(drop <= max_drop), **details}
+              "drop": drop, "max_drop": float(max_drop), "passed": bool(drop <= max_drop + 1e-9), **details}
     target = check_path(int8_path)
     tmp = _atomic_target(target)
     tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str))

@@ -1,0 +1,140 @@
+"""ONNX export, OnnxEmbedder, fast_embedder and the decode pool on a tiny timm network (random weights)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from landmark.data.images import ImageDecodeError
+from landmark.models import onnx_export as ox
+from landmark.models.checkpoint import save_embedder
+from landmark.models.decode_pool import Preprocessor, embed_photos, iter_batches
+from landmark.models.embedder import Embedder, create_embedder
+from landmark.models.extract import embed_images, model_identity
+from landmark.models.onnx_embedder import (
+    OnnxEmbedder,
+    embed_array,
+    fast_embedder,
+    nearest_centroid_accuracy,
+)
+from landmark.models.transforms import eval_transform
+from landmark.params import BackboneParams
+
+CFG = BackboneParams(name="test_efficientnet", weights="none", pooling="gem", gem_p=3.0, embed_dim=16,
+                     image_size=48)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    model = create_embedder(CFG, pretrained=True)
+    with torch.no_grad():  # a GeM exponent other than the default, and a non-trivial BN in the neck
+        model.pool.p.fill_(2.5)
+        model.neck[1].running_mean.uniform_(-0.1, 0.1)
+    path = tmp_path_factory.mktemp("ckpt") / "model.pt"
+    save_embedder(model, path)
+    return path
+
+
+def _photos(n: int, seed: int = 0) -> list[Image.Image]:
+    rng = np.random.default_rng(seed)
+    sizes = [(40, 30), (64, 64), (33, 71), (90, 50)]
+    return [Image.fromarray(rng.integers(0, 256, size=(*sizes[i % 4][::-1], 3), dtype=np.uint8))
+            for i in range(n)]
+
+
+def test_fp32_export_matches_torch_with_dynamic_batch(checkpoint: Path) -> None:
+    onnx = fast_embedder(checkpoint, "fp32")
+    torch_model = fast_embedder(checkpoint, "torch")
+    assert isinstance(onnx, OnnxEmbedder) and isinstance(torch_model, Embedder)
+    for n, size in ((1, 48), (3, 48), (2, 64)):
+        x = np.random.default_rng(n).normal(size=(n, 3, size, size)).astype(np.float32)
+        got, ref = onnx.embed_batch(x), embed_array(torch_model, x)
+        assert got.shape == (n, CFG.embed_dim) and got.dtype == np.float32
+        np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+        assert np.min(np.sum(got * ref, axis=1)) >= 0.9999
+    assert onnx.embed_batch(np.zeros((0, 3, 48, 48), np.float32)).shape == (0, CFG.embed_dim)
+    with pytest.raises(ValueError, match="N, 3, H, W"):
+        onnx.embed_batch(np.zeros((2, 48, 48), np.float32))
+
+
+def test_export_is_cached_by_model_identity(checkpoint: Path) -> None:
+    model = fast_embedder(checkpoint, "torch")
+    assert isinstance(model, Embedder)
+    path = ox.onnx_path(checkpoint, model_identity(model), ox.FP32)
+    first = fast_embedder(checkpoint, "auto")
+    assert isinstance(first, OnnxEmbedder) and first.path == path and path.is_file()
+    stamp = path.stat().st_mtime_ns
+    assert fast_embedder(checkpoint, "auto").path == path and path.stat().st_mtime_ns == stamp
+    with torch.no_grad():
+        model.neck[0].weight.mul_(2.0)
+    assert ox.onnx_path(checkpoint, model_identity(model), ox.FP32) != path
+
+
+def test_int8_needs_a_built_model_and_a_passed_check(checkpoint: Path, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="int8"):
+        fast_embedder(checkpoint, "int8")
+    record = ox.record_int8_check(tmp_path / "m.int8.onnx", 0.80, 0.785)
+    assert not record["passed"] and record["drop"] == pytest.approx(0.015)
+    assert ox.record_int8_check(tmp_path / "m.int8.onnx", 0.80, 0.795)["passed"]
+    assert not ox.record_int8_check(tmp_path / "m.int8.onnx", 0.80, 0.78)["passed"]
+    assert ox.read_int8_check(tmp_path / "m.int8.onnx")["int8_accuracy"] == 0.78
+    assert ox.read_int8_check(tmp_path / "other.int8.onnx") is None
+    with pytest.raises(ValueError, match="variant"):
+        fast_embedder(checkpoint, "bf16")
+
+
+def test_onnx_embedder_is_a_drop_in_for_embed_images(checkpoint: Path) -> None:
+    photos = _photos(5)
+    onnx, torch_model = fast_embedder(checkpoint, "fp32"), fast_embedder(checkpoint, "torch")
+    got = embed_images(onnx, photos, batch_size=2)  # type: ignore[arg-type]
+    ref = embed_images(torch_model, photos, batch_size=2)  # type: ignore[arg-type]
+    assert got.shape == (5, CFG.embed_dim)
+    assert np.min(np.sum(got * ref, axis=1)) >= 0.9999
+
+
+def test_preprocessor_reproduces_the_timm_eval_transform() -> None:
+    config = {"input_size": [3, 48, 48], "mean": [0.5, 0.4, 0.3], "std": [0.2, 0.25, 0.3],
+              "interpolation": "bicubic", "crop_pct": 0.875}
+    pre = Preprocessor(config)
+    photos = _photos(4)
+    reference = torch.stack([eval_transform(config)(p) for p in photos]).numpy()
+    np.testing.assert_allclose(pre(photos), reference, atol=1e-5)
+    pre64 = Preprocessor(config, image_size=64)
+    assert pre64(photos[:1]).shape == (1, 3, 64, 64)
+    np.testing.assert_allclose(pre64(photos[:1]), eval_transform(config, 64)(photos[0])[None].numpy(), atol=1e-5)
+
+
+def test_iter_batches_keeps_order_and_names_a_bad_file(tmp_path: Path) -> None:
+    config = {"input_size": [3, 32, 32], "mean": [0.5] * 3, "std": [0.5] * 3, "interpolation": "bilinear",
+              "crop_pct": 1.0}
+    pre = Preprocessor(config)
+    paths = []
+    for i, photo in enumerate(_photos(7)):
+        paths.append(tmp_path / f"p{i}.png")
+        photo.save(paths[-1])
+    serial = pre(paths)
+    batches = list(iter_batches(paths, pre, batch_size=3, workers=2))
+    assert [list(rows) for rows, _ in batches] == [[0, 1, 2], [3, 4, 5], [6]]
+    np.testing.assert_array_equal(np.concatenate([b for _, b in batches]), serial)
+    out = embed_photos(lambda x: x.reshape(len(x), -1)[:, :4], paths, pre, 4, batch_size=2, workers=2)
+    np.testing.assert_array_equal(out, serial.reshape(7, -1)[:, :4])
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    with pytest.raises(ImageDecodeError, match="bad.png"):
+        list(iter_batches([*paths, tmp_path / "bad.png"], pre, batch_size=4, workers=2))
+
+
+def test_nearest_centroid_accuracy_by_hand() -> None:
+    # two labels on two axes; one query of "b" sits on the "a" axis -> 3 of 4 queries right
+    emb = np.array([[1, 0], [1, 0], [1, 0], [1, 0], [0, 1], [0, 1], [0, 1], [1, 0]], dtype=np.float32)
+    labels = np.array(["a"] * 4 + ["b"] * 4)
+    acc = nearest_centroid_accuracy(emb, labels, seed=0)
+    rng = np.random.default_rng(0)
+    rng.permutation(np.arange(4))  # the queries of "a" are drawn first
+    query_b = rng.permutation(np.arange(4, 8))[:2]
+    expected_b = sum(1 for q in query_b if q != 7) / 2  # row 7 is the misplaced "b"
+    assert acc == pytest.approx((2 + 2 * expected_b) / 4)
