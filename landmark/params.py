@@ -68,6 +68,8 @@ class CleanParams:
     min_cluster_share: float
     duplicate_similarity: float
     num_parts: int
+    mutual_knn: bool
+    whiten_dim: int
 
 
 @dataclass(frozen=True)
