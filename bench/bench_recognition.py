@@ -1,0 +1,83 @@
+"""Recognition latency per photo (p50, p95) and batch throughput on 2 threads, decode included.
+
+The recognizer: params.backbone (tf_efficientnet_lite0, ImageNet weights, 128 px, GeM + 512-d neck;
+untrained neck: speed only) + a flat faiss index of 1,000 centroids + threshold. Photos: the real
+128 px PNG files. Figures, all in this run:
+  * p50 / p95 latency of `Recognizer.recognize([path])` (decode + preprocess + CNN + search), one photo
+    at a time, against the network forward alone on a ready (1, 3, 128, 128) tensor (baseline);
+  * throughput of recognize() on batches of 32 paths against one photo at a time (baseline).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from landmark.models.embedder import create_embedder
+from landmark.params import load_params
+from landmark.retrieval.centroids import l2_normalise
+from landmark.retrieval.index import CentroidIndex
+from landmark.retrieval.recognizer import Recognizer
+from landmark.retrieval.threshold import Threshold
+
+log = logging.getLogger(__name__)
+REPO = Path(__file__).resolve().parents[1]
+REAL = Path(os.environ.get("LANDMARK_REAL_DATA", REPO.parent / "shared" / "data" / "real-landmarks"))
+N_SINGLE, N_BATCH, BATCH = 64, 128, 32
+
+
+def _recognizer() -> Recognizer:
+    params = load_params(REPO / "params.yaml")
+    model = create_embedder(params.backbone)
+    rng = np.random.default_rng(0)
+    vectors = l2_normalise(rng.standard_normal((1000, model.embed_dim)).astype(np.float32))
+    index = CentroidIndex.build(vectors, np.array([f"lm{i // 3}" for i in range(1000)], dtype=object))
+    return Recognizer(model, index, Threshold(0.5, 0.01))
+
+
+def main() -> list[dict]:
+    torch.set_num_threads(2)
+    paths = sorted((REAL / "images").glob("*.png"))
+    if not paths:
+        raise FileNotFoundError(f"{REAL}/images: no photos (set LANDMARK_REAL_DATA)")
+    rec = _recognizer()
+    rec.recognize(paths[:BATCH])  # warm-up
+    lat = []
+    for p in paths[:N_SINGLE]:
+        start = time.perf_counter()
+        rec.recognize([p])
+        lat.append((time.perf_counter() - start) * 1e3)
+    x = torch.randn(1, 3, 128, 128).contiguous(memory_format=torch.channels_last)
+    fwd = []
+    with torch.inference_mode():
+        for _ in range(N_SINGLE):
+            start = time.perf_counter()
+            rec.embedder(x)  # type: ignore[misc]
+            fwd.append((time.perf_counter() - start) * 1e3)
+    start = time.perf_counter()
+    for i in range(0, N_BATCH, BATCH):
+        rec.recognize(paths[i:i + BATCH])
+    batch_rate = N_BATCH / (time.perf_counter() - start)
+    single_rate = 1e3 / float(np.mean(lat))
+    rows = []
+    for q in (50, 95):
+        project, base = float(np.percentile(lat, q)), float(np.percentile(fwd, q))
+        rows.append({"figure": f"p{q} latency per photo, ms (decode+CNN+search vs CNN forward only)",
+                     "project": round(project, 2), "baseline": round(base, 2), "ratio": round(project / base, 2)})
+    rows.append({"figure": f"photos/s, batches of {BATCH} vs one at a time (decode included)",
+                 "project": round(batch_rate, 1), "baseline": round(single_rate, 1),
+                 "ratio": round(batch_rate / single_rate, 2)})
+    print("| figure | project | baseline | ratio |\n| --- | --- | --- | --- |")
+    for r in rows:
+        print(f"| {r['figure']} | {r['project']} | {r['baseline']} | {r['ratio']} |")
+    return rows
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    main()
