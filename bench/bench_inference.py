@@ -1,0 +1,259 @@
+"""Inference speed against what the CPU allows: FLOPs, matmul rate, network variants, end to end, memory.
+
+Figures (medians of REPEATS runs, all in this process and run, on the real photos):
+  * the network's GFLOP per photo (torch FlopCounterMode) and the CPU's float32 matmul rate
+    (numpy and torch); the share of that rate each network variant reaches;
+  * network photos/s on ready tensors: eager torch (baseline: the bare model forward, NCHW,
+    no_grad), channels_last + inference_mode, ONNX Runtime fp32 and static int8;
+  * end-to-end recognition photos/s (decode + resize + network + faiss search): the fast path
+    (decode threads + `fast_embedder(auto)`) against the best eager torch path (serial timm
+    transform, channels_last + inference_mode), at 224 px and the pipeline's 128 px;
+  * decode and resize alone; peak RSS of a recognition process (fast and torch paths).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+log = logging.getLogger(__name__)
+REPO = Path(__file__).resolve().parents[1]
+REAL = Path(os.environ.get("LANDMARK_REAL_DATA", REPO.parent / "shared" / "data" / "real-landmarks"))
+CHECKPOINT = REPO / "artifacts" / "bench" / "lite0" / "model.pt"
+SIZES = (224, 128)
+N_PHOTOS, BATCH, REPEATS = 96, 32, 3
+
+
+def _median_seconds(fn: Callable[[], object], repeats: int = REPEATS) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def _interleaved_rates(fns: dict[str, Callable[[], object]], items: int, repeats: int = REPEATS) -> dict[str, float]:
+    """items/s of each fn, median over `repeats` rounds that run every fn once (load drifts hit all alike)."""
+    for fn in fns.values():
+        fn()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: items / float(np.median(t)) for name, t in times.items()}
+
+
+def _row(figure: str, project: float, baseline: float | None, unit: str, note: str = "",
+         higher_is_better: bool = True) -> dict[str, object]:
+    ratio = None
+    if baseline:
+        ratio = project / baseline if higher_is_better else baseline / project
+    return {"figure": figure, "project": project, "baseline": baseline, "ratio": ratio, "unit": unit,
+            "note": note}
+
+
+def checkpoint() -> Path:
+    """The pretrained lite0 embedder of params.yaml, saved once under artifacts/bench/."""
+    if not CHECKPOINT.is_file():
+        from landmark.models.checkpoint import save_embedder
+        from landmark.models.embedder import create_embedder
+        from landmark.params import load_params
+
+        save_embedder(create_embedder(load_params(REPO / "params.yaml").backbone, pretrained=True), CHECKPOINT)
+    return CHECKPOINT
+
+
+def real_photos(per_landmark: int | None = None, n: int | None = None) -> pd.DataFrame:
+    """A seeded sample of the real photos: columns file, landmark."""
+    manifest = pd.read_csv(REAL / "manifest.csv").sample(frac=1.0, random_state=0)
+    if per_landmark:
+        manifest = manifest.groupby("landmark").head(per_landmark)
+    manifest = manifest.head(n) if n else manifest
+    return pd.DataFrame({"file": [REAL / p for p in manifest["path"]], "landmark": manifest["landmark"].to_numpy()})
+
+
+def matmul_gflops(n: int = 2048) -> tuple[float, float]:
+    """(numpy, torch) float32 (n x n) @ (n x n) rate in GFLOP/s on this process's threads."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
+    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+    flops = 2.0 * n**3 / 1e9
+    return flops / _median_seconds(lambda: a @ b, 5), flops / _median_seconds(lambda: ta @ tb, 5)
+
+
+def network_gflops(model: torch.nn.Module, size: int) -> float:
+    """GFLOP (2 x multiply-adds) of one photo at size x size."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(torch.zeros(1, 3, size, size))
+    return counter.get_total_flops() / 1e9
+
+
+def _ensure_int8(path: Path) -> dict[str, object] | None:
+    from landmark.models import onnx_export as ox
+    from landmark.models.checkpoint import load_embedder
+    from landmark.models.extract import model_identity
+    from landmark.models.onnx_embedder import build_int8
+
+    int8 = ox.onnx_path(path, model_identity(load_embedder(path)), ox.INT8)
+    record = ox.read_int8_check(int8)
+    if record is None:
+        photos = real_photos(per_landmark=60)
+        record = build_int8(path, list(photos["file"]), list(photos["landmark"]))
+    return record
+
+
+def network_rows(path: Path, size: int, matmul: float) -> list[dict[str, object]]:
+    """photos/s of each network variant on a ready batch of real photos, and its share of `matmul`."""
+    from landmark.models.decode_pool import Preprocessor
+    from landmark.models.onnx_embedder import fast_embedder
+
+    torch_model = fast_embedder(path, "torch")
+    gflop = network_gflops(torch_model, size)
+    batch = Preprocessor(torch_model.data_config, size)(list(real_photos(n=BATCH)["file"]))
+    tensor = torch.from_numpy(batch)
+    cl_model = fast_embedder(path, "torch").to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+
+    def eager() -> None:
+        with torch.no_grad():
+            torch_model(tensor.contiguous())
+
+    def channels_last() -> None:
+        with torch.inference_mode():
+            cl_model(tensor.contiguous(memory_format=torch.channels_last))
+
+    variants: dict[str, Callable[[], object]] = {"eager torch": eager, "channels_last+inference_mode": channels_last}
+    for name in ("fp32", "int8"):
+        try:
+            onnx = fast_embedder(path, name)
+            variants[f"ORT {name}"] = lambda onnx=onnx: onnx.embed_batch(batch)  # type: ignore[misc]
+        except (FileNotFoundError, RuntimeError) as exc:
+            log.warning("ORT %s not measured: %s", name, exc)
+    rates = _interleaved_rates(variants, BATCH)
+    rows = [_row(f"network GFLOP/photo @{size}", gflop, None, "GFLOP")]
+    base = rates["eager torch"]
+    for name, rate in rates.items():
+        share = rate * gflop / matmul
+        rows.append(_row(f"network @{size}: {name}", rate, base, "photos/s",
+                         f"{rate * gflop:.0f} GFLOP/s = {100 * share:.0f}% of the torch matmul rate"))
+    return rows
+
+
+def recognition_rows(path: Path, size: int, photos: list[Path]) -> list[dict[str, object]]:
+    """End-to-end photos/s: fast path vs best eager torch path, same size, same faiss index."""
+    from landmark.models.decode_pool import Preprocessor, embed_photos, iter_batches
+    from landmark.models.onnx_embedder import embed_array, fast_embedder
+    from landmark.models.transforms import eval_transform
+    from landmark.data.images import load_rgb
+    from landmark.retrieval.index import CentroidIndex
+
+    reference = fast_embedder(path, "torch").to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    fast = fast_embedder(path, "auto")
+    pre = Preprocessor(reference.data_config, size)
+    labels = np.array([f"l{i % 10}" for i in range(40)])
+    index = CentroidIndex.build(embed_photos(fast.embed_batch, photos[:40], pre, reference.embed_dim), labels)
+    transform = eval_transform(reference.data_config, size)
+    cores = len(os.sched_getaffinity(0))
+
+    def eager() -> None:
+        for start in range(0, len(photos), BATCH):
+            chunk = torch.stack([transform(load_rgb(p)) for p in photos[start : start + BATCH]])
+            index.search(embed_array(reference, chunk.numpy()), k=1)
+
+    def fast_path() -> None:
+        for _, batch in iter_batches(photos, pre, BATCH, workers=cores):
+            index.search(fast.embed_batch(batch), k=1)  # type: ignore[union-attr]
+
+    def decode_only() -> None:
+        for _ in iter_batches(photos, pre, BATCH, workers=cores):
+            pass
+
+    rates = _interleaved_rates({"eager": eager, "fast": fast_path}, len(photos))
+    base, rate = rates["eager"], rates["fast"]
+    variant = getattr(fast, "meta", {}).get("variant", "torch")
+    return [_row(f"recognition @{size}: decode+network+search", rate, base, "photos/s",
+                 f"fast = {cores} decode threads + ORT {variant}; baseline = serial timm transform + "
+                 "channels_last+inference_mode"),
+            _row(f"decode+resize @{size}, {cores} threads (no network)", len(photos) / _median_seconds(decode_only),
+                 None, "photos/s")]
+
+
+def decode_rows(photos: list[Path], size: int) -> list[dict[str, object]]:
+    """Decode alone and resize+crop alone, serial, photos/s; the timm transform as the resize baseline."""
+    from landmark.data.images import load_rgb
+    from landmark.models.checkpoint import read_meta
+    from landmark.models.decode_pool import Preprocessor
+    from landmark.models.transforms import eval_transform
+
+    config = read_meta(checkpoint())["data_config"]
+    pre, transform = Preprocessor(config, size), eval_transform(config, size)
+    images = [load_rgb(p) for p in photos]
+    decode = len(photos) / _median_seconds(lambda: [load_rgb(p) for p in photos])
+    ours = len(photos) / _median_seconds(lambda: pre.normalise(np.stack([pre.prepare(im) for im in images])))
+    timm_rate = len(photos) / _median_seconds(lambda: torch.stack([transform(im) for im in images]))
+    return [_row("decode (load_rgb, 128 px PNG), 1 thread", decode, None, "photos/s"),
+            _row(f"resize+crop+normalise @{size}, 1 thread", ours, timm_rate, "photos/s",
+                 "baseline: timm eval transform per photo")]
+
+
+def rss_child(variant: str, size: int, n: int) -> None:
+    """(subprocess) Recognise n real photos with the given variant; print peak RSS in MiB."""
+    from landmark.models.decode_pool import Preprocessor, embed_photos
+    from landmark.models.onnx_embedder import embed_array, fast_embedder
+    from landmark.retrieval.index import CentroidIndex
+
+    model = fast_embedder(checkpoint(), variant)
+    photos = list(real_photos(n=n)["file"])
+    embed = (lambda x: embed_array(model, x))
+    emb = embed_photos(embed, photos, Preprocessor(model.data_config, size), model.embed_dim)
+    CentroidIndex.build(emb, np.array([f"l{i % 10}" for i in range(n)])).search(emb, k=1)
+    # ru_maxrss survives exec (it would report the parent's peak): read this process's own VmHWM
+    status = Path("/proc/self/status").read_text().splitlines()
+    print(next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024.0)
+
+
+def rss_rows(size: int = 224, n: int = 64) -> list[dict[str, object]]:
+    """Peak RSS (MiB) of a fresh recognition process: fast path vs eager torch."""
+    peaks = {}
+    for variant in ("auto", "torch"):
+        code = f"from bench.bench_inference import rss_child; rss_child({variant!r}, {size}, {n})"
+        done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+        peaks[variant] = float(done.stdout.strip().splitlines()[-1])
+    return [_row(f"peak RSS, recognition of {n} photos @{size}", peaks["auto"], peaks["torch"], "MiB",
+                 "fresh process, model + decode + index; ratio = torch / fast", higher_is_better=False)]
+
+
+def main() -> list[dict[str, object]]:
+    cores = len(os.sched_getaffinity(0))
+    torch.set_num_threads(cores)
+    path = checkpoint()
+    record = _ensure_int8(path)
+    np_rate, torch_rate = matmul_gflops()
+    rows = [_row("float32 matmul 2048^3: torch vs numpy", torch_rate, np_rate, "GFLOP/s", f"{cores} cores")]
+    if record:
+        rows.append(_row("int8 accuracy@1 (nearest centroid, real photos)", float(record["int8_accuracy"]),
+                         float(record["fp32_accuracy"]), "accuracy", f"passed={record['passed']} (max drop "
+                         f"1 point); int8 used by fast_embedder(auto) only if passed and faster"))
+    photos = list(real_photos(n=N_PHOTOS)["file"])
+    for size in SIZES:
+        rows += network_rows(path, size, torch_rate)
+        rows += recognition_rows(path, size, photos)
+    rows += decode_rows(photos, 224)
+    rows += rss_rows()
+    print(__import__("bench.runner", fromlist=["table"]).table(rows))
+    return rows
