@@ -61,17 +61,28 @@ def main() -> list[dict]:
             fwd.append((time.perf_counter() - start) * 1e3)
     start = time.perf_counter()
     for i in range(0, N_BATCH, BATCH):
-        rec.recognize(paths[i:i + BATCH])
+        rec.recognize(paths[i : i + BATCH])
     batch_rate = N_BATCH / (time.perf_counter() - start)
     single_rate = 1e3 / float(np.mean(lat))
     rows = []
     for q in (50, 95):
         project, base = float(np.percentile(lat, q)), float(np.percentile(fwd, q))
-        rows.append({"figure": f"p{q} latency per photo, ms (decode+CNN+search vs CNN forward only)",
-                     "project": round(project, 2), "baseline": round(base, 2), "ratio": round(project / base, 2)})
-    rows.append({"figure": f"photos/s, batches of {BATCH} vs one at a time (decode included)",
-                 "project": round(batch_rate, 1), "baseline": round(single_rate, 1),
-                 "ratio": round(batch_rate / single_rate, 2)})
+        rows.append(
+            {
+                "figure": f"p{q} latency per photo, ms (decode+CNN+search vs CNN forward only)",
+                "project": round(project, 2),
+                "baseline": round(base, 2),
+                "ratio": round(project / base, 2),
+            }
+        )
+    rows.append(
+        {
+            "figure": f"photos/s, batches of {BATCH} vs one at a time (decode included)",
+            "project": round(batch_rate, 1),
+            "baseline": round(single_rate, 1),
+            "ratio": round(batch_rate / single_rate, 2),
+        }
+    )
     print("| figure | project | baseline | ratio |\n| --- | --- | --- | --- |")
     for r in rows:
         print(f"| {r['figure']} | {r['project']} | {r['baseline']} | {r['ratio']} |")

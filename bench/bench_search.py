@@ -25,7 +25,9 @@ def _data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     centres = rng.standard_normal((max(10, n // 50), DIM)).astype(np.float32)
     base = centres[rng.integers(0, len(centres), n)] + 0.6 * rng.standard_normal((n, DIM)).astype(np.float32)
     faiss.normalize_L2(base)
-    queries = base[rng.choice(n, QUERIES, replace=False)] + 0.05 * rng.standard_normal((QUERIES, DIM)).astype(np.float32)
+    queries = base[rng.choice(n, QUERIES, replace=False)] + 0.05 * rng.standard_normal((QUERIES, DIM)).astype(
+        np.float32
+    )
     faiss.normalize_L2(queries)
     return base, queries
 
@@ -59,9 +61,17 @@ def bench_size(n: int) -> list[dict]:
         recall = float(np.mean(ids[:, 0] == exact_ids[:, 0]))
         log.info("n=%d IVF%d nprobe=%d: %.4f ms/query recall@1 %.4f", n, nlist, nprobe, ms, recall)
         if recall >= 0.99 or nprobe == NPROBES[-1]:
-            rows.append({"figure": f"ms/query, {n:,} centroids, IVF{nlist},Flat nprobe={nprobe}",
-                         "project": round(ms, 4), "baseline": round(exact_ms, 4), "ratio": round(exact_ms / ms, 1),
-                         "recall_at_1": round(recall, 4), "build_s": round(build, 1), "unit": "ms (exact: FlatIP)"})
+            rows.append(
+                {
+                    "figure": f"ms/query, {n:,} centroids, IVF{nlist},Flat nprobe={nprobe}",
+                    "project": round(ms, 4),
+                    "baseline": round(exact_ms, 4),
+                    "ratio": round(exact_ms / ms, 1),
+                    "recall_at_1": round(recall, 4),
+                    "build_s": round(build, 1),
+                    "unit": "ms (exact: FlatIP)",
+                }
+            )
             break
     if n <= 100_000:
         hnsw = faiss.IndexHNSWFlat(DIM, 32, faiss.METRIC_INNER_PRODUCT)
@@ -70,10 +80,17 @@ def bench_size(n: int) -> list[dict]:
         build = time.perf_counter() - start
         hnsw.hnsw.efSearch = 128
         ms, ids = _timed_search(hnsw, queries)
-        rows.append({"figure": f"ms/query, {n:,} centroids, HNSW32 efSearch=128", "project": round(ms, 4),
-                     "baseline": round(exact_ms, 4), "ratio": round(exact_ms / ms, 1),
-                     "recall_at_1": round(float(np.mean(ids[:, 0] == exact_ids[:, 0])), 4),
-                     "build_s": round(build, 1), "unit": "ms (exact: FlatIP)"})
+        rows.append(
+            {
+                "figure": f"ms/query, {n:,} centroids, HNSW32 efSearch=128",
+                "project": round(ms, 4),
+                "baseline": round(exact_ms, 4),
+                "ratio": round(exact_ms / ms, 1),
+                "recall_at_1": round(float(np.mean(ids[:, 0] == exact_ids[:, 0])), 4),
+                "build_s": round(build, 1),
+                "unit": "ms (exact: FlatIP)",
+            }
+        )
     return rows
 
 

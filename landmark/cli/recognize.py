@@ -16,8 +16,14 @@ from rich.table import Table
 
 console = Console(stderr=True)
 IndexOpt = Annotated[Path, typer.Option("--index", help="Index folder written by the index stage.")]
-ModelOpt = Annotated[Path | None, typer.Option("--model", help="Network weights (model.pt + model.json); "
-                                                "default: the one recorded in the index, else the last training stage.")]
+ModelOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--model",
+        help="Network weights (model.pt + model.json); "
+        "default: the one recorded in the index, else the last training stage.",
+    ),
+]
 
 
 def _recognizer(index: Path, model: Path | None):  # type: ignore[no-untyped-def]
@@ -47,10 +53,14 @@ def _recognizer(index: Path, model: Path | None):  # type: ignore[no-untyped-def
 
 
 def recognize_command(
-    photos: Annotated[list[Path], typer.Argument(help="Photo files (JPEG, PNG, ...).", exists=True, dir_okay=False)],
+    photos: Annotated[
+        list[Path], typer.Argument(help="Photo files (JPEG, PNG, ...).", exists=True, dir_okay=False)
+    ],
     index: IndexOpt = Path("artifacts/index"),
     model: ModelOpt = None,
-    lat: Annotated[float | None, typer.Option(help="Where the photos were taken (enables the location filter).")] = None,
+    lat: Annotated[
+        float | None, typer.Option(help="Where the photos were taken (enables the location filter).")
+    ] = None,
     lon: Annotated[float | None, typer.Option(help="Longitude, with --lat.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
@@ -59,8 +69,11 @@ def recognize_command(
     location = (lat, lon) if lat is not None and lon is not None else None
     preds = recognizer.recognize(photos, [location] * len(photos))
     if as_json:
-        print(json.dumps([{"photo": str(p), **pred.to_dict()} for p, pred in zip(photos, preds, strict=True)],
-                         indent=2))
+        print(
+            json.dumps(
+                [{"photo": str(p), **pred.to_dict()} for p, pred in zip(photos, preds, strict=True)], indent=2
+            )
+        )
         return
     table = Table("photo", "landmark", "confidence", "similarity", "city")
     for path, pred in zip(photos, preds, strict=True):
@@ -70,8 +83,9 @@ def recognize_command(
 
 
 def albums_command(
-    folder: Annotated[Path, typer.Argument(help="A folder of photos (searched recursively).", exists=True,
-                                           file_okay=False)],
+    folder: Annotated[
+        Path, typer.Argument(help="A folder of photos (searched recursively).", exists=True, file_okay=False)
+    ],
     out: Annotated[Path, typer.Option(help="Where albums.json and albums.html go.")] = Path("albums"),
     index: IndexOpt = Path("artifacts/index"),
     model: ModelOpt = None,
@@ -87,7 +101,7 @@ def albums_command(
         raise typer.Exit(2)
     preds = []
     for start in range(0, len(paths), batch_size):
-        preds.extend(recognizer.recognize(paths[start:start + batch_size]))
+        preds.extend(recognizer.recognize(paths[start : start + batch_size]))
     albums = group_albums(paths, preds, folder)
     out.mkdir(parents=True, exist_ok=True)
     (out / "albums.json").write_text(json.dumps(albums, indent=2))
@@ -96,14 +110,32 @@ def albums_command(
 
 
 def evaluate_command(
-    model: Annotated[str, typer.Option(help="model.pt path, an MLflow model URI (models:/landmark-recognizer@champion)"
-                                       ", or 'frozen' for the ImageNet backbone.")],
-    database: Annotated[Path, typer.Option(help="Manifest whose landmark photos define the known landmarks.",
-                                           exists=True, dir_okay=False)],
-    queries: Annotated[Path, typer.Option(help="Manifest of query photos; labels not in the database (or "
-                                          "__non_landmark__) must be rejected.", exists=True, dir_okay=False)],
+    model: Annotated[
+        str,
+        typer.Option(
+            help="model.pt path, an MLflow model URI (models:/landmark-recognizer@champion)"
+            ", or 'frozen' for the ImageNet backbone."
+        ),
+    ],
+    database: Annotated[
+        Path,
+        typer.Option(
+            help="Manifest whose landmark photos define the known landmarks.", exists=True, dir_okay=False
+        ),
+    ],
+    queries: Annotated[
+        Path,
+        typer.Option(
+            help="Manifest of query photos; labels not in the database (or "
+            "__non_landmark__) must be rejected.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics as JSON here.")] = None,
-    frozen_baseline: Annotated[bool, typer.Option(help="Also evaluate the frozen ImageNet backbone.")] = False,
+    frozen_baseline: Annotated[
+        bool, typer.Option(help="Also evaluate the frozen ImageNet backbone.")
+    ] = False,
 ) -> None:
     """Evaluate a network ad hoc: GAP, sensitivity at FPR 1% / 0.1%, accuracy@1, FPR at the threshold,
     for the network with several centroids per landmark and the one-centroid / nearest-photo baselines."""

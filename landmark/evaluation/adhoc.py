@@ -37,14 +37,18 @@ def resolve_model(spec: str, params: Params) -> Embedder:
         return load_embedder(Path(spec))
     import mlflow
 
-    local = Path(mlflow.artifacts.download_artifacts(spec, dst_path=tempfile.mkdtemp(prefix="landmark-model-")))
+    local = Path(
+        mlflow.artifacts.download_artifacts(spec, dst_path=tempfile.mkdtemp(prefix="landmark-model-"))
+    )
     candidates = sorted(local.rglob("model_dir/model.pt")) or sorted(local.rglob("model.pt"))
     if not candidates:
         raise FileNotFoundError(f"{spec}: no model.pt among the model's artifacts")
     return load_embedder(candidates[0])
 
 
-def split_queries(database: pd.DataFrame, queries: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_queries(
+    database: pd.DataFrame, queries: pd.DataFrame, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(collection, calibration): collection with a `truth` column ('' = must reject)."""
     known = set(database.loc[is_landmark(database), "landmark"])
     queries = queries.copy()
@@ -63,16 +67,20 @@ def split_queries(database: pd.DataFrame, queries: pd.DataFrame, seed: int) -> t
     return queries[~cal_mask].reset_index(drop=True), queries[cal_mask].reset_index(drop=True)
 
 
-def evaluate_adhoc(model_spec: str, database_path: Path, queries_path: Path, params: Params,
-                   frozen_baseline: bool = False) -> dict[str, Evaluation]:
+def evaluate_adhoc(
+    model_spec: str, database_path: Path, queries_path: Path, params: Params, frozen_baseline: bool = False
+) -> dict[str, Evaluation]:
     """Evaluate a network on any two manifests (photo paths relative to each manifest's folder)."""
     database_path, queries_path = Path(database_path).resolve(), Path(queries_path).resolve()
     database = read_manifest(database_path)
     database = database[is_landmark(database)].reset_index(drop=True)
     queries = read_manifest(queries_path)
     collection, calibration = split_queries(database, queries, params.evaluate.seed)
-    for frame, folder in ((database, database_path.parent), (collection, queries_path.parent),
-                          (calibration, queries_path.parent)):
+    for frame, folder in (
+        (database, database_path.parent),
+        (collection, queries_path.parent),
+        (calibration, queries_path.parent),
+    ):
         frame["path"] = [str(folder / p) for p in frame["path"]]
     sets = {"database": database, "calibration": calibration, "collection": collection}
     model = resolve_model(model_spec, params)

@@ -23,15 +23,24 @@ def group_albums(paths: Sequence[Path], predictions: Sequence[Prediction], root:
     cities: dict[str, dict[str, list[dict[str, object]]]] = {}
     rest = []
     for path, pred in zip(paths, predictions, strict=True):
-        entry = {"photo": str(Path(path).relative_to(root)), "confidence": round(pred.confidence, 4),
-                 "similarity": round(pred.similarity, 4)}
+        entry = {
+            "photo": str(Path(path).relative_to(root)),
+            "confidence": round(pred.confidence, 4),
+            "similarity": round(pred.similarity, 4),
+        }
         if pred.landmark is None:
             rest.append(entry)
         else:
             cities.setdefault(pred.city or "unknown city", {}).setdefault(pred.landmark, []).append(entry)
-    return {"cities": cities, "no_landmark": rest,
-            "counts": {"photos": len(paths), "recognised": len(paths) - len(rest),
-                       "albums": sum(len(v) for v in cities.values())}}
+    return {
+        "cities": cities,
+        "no_landmark": rest,
+        "counts": {
+            "photos": len(paths),
+            "recognised": len(paths) - len(rest),
+            "albums": sum(len(v) for v in cities.values()),
+        },
+    }
 
 
 def _thumb(path: Path, size: int = 128) -> str:
@@ -47,17 +56,21 @@ def _thumb(path: Path, size: int = 128) -> str:
 def albums_html(albums: dict, root: Path, show_rejected: int = 24) -> str:
     """A self-contained page: one section per city, one album per landmark, base64 thumbnails."""
     esc = html.escape
-    parts = ["<!doctype html><meta charset='utf-8'><title>Landmark albums</title>",
-             "<style>body{font-family:sans-serif;margin:2em}img{margin:2px;border-radius:4px}"
-             "figure{display:inline-block;margin:4px;text-align:center;font-size:11px}</style>",
-             f"<h1>Landmark albums</h1><p>{esc(str(albums['counts']))}</p>"]
+    parts = [
+        "<!doctype html><meta charset='utf-8'><title>Landmark albums</title>",
+        "<style>body{font-family:sans-serif;margin:2em}img{margin:2px;border-radius:4px}"
+        "figure{display:inline-block;margin:4px;text-align:center;font-size:11px}</style>",
+        f"<h1>Landmark albums</h1><p>{esc(str(albums['counts']))}</p>",
+    ]
     for city, landmarks in sorted(albums["cities"].items()):
         parts.append(f"<h2>{esc(city)}</h2>")
         for landmark, photos in sorted(landmarks.items()):
             parts.append(f"<h3>{esc(landmark)} ({len(photos)})</h3><div>")
             for p in photos:
-                parts.append(f"<figure><img src='{_thumb(root / p['photo'])}' title='{esc(p['photo'])}'>"
-                             f"<figcaption>{p['confidence']:.2f}</figcaption></figure>")
+                parts.append(
+                    f"<figure><img src='{_thumb(root / p['photo'])}' title='{esc(p['photo'])}'>"
+                    f"<figcaption>{p['confidence']:.2f}</figcaption></figure>"
+                )
             parts.append("</div>")
     rejected = albums["no_landmark"]
     parts.append(f"<h2>No landmark ({len(rejected)})</h2><div>")

@@ -28,27 +28,37 @@ def landmark_count(n_reject: int, available: int, share: float, minimum: int) ->
     return int(min(available, max(wanted, minimum)))
 
 
-def emulated_collection(split_manifest: pd.DataFrame, known_landmarks: set[str], share: float,
-                        minimum: int, seed: int) -> pd.DataFrame:
+def emulated_collection(
+    split_manifest: pd.DataFrame, known_landmarks: set[str], share: float, minimum: int, seed: int
+) -> pd.DataFrame:
     """Rows of the collection (manifest columns + truth + role), shuffled with `seed`."""
     if "split" not in split_manifest.columns:
         raise ValueError("the split manifest has no `split` column")
     lm = is_landmark(split_manifest)
     query = split_manifest["split"] == SPLIT_QUERY
     known = split_manifest[query & lm & split_manifest["landmark"].isin(known_landmarks)].assign(role="known")
-    unknown = split_manifest[(split_manifest["split"] == SPLIT_UNKNOWN)
-                             | (query & lm & ~split_manifest["landmark"].isin(known_landmarks))]
+    unknown = split_manifest[
+        (split_manifest["split"] == SPLIT_UNKNOWN)
+        | (query & lm & ~split_manifest["landmark"].isin(known_landmarks))
+    ]
     unknown = unknown[is_landmark(unknown)].assign(role="unknown")
     non_lm = split_manifest[query & ~lm].assign(role="non_landmark")
     n_reject = len(unknown) + len(non_lm)
     n_known = landmark_count(n_reject, len(known), share, minimum)
     rng = np.random.default_rng(seed)
-    picked = known.iloc[np.sort(rng.choice(len(known), size=n_known, replace=False))] if n_known else known[:0]
+    picked = (
+        known.iloc[np.sort(rng.choice(len(known), size=n_known, replace=False))] if n_known else known[:0]
+    )
     frame = pd.concat([picked, unknown, non_lm], ignore_index=True)
     frame["truth"] = np.where(frame["role"] == "known", frame["landmark"], "")
     frame = frame.iloc[rng.permutation(len(frame))].reset_index(drop=True)
-    log.info("collection: %d known-landmark, %d unknown-landmark, %d non-landmark photos (share %.3f)",
-             n_known, len(unknown), len(non_lm), n_known / max(1, len(frame)))
+    log.info(
+        "collection: %d known-landmark, %d unknown-landmark, %d non-landmark photos (share %.3f)",
+        n_known,
+        len(unknown),
+        len(non_lm),
+        n_known / max(1, len(frame)),
+    )
     return frame
 
 

@@ -38,8 +38,9 @@ class QueryResults:
     @property
     def correct(self) -> np.ndarray:
         """(N,) bool: the top-1 prediction names the true landmark."""
-        return np.array([t is not None and t == p for t, p in zip(self.truth, self.predicted, strict=True)],
-                        dtype=bool)
+        return np.array(
+            [t is not None and t == p for t, p in zip(self.truth, self.predicted, strict=True)], dtype=bool
+        )
 
 
 def gap(truth: Iterable, predicted: Iterable, confidence: Iterable) -> float:
@@ -54,8 +55,10 @@ def gap(truth: Iterable, predicted: Iterable, confidence: Iterable) -> float:
         return 0.0
     made = np.array([p is not None for p in predicted], dtype=bool)
     order = np.argsort(-confidence[made], kind="stable")
-    rel = np.array([t is not None and t == p for t, p in zip(truth[made], predicted[made], strict=True)],
-                   dtype=np.float64)[order]
+    rel = np.array(
+        [t is not None and t == p for t, p in zip(truth[made], predicted[made], strict=True)],
+        dtype=np.float64,
+    )[order]
     precision = np.cumsum(rel) / np.arange(1, len(rel) + 1)
     return float(np.sum(precision * rel) / m)
 
@@ -89,8 +92,13 @@ def precision_recall_curve(results: QueryResults) -> pd.DataFrame:
     order = np.argsort(-results.confidence[made], kind="stable")
     rel = results.correct[made][order].astype(np.float64)
     ranks = np.arange(1, len(rel) + 1)
-    return pd.DataFrame({"confidence": results.confidence[made][order], "precision": np.cumsum(rel) / ranks,
-                         "recall": np.cumsum(rel) / max(1, int(results.positive.sum()))})
+    return pd.DataFrame(
+        {
+            "confidence": results.confidence[made][order],
+            "precision": np.cumsum(rel) / ranks,
+            "recall": np.cumsum(rel) / max(1, int(results.positive.sum())),
+        }
+    )
 
 
 def per_landmark(results: QueryResults, threshold: float) -> pd.DataFrame:
@@ -102,20 +110,36 @@ def per_landmark(results: QueryResults, threshold: float) -> pd.DataFrame:
     for landmark in sorted({t for t in results.truth if t is not None}):
         mine = np.array([t == landmark for t in results.truth], dtype=bool)
         fp = (~pos) & accepted & np.array([p == landmark for p in results.predicted], dtype=bool)
-        rows.append({"landmark": landmark, "n_queries": int(mine.sum()),
-                     "accuracy_at_1": float(results.correct[mine].mean()),
-                     "sensitivity_at_threshold": float((results.correct & accepted)[mine].mean()),
-                     "mean_similarity": float(np.mean(results.similarity[mine])),
-                     "false_positives": int(fp.sum())})
-    return pd.DataFrame(rows, columns=["landmark", "n_queries", "accuracy_at_1", "sensitivity_at_threshold",
-                                       "mean_similarity", "false_positives"])
+        rows.append(
+            {
+                "landmark": landmark,
+                "n_queries": int(mine.sum()),
+                "accuracy_at_1": float(results.correct[mine].mean()),
+                "sensitivity_at_threshold": float((results.correct & accepted)[mine].mean()),
+                "mean_similarity": float(np.mean(results.similarity[mine])),
+                "false_positives": int(fp.sum()),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "landmark",
+            "n_queries",
+            "accuracy_at_1",
+            "sensitivity_at_threshold",
+            "mean_similarity",
+            "false_positives",
+        ],
+    )
 
 
 def _pct(fpr: float) -> str:
     return f"{fpr * 100:g}".replace(".", "_") + "pct"
 
 
-def summarize(results: QueryResults, threshold: float, fprs: Iterable[float] = (0.01, 0.001)) -> dict[str, float]:
+def summarize(
+    results: QueryResults, threshold: float, fprs: Iterable[float] = (0.01, 0.001)
+) -> dict[str, float]:
     """Flat metrics: gap (all top-1 predictions ranked by confidence), gap_at_threshold (only accepted
     ones), sensitivity_at_fpr_<x>pct, accuracy_at_1 (closed set), fpr_at_threshold,
     sensitivity_at_threshold, unknown-landmark and query counts."""

@@ -16,7 +16,9 @@ def _figure():  # type: ignore[no-untyped-def]
     return plt
 
 
-def plot_sensitivity_fpr(curves: dict[str, pd.DataFrame], path: Path, marks: tuple[float, ...] = (0.01, 0.001)) -> Path:
+def plot_sensitivity_fpr(
+    curves: dict[str, pd.DataFrame], path: Path, marks: tuple[float, ...] = (0.01, 0.001)
+) -> Path:
     """One line per system: sensitivity against FPR (log x), with vertical marks at the reported FPRs."""
     plt = _figure()
     fig, ax = plt.subplots(figsize=(6, 4.5), dpi=100)

@@ -39,24 +39,42 @@ class Evaluation:
     precision_recall: pd.DataFrame
 
 
-def evaluate_recognizer(recognizer: Recognizer, query_embeddings: np.ndarray, truth: np.ndarray,
-                        fprs: Sequence[float], locations: Sequence[Location] | None = None) -> Evaluation:
+def evaluate_recognizer(
+    recognizer: Recognizer,
+    query_embeddings: np.ndarray,
+    truth: np.ndarray,
+    fprs: Sequence[float],
+    locations: Sequence[Location] | None = None,
+) -> Evaluation:
     """(Q, D) collection embeddings + (Q,) truth (landmark or None) -> Evaluation at the stored threshold."""
     preds = recognizer.predict_embeddings(query_embeddings, locations)
-    results = QueryResults(np.asarray(truth, dtype=object),
-                           np.array([p.candidate for p in preds], dtype=object),
-                           np.array([p.similarity for p in preds], dtype=np.float64),
-                           np.array([p.confidence for p in preds], dtype=np.float64))
+    results = QueryResults(
+        np.asarray(truth, dtype=object),
+        np.array([p.candidate for p in preds], dtype=object),
+        np.array([p.similarity for p in preds], dtype=np.float64),
+        np.array([p.confidence for p in preds], dtype=np.float64),
+    )
     threshold = recognizer.threshold.value
     metrics = summarize(results, threshold, fprs)
     metrics["n_centroids"] = float(recognizer.index.index.ntotal)
-    return Evaluation(metrics, results, per_landmark(results, threshold), sensitivity_fpr_curve(results),
-                      precision_recall_curve(results))
+    return Evaluation(
+        metrics,
+        results,
+        per_landmark(results, threshold),
+        sensitivity_fpr_curve(results),
+        precision_recall_curve(results),
+    )
 
 
-def evaluate_embeddings(db_embeddings: np.ndarray, db_labels: Sequence[str], calibration_embeddings: np.ndarray,
-                        query_embeddings: np.ndarray, truth: np.ndarray, params: IndexParams,
-                        variant: str = "centroids") -> tuple[Evaluation, Recognizer]:
+def evaluate_embeddings(
+    db_embeddings: np.ndarray,
+    db_labels: Sequence[str],
+    calibration_embeddings: np.ndarray,
+    query_embeddings: np.ndarray,
+    truth: np.ndarray,
+    params: IndexParams,
+    variant: str = "centroids",
+) -> tuple[Evaluation, Recognizer]:
     """Build the index (`variant`: centroids | single | photos), calibrate, evaluate. Embeddings (N, D)."""
     index = build_index(db_embeddings, db_labels, params, variant)
     threshold: Threshold = calibrate_index(index, calibration_embeddings, params)
@@ -73,11 +91,21 @@ def flat_metrics(evaluations: dict[str, Evaluation], main: str = "recognizer") -
     return out
 
 
-def metrics_table(evaluations: dict[str, Evaluation],
-                  keys: Sequence[str] = ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0_1pct",
-                                         "accuracy_at_1", "fpr_at_threshold", "n_centroids")) -> str:
+def metrics_table(
+    evaluations: dict[str, Evaluation],
+    keys: Sequence[str] = (
+        "gap",
+        "sensitivity_at_fpr_1pct",
+        "sensitivity_at_fpr_0_1pct",
+        "accuracy_at_1",
+        "fpr_at_threshold",
+        "n_centroids",
+    ),
+) -> str:
     """A markdown table, one row per system."""
     lines = ["| system | " + " | ".join(keys) + " |", "| --- |" + " --- |" * len(keys)]
     for name, ev in evaluations.items():
-        lines.append(f"| {name} | " + " | ".join(f"{ev.metrics.get(k, float('nan')):.4g}" for k in keys) + " |")
+        lines.append(
+            f"| {name} | " + " | ".join(f"{ev.metrics.get(k, float('nan')):.4g}" for k in keys) + " |"
+        )
     return "\n".join(lines)

@@ -26,22 +26,33 @@ def frozen_embedder(params: Params) -> Embedder:
     return create_embedder(dataclasses.replace(params.backbone, embed_dim=0), pretrained=True)
 
 
-def embed_sets(model: Embedder, sets: dict[str, pd.DataFrame], data_root: Path, params: Params,
-               use_cache: bool = True) -> dict[str, np.ndarray]:
+def embed_sets(
+    model: Embedder, sets: dict[str, pd.DataFrame], data_root: Path, params: Params, use_cache: bool = True
+) -> dict[str, np.ndarray]:
     """Each manifest's photos (data_root / path) -> (N, D) float32 L2-normalised embeddings."""
     cache = Path(params.embed.cache_dir) if use_cache and params.embed.cache_dir else None
     out = {}
     for name, rows in sets.items():
-        out[name] = embed_paths(model, [Path(data_root) / p for p in rows["path"]],
-                                batch_size=params.embed.batch_size, num_workers=params.embed.num_workers,
-                                cache_dir=cache)
+        out[name] = embed_paths(
+            model,
+            [Path(data_root) / p for p in rows["path"]],
+            batch_size=params.embed.batch_size,
+            num_workers=params.embed.num_workers,
+            cache_dir=cache,
+        )
         log.info("embedded %s: %s", name, out[name].shape)
     return out
 
 
-def evaluate_systems(trained: dict[str, np.ndarray], db_labels: np.ndarray, truth: np.ndarray, params: Params,
-                     frozen: dict[str, np.ndarray] | None = None, recognizer: Recognizer | None = None,
-                     main: str = "recognizer") -> dict[str, Evaluation]:
+def evaluate_systems(
+    trained: dict[str, np.ndarray],
+    db_labels: np.ndarray,
+    truth: np.ndarray,
+    params: Params,
+    frozen: dict[str, np.ndarray] | None = None,
+    recognizer: Recognizer | None = None,
+    main: str = "recognizer",
+) -> dict[str, Evaluation]:
     """Evaluations keyed by system name: `main` (the stored recognizer if given, else built from the
     trained embeddings), baseline_single_centroid, baseline_nearest_photo, baseline_frozen (when
     frozen embeddings are given). Embedding dicts hold the SETS."""
@@ -50,15 +61,41 @@ def evaluate_systems(trained: dict[str, np.ndarray], db_labels: np.ndarray, trut
     if recognizer is not None:
         out[main] = evaluate_recognizer(recognizer, trained["collection"], truth, fprs)
     else:
-        out[main], _ = evaluate_embeddings(trained["database"], db_labels, trained["calibration"],
-                                           trained["collection"], truth, params.index, "centroids")
+        out[main], _ = evaluate_embeddings(
+            trained["database"],
+            db_labels,
+            trained["calibration"],
+            trained["collection"],
+            truth,
+            params.index,
+            "centroids",
+        )
     for name, variant in (("baseline_single_centroid", "single"), ("baseline_nearest_photo", "photos")):
-        out[name], _ = evaluate_embeddings(trained["database"], db_labels, trained["calibration"],
-                                           trained["collection"], truth, params.index, variant)
+        out[name], _ = evaluate_embeddings(
+            trained["database"],
+            db_labels,
+            trained["calibration"],
+            trained["collection"],
+            truth,
+            params.index,
+            variant,
+        )
     if frozen is not None:
-        out["baseline_frozen"], _ = evaluate_embeddings(frozen["database"], db_labels, frozen["calibration"],
-                                                        frozen["collection"], truth, params.index, "centroids")
+        out["baseline_frozen"], _ = evaluate_embeddings(
+            frozen["database"],
+            db_labels,
+            frozen["calibration"],
+            frozen["collection"],
+            truth,
+            params.index,
+            "centroids",
+        )
     for name, ev in out.items():
-        log.info("%s: gap %.4f, sensitivity@1%% %.4f, acc@1 %.4f", name, ev.metrics["gap"],
-                 ev.metrics.get("sensitivity_at_fpr_1pct", float("nan")), ev.metrics["accuracy_at_1"])
+        log.info(
+            "%s: gap %.4f, sensitivity@1%% %.4f, acc@1 %.4f",
+            name,
+            ev.metrics["gap"],
+            ev.metrics.get("sensitivity_at_fpr_1pct", float("nan")),
+            ev.metrics["accuracy_at_1"],
+        )
     return out

@@ -17,18 +17,29 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
+import mlflow
+
 log = logging.getLogger(__name__)
-INPUT_SCHEMA = Schema([ColSpec("string", "image"), ColSpec("double", "lat", required=False),
-                       ColSpec("double", "lon", required=False)])
-OUTPUT_SCHEMA = Schema([ColSpec("string", "landmark"), ColSpec("boolean", "recognized"),
-                        ColSpec("double", "confidence"),
-                        ColSpec("double", "similarity")])
+INPUT_SCHEMA = Schema(
+    [
+        ColSpec("string", "image"),
+        ColSpec("double", "lat", required=False),
+        ColSpec("double", "lon", required=False),
+    ]
+)
+OUTPUT_SCHEMA = Schema(
+    [
+        ColSpec("string", "landmark"),
+        ColSpec("boolean", "recognized"),
+        ColSpec("double", "confidence"),
+        ColSpec("double", "similarity"),
+    ]
+)
 
 
 def decode_image(encoded: str | bytes, max_pixels: int = 40_000_000) -> Any:
@@ -66,13 +77,19 @@ class RecognizerModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
         if "lat" in frame and "lon" in frame:
             lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy()
             lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy()
-            locations = [(float(a), float(b)) if np.isfinite(a) and np.isfinite(b) else None
-                         for a, b in zip(lat, lon, strict=True)]
+            locations = [
+                (float(a), float(b)) if np.isfinite(a) and np.isfinite(b) else None
+                for a, b in zip(lat, lon, strict=True)
+            ]
         preds = self.recognizer.recognize(images, locations)
-        return pd.DataFrame({"landmark": [p.landmark or "" for p in preds],
-                             "recognized": [p.landmark is not None for p in preds],
-                             "confidence": [p.confidence for p in preds],
-                             "similarity": [p.similarity for p in preds]})
+        return pd.DataFrame(
+            {
+                "landmark": [p.landmark or "" for p in preds],
+                "recognized": [p.landmark is not None for p in preds],
+                "confidence": [p.confidence for p in preds],
+                "similarity": [p.similarity for p in preds],
+            }
+        )
 
 
 def _example_photo(index_dir: Path) -> str:
@@ -96,8 +113,12 @@ def _requirements() -> list[str]:
     return out
 
 
-def log_recognizer(index_dir: Path, model_path: Path, artifact_path: str = "recognizer",
-                   registered_model_name: str | None = None) -> mlflow.models.model.ModelInfo:
+def log_recognizer(
+    index_dir: Path,
+    model_path: Path,
+    artifact_path: str = "recognizer",
+    registered_model_name: str | None = None,
+) -> mlflow.models.model.ModelInfo:
     """Log network (model_path + its .json meta) and index folder as one pyfunc model in the active run
     (a run is started if none is active); register it when registered_model_name is given."""
     index_dir, model_path = Path(index_dir), Path(model_path)

@@ -16,12 +16,21 @@ log = logging.getLogger(__name__)
 VARIANTS = ("centroids", "single", "photos")  # several centroids (paper) | one per landmark | every photo
 
 
-def centroid_set(embeddings: np.ndarray, labels: Sequence[str] | np.ndarray, params: IndexParams,
-                 variant: str = "centroids") -> CentroidSet:
+def centroid_set(
+    embeddings: np.ndarray,
+    labels: Sequence[str] | np.ndarray,
+    params: IndexParams,
+    variant: str = "centroids",
+) -> CentroidSet:
     """(N, D) L2-normalised database embeddings + (N,) labels -> the vectors the index will hold."""
     if variant == "centroids":
-        return build_centroids(embeddings, labels, params.centroid_distance, params.max_centroids_per_landmark,
-                               params.min_photos_per_centroid)
+        return build_centroids(
+            embeddings,
+            labels,
+            params.centroid_distance,
+            params.max_centroids_per_landmark,
+            params.min_photos_per_centroid,
+        )
     if variant == "single":
         return single_centroids(embeddings, labels)
     if variant == "photos":
@@ -29,8 +38,12 @@ def centroid_set(embeddings: np.ndarray, labels: Sequence[str] | np.ndarray, par
     raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
 
 
-def build_index(embeddings: np.ndarray, labels: Sequence[str] | np.ndarray, params: IndexParams,
-                variant: str = "centroids") -> CentroidIndex:
+def build_index(
+    embeddings: np.ndarray,
+    labels: Sequence[str] | np.ndarray,
+    params: IndexParams,
+    variant: str = "centroids",
+) -> CentroidIndex:
     """Centroids (per `variant`) in a faiss index of type params.type."""
     cs = centroid_set(embeddings, labels, params, variant)
     return CentroidIndex.build(cs.vectors, cs.labels, IndexConfig.from_params(params), cs.sizes)
@@ -49,6 +62,10 @@ def calibrate_index(index: CentroidIndex, negative_embeddings: np.ndarray, param
     if len(negative_embeddings) == 0:
         raise ValueError("no non-landmark calibration photos: cannot choose a threshold")
     threshold = calibrate(top1_similarity(index, negative_embeddings), params.target_fpr, params.fprs)
-    log.info("threshold %.4f for FPR %.4g on %d calibration photos", threshold.value, params.target_fpr,
-             threshold.n_calibration)
+    log.info(
+        "threshold %.4f for FPR %.4g on %d calibration photos",
+        threshold.value,
+        params.target_fpr,
+        threshold.n_calibration,
+    )
     return threshold

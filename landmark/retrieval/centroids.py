@@ -104,8 +104,11 @@ def build_centroids(
         vectors.append(cents)
         out_labels.extend([landmark] * len(cents))
         sizes.append(counts)
-    result = CentroidSet(np.concatenate(vectors).astype(np.float32), np.array(out_labels, dtype=object),
-                         np.concatenate(sizes).astype(np.int64))
+    result = CentroidSet(
+        np.concatenate(vectors).astype(np.float32),
+        np.array(out_labels, dtype=object),
+        np.concatenate(sizes).astype(np.int64),
+    )
     log.info("%d centroids for %d landmarks", len(result), len(set(out_labels)))
     return result
 

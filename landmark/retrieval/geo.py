@@ -7,8 +7,9 @@ import numpy as np
 EARTH_RADIUS_KM = 6371.0088
 
 
-def haversine_km(lat1: float | np.ndarray, lon1: float | np.ndarray,
-                 lat2: float | np.ndarray, lon2: float | np.ndarray) -> np.ndarray:
+def haversine_km(
+    lat1: float | np.ndarray, lon1: float | np.ndarray, lat2: float | np.ndarray, lon2: float | np.ndarray
+) -> np.ndarray:
     """Great-circle distance in km between points given in degrees (broadcasting arrays)."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dphi = p2 - p1
@@ -17,8 +18,13 @@ def haversine_km(lat1: float | np.ndarray, lon1: float | np.ndarray,
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-def geo_allowed(query_lat: float | None, query_lon: float | None, landmark_lat: np.ndarray,
-                landmark_lon: np.ndarray, radius_km: float) -> np.ndarray:
+def geo_allowed(
+    query_lat: float | None,
+    query_lon: float | None,
+    landmark_lat: np.ndarray,
+    landmark_lon: np.ndarray,
+    radius_km: float,
+) -> np.ndarray:
     """(L,) bool: which landmarks may be answered for a photo taken at (query_lat, query_lon).
 
     A photo without a location, or a landmark without coordinates (NaN), is never filtered out."""

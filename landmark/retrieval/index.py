@@ -2,7 +2,8 @@
 
 Types: `flat` (exact, IndexFlatIP), `hnsw` (IndexHNSWFlat with inner product), `ivfpq`
 (IVF + product quantisation with inner product; 8-bit PQ from 9,984 vectors, 4-bit fast-scan PQ
-from 624, IVF-Flat below that, as faiss needs about 39 training points per code). Vectors are L2-normalised, so inner product = cosine similarity.
+from 624, IVF-Flat below that, as faiss needs about 39 training points per code).
+Vectors are L2-normalised, so inner product = cosine similarity.
 """
 
 from __future__ import annotations
@@ -34,8 +35,12 @@ class IndexConfig:
     @classmethod
     def from_params(cls, p: object) -> IndexConfig:
         """From an IndexParams (landmark.params)."""
-        return cls(**{k: getattr(p, k) for k in ("type", "hnsw_m", "hnsw_ef_search", "ivf_nlist",
-                                                   "ivf_nprobe", "pq_m")})
+        return cls(
+            **{
+                k: getattr(p, k)
+                for k in ("type", "hnsw_m", "hnsw_ef_search", "ivf_nlist", "ivf_nprobe", "pq_m")
+            }
+        )
 
 
 def _pq_m(dim: int, wanted: int) -> int:
@@ -84,8 +89,13 @@ class CentroidIndex:
         self.sizes = np.ones(len(labels), dtype=np.int64) if sizes is None else np.asarray(sizes)
 
     @classmethod
-    def build(cls, vectors: np.ndarray, labels: np.ndarray, config: IndexConfig | None = None,
-              sizes: np.ndarray | None = None) -> CentroidIndex:
+    def build(
+        cls,
+        vectors: np.ndarray,
+        labels: np.ndarray,
+        config: IndexConfig | None = None,
+        sizes: np.ndarray | None = None,
+    ) -> CentroidIndex:
         """vectors: (C, D) float32 L2-normalised; labels: (C,) landmark of each vector."""
         return cls(make_faiss_index(vectors, config or IndexConfig()), labels, sizes)
 
@@ -99,7 +109,8 @@ class CentroidIndex:
 
     def search(self, queries: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """queries: (Q, D) float32 L2-normalised -> similarities (Q, k) float32, landmarks (Q, k) object.
-        Missing neighbours (k > ntotal, or an IVF probe that found too few) get similarity -inf, label None."""
+        Missing neighbours (k > ntotal, or an IVF probe that found too few) get similarity -inf and
+        label None."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         sims, ids = self.index.search(queries, k)
         labels = np.full(ids.shape, None, dtype=object)
@@ -117,8 +128,9 @@ class CentroidIndex:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         faiss.write_index(self.index, str(folder / "index.faiss"))
-        pd.DataFrame({"row": np.arange(len(self.labels)), "landmark": self.labels,
-                      "size": self.sizes}).to_csv(folder / "centroids.csv", index=False)
+        pd.DataFrame(
+            {"row": np.arange(len(self.labels)), "landmark": self.labels, "size": self.sizes}
+        ).to_csv(folder / "centroids.csv", index=False)
 
     @classmethod
     def load(cls, folder: Path) -> CentroidIndex:
@@ -130,8 +142,12 @@ class CentroidIndex:
 
     def describe(self) -> dict[str, object]:
         """Small JSON-able summary."""
-        return {"ntotal": int(self.index.ntotal), "dim": self.dim, "faiss": type(self.index).__name__,
-                "landmarks": len(self.landmarks)}
+        return {
+            "ntotal": int(self.index.ntotal),
+            "dim": self.dim,
+            "faiss": type(self.index).__name__,
+            "landmarks": len(self.landmarks),
+        }
 
 
 def recall_at_1(approx_ids: np.ndarray, exact_ids: np.ndarray) -> float:

@@ -47,9 +47,11 @@ class Prediction:
 
 def landmark_table(manifest: pd.DataFrame) -> pd.DataFrame:
     """Per landmark: median lat/lon of its photos (NaN when none) and its most common city."""
+
     def _city(values: pd.Series) -> str:
         values = values[values.astype(str) != ""]
         return str(values.mode().iloc[0]) if len(values) else ""
+
     frame = manifest.copy()
     for col in ("lat", "lon"):
         frame[col] = pd.to_numeric(frame.get(col, np.nan), errors="coerce")
@@ -61,9 +63,17 @@ def landmark_table(manifest: pd.DataFrame) -> pd.DataFrame:
 class Recognizer:
     """Answers a landmark or None per photo. embedder may be None for embedding-only use."""
 
-    def __init__(self, embedder: Embedder | None, index: CentroidIndex, threshold: Threshold,
-                 landmarks: pd.DataFrame | None = None, geo_radius_km: float = 50.0,
-                 model_ref: str = "", device: str = "cpu", batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        embedder: Embedder | None,
+        index: CentroidIndex,
+        threshold: Threshold,
+        landmarks: pd.DataFrame | None = None,
+        geo_radius_km: float = 50.0,
+        model_ref: str = "",
+        device: str = "cpu",
+        batch_size: int = 32,
+    ) -> None:
         self.embedder, self.index, self.threshold = embedder, index, threshold
         names = index.landmarks
         table = landmarks if landmarks is not None else pd.DataFrame({"landmark": names})
@@ -90,8 +100,9 @@ class Recognizer:
         images = [p if isinstance(p, Image.Image) else load_rgb(p) for p in photos]
         return embed_images(self.embedder, images, batch_size=self.batch_size, device=self.device)
 
-    def predict_embeddings(self, embeddings: np.ndarray, locations: Sequence[Location] | None = None
-                           ) -> list[Prediction]:
+    def predict_embeddings(
+        self, embeddings: np.ndarray, locations: Sequence[Location] | None = None
+    ) -> list[Prediction]:
         """(N, D) float32 L2-normalised embeddings (+ optional (lat, lon) per photo) -> N predictions."""
         embeddings = np.asarray(embeddings, dtype=np.float32)
         n = embeddings.shape[0]
@@ -107,20 +118,31 @@ class Recognizer:
         for i in range(n):
             sim, cand = -np.inf, None
             loc = locations[i]
-            allowed = (geo_allowed(loc[0], loc[1], self._lat, self._lon, self.geo_radius_km)
-                       if has_geo and loc is not None else None)
+            allowed = (
+                geo_allowed(loc[0], loc[1], self._lat, self._lon, self.geo_radius_km)
+                if has_geo and loc is not None
+                else None
+            )
             for s, lab in zip(sims[i], labels[i], strict=True):
                 if lab is not None and (allowed is None or allowed[self._pos[lab]]):
                     sim, cand = float(s), str(lab)
                     break
             conf = float(self.threshold.confidence(np.array([sim]))[0])
             answer = cand if cand is not None and sim >= self.threshold.value else None
-            out.append(Prediction(answer, conf, float(sim) if np.isfinite(sim) else -1.0, cand,
-                                  self._city.get(answer) if answer else None))
+            out.append(
+                Prediction(
+                    answer,
+                    conf,
+                    float(sim) if np.isfinite(sim) else -1.0,
+                    cand,
+                    self._city.get(answer) if answer else None,
+                )
+            )
         return out
 
-    def recognize(self, photos: Sequence[Image.Image | str | Path],
-                  locations: Sequence[Location] | None = None) -> list[Prediction]:
+    def recognize(
+        self, photos: Sequence[Image.Image | str | Path], locations: Sequence[Location] | None = None
+    ) -> list[Prediction]:
         """Photos (PIL images or paths) -> one Prediction each; one CNN pass per photo."""
         return self.predict_embeddings(self.embed(photos), locations)
 
@@ -129,9 +151,15 @@ class Recognizer:
         folder = Path(folder)
         self.index.save(folder)
         self.landmarks.to_csv(folder / "landmarks.csv", index=False)
-        meta = {"threshold": self.threshold.value, "calibration": self.threshold.to_dict(),
-                "fprs": self.threshold.by_fpr, "geo_radius_km": self.geo_radius_km, "model": self.model_ref,
-                "index": self.index.describe(), **(extra or {})}
+        meta = {
+            "threshold": self.threshold.value,
+            "calibration": self.threshold.to_dict(),
+            "fprs": self.threshold.by_fpr,
+            "geo_radius_km": self.geo_radius_km,
+            "model": self.model_ref,
+            "index": self.index.describe(),
+            **(extra or {}),
+        }
         (folder / "index.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
 
     @classmethod
@@ -145,11 +173,21 @@ class Recognizer:
 
             embedder = load_embedder(Path(model_path), device=device)
         table_path = index_dir / "landmarks.csv"
-        table = (pd.read_csv(table_path, dtype={"landmark": str, "city": str}, keep_default_na=False)
-                 if table_path.is_file() else None)
+        table = (
+            pd.read_csv(table_path, dtype={"landmark": str, "city": str}, keep_default_na=False)
+            if table_path.is_file()
+            else None
+        )
         if table is not None:
             for col in ("lat", "lon"):
                 if col in table:
                     table[col] = pd.to_numeric(table[col].replace("", None), errors="coerce")
-        return cls(embedder, CentroidIndex.load(index_dir), Threshold.from_dict(meta["calibration"]), table,
-                   float(meta.get("geo_radius_km", 50.0)), str(meta.get("model", model_path or "")), device)
+        return cls(
+            embedder,
+            CentroidIndex.load(index_dir),
+            Threshold.from_dict(meta["calibration"]),
+            table,
+            float(meta.get("geo_radius_km", 50.0)),
+            str(meta.get("model", model_path or "")),
+            device,
+        )

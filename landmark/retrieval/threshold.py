@@ -45,7 +45,7 @@ class Threshold:
     n_calibration: int = 0
 
     def confidence(self, similarity: np.ndarray) -> np.ndarray:
-        """(N,) cosine similarities in [-1, 1] -> (N,) confidence in [0, 1], monotone, 0.5 at the threshold."""
+        """(N,) cosine similarities -> (N,) confidence in [0, 1], monotone, 0.5 at the threshold."""
         s = np.clip(np.asarray(similarity, dtype=np.float64), -1.0, 1.0)
         s = np.where(np.isfinite(s), s, -1.0)
         t = float(np.clip(self.value, -1.0 + 1e-6, 1.0 - 1e-6))
@@ -54,17 +54,29 @@ class Threshold:
         return np.clip(np.where(s >= t, above, below), 0.0, 1.0)
 
     def to_dict(self) -> dict[str, object]:
-        return {"value": self.value, "target_fpr": self.target_fpr, "by_fpr": dict(self.by_fpr),
-                "n_calibration": self.n_calibration}
+        return {
+            "value": self.value,
+            "target_fpr": self.target_fpr,
+            "by_fpr": dict(self.by_fpr),
+            "n_calibration": self.n_calibration,
+        }
 
     @classmethod
     def from_dict(cls, raw: dict) -> Threshold:
-        return cls(float(raw["value"]), float(raw["target_fpr"]),
-                   {str(k): float(v) for k, v in raw.get("by_fpr", {}).items()}, int(raw.get("n_calibration", 0)))
+        return cls(
+            float(raw["value"]),
+            float(raw["target_fpr"]),
+            {str(k): float(v) for k, v in raw.get("by_fpr", {}).items()},
+            int(raw.get("n_calibration", 0)),
+        )
 
 
 def calibrate(negative_scores: np.ndarray, target_fpr: float, fprs: Iterable[float] = ()) -> Threshold:
     """Threshold for target_fpr on (n,) calibration non-landmark scores, plus one per reported FPR."""
     by_fpr = {f"{f:g}": threshold_for_fpr(negative_scores, f) for f in (*fprs, target_fpr)}
-    return Threshold(threshold_for_fpr(negative_scores, target_fpr), float(target_fpr), by_fpr,
-                     int(np.asarray(negative_scores).size))
+    return Threshold(
+        threshold_for_fpr(negative_scores, target_fpr),
+        float(target_fpr),
+        by_fpr,
+        int(np.asarray(negative_scores).size),
+    )

@@ -35,8 +35,12 @@ def write_outputs(evaluations: dict[str, Evaluation], out: Path, fprs: tuple[flo
     write_metrics(out / "metrics.json", metrics)
     main = evaluations["recognizer"]
     main.per_landmark.to_csv(out / "per_landmark.csv", index=False)
-    plot_sensitivity_fpr({k: v.sensitivity_fpr for k, v in evaluations.items()}, out / "sensitivity_fpr.png", fprs)
-    plot_precision_recall({k: v.precision_recall for k, v in evaluations.items()}, out / "precision_recall.png")
+    plot_sensitivity_fpr(
+        {k: v.sensitivity_fpr for k, v in evaluations.items()}, out / "sensitivity_fpr.png", fprs
+    )
+    plot_precision_recall(
+        {k: v.precision_recall for k, v in evaluations.items()}, out / "precision_recall.png"
+    )
     (out / "metrics_table.md").write_text(metrics_table(evaluations) + "\n")
     return metrics
 
@@ -66,15 +70,27 @@ def main() -> None:
         assert recognizer.embedder is not None
         trained = embed_sets(recognizer.embedder, sets, args.data_root, params)
         frozen = None if args.no_frozen else embed_sets(frozen_embedder(params), sets, args.data_root, params)
-        evaluations = evaluate_systems(trained, database["landmark"].to_numpy(dtype=object),
-                                       truth_array(collection), params, frozen, recognizer)
+        evaluations = evaluate_systems(
+            trained,
+            database["landmark"].to_numpy(dtype=object),
+            truth_array(collection),
+            params,
+            frozen,
+            recognizer,
+        )
         metrics = write_outputs(evaluations, args.out, params.index.fprs)
-        collection.assign(predicted=evaluations["recognizer"].results.predicted,
-                          similarity=evaluations["recognizer"].results.similarity).to_csv(
-            args.out / "predictions.csv", index=False)
+        collection.assign(
+            predicted=evaluations["recognizer"].results.predicted,
+            similarity=evaluations["recognizer"].results.similarity,
+        ).to_csv(args.out / "predictions.csv", index=False)
         log_metrics_safe(metrics)
-        for name in ("metrics.json", "per_landmark.csv", "sensitivity_fpr.png", "precision_recall.png",
-                     "metrics_table.md"):
+        for name in (
+            "metrics.json",
+            "per_landmark.csv",
+            "sensitivity_fpr.png",
+            "precision_recall.png",
+            "metrics_table.md",
+        ):
             log_artifact_safe(args.out / name, artifact_path="evaluate")
     log.info("evaluation:\n%s", metrics_table(evaluations))
 

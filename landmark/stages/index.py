@@ -38,26 +38,44 @@ def final_model(params: Params) -> Path:
 def embed_manifest(model: Embedder, rows: pd.DataFrame, data_root: Path, params: Params) -> np.ndarray:
     """(N, D) float32 L2-normalised embeddings of the manifest rows' photos (with the embedding cache)."""
     cache = Path(params.embed.cache_dir) if params.embed.cache_dir else None
-    return embed_paths(model, [data_root / p for p in rows["path"]], batch_size=params.embed.batch_size,
-                       num_workers=params.embed.num_workers, cache_dir=cache)
+    return embed_paths(
+        model,
+        [data_root / p for p in rows["path"]],
+        batch_size=params.embed.batch_size,
+        num_workers=params.embed.num_workers,
+        cache_dir=cache,
+    )
 
 
-def build_recognizer(model: Embedder, database: pd.DataFrame, calibration: pd.DataFrame, data_root: Path,
-                     params: Params, model_ref: str) -> tuple[Recognizer, dict[str, float]]:
-    """Embed database + calibration photos; centroids, index, threshold. Returns the recognizer and metrics."""
+def build_recognizer(
+    model: Embedder,
+    database: pd.DataFrame,
+    calibration: pd.DataFrame,
+    data_root: Path,
+    params: Params,
+    model_ref: str,
+) -> tuple[Recognizer, dict[str, float]]:
+    """Embed database + calibration photos; centroids, index, threshold -> (recognizer, metrics)."""
     start = time.perf_counter()
     db_emb = embed_manifest(model, database, data_root, params)
     cal_emb = embed_manifest(model, calibration, data_root, params)
     index = build_index(db_emb, database["landmark"].to_numpy(dtype=object), params.index)
     threshold = calibrate_index(index, cal_emb, params.index)
-    recognizer = Recognizer(model, index, threshold, landmark_table(database), params.index.geo_radius_km,
-                            model_ref)
+    recognizer = Recognizer(
+        model, index, threshold, landmark_table(database), params.index.geo_radius_km, model_ref
+    )
     landmarks = len(index.landmarks)
     cal_sims = top1_similarity(index, cal_emb)
-    metrics = {"n_database_photos": len(database), "n_landmarks": landmarks, "n_centroids": int(index.index.ntotal),
-               "centroids_per_landmark": index.index.ntotal / max(1, landmarks), "n_calibration": len(calibration),
-               "threshold": threshold.value, "calibration_similarity_median": float(np.median(cal_sims)),
-               "seconds": time.perf_counter() - start}
+    metrics = {
+        "n_database_photos": len(database),
+        "n_landmarks": landmarks,
+        "n_centroids": int(index.index.ntotal),
+        "centroids_per_landmark": index.index.ntotal / max(1, landmarks),
+        "n_calibration": len(calibration),
+        "threshold": threshold.value,
+        "calibration_similarity_median": float(np.median(cal_sims)),
+        "seconds": time.perf_counter() - start,
+    }
     metrics.update({f"threshold_at_fpr_{k}": v for k, v in threshold.by_fpr.items()})
     return recognizer, metrics
 
@@ -65,7 +83,9 @@ def build_recognizer(model: Embedder, database: pd.DataFrame, calibration: pd.Da
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--model", type=Path, default=None, help="default: the last curriculum stage's model.pt")
+    parser.add_argument(
+        "--model", type=Path, default=None, help="default: the last curriculum stage's model.pt"
+    )
     parser.add_argument("--data-root", type=Path, default=layout.DATA)
     parser.add_argument("--out", type=Path, default=layout.INDEX)
     args = parser.parse_args()
@@ -80,8 +100,9 @@ def main() -> None:
         raise ValueError(f"{layout.SPLIT / 'manifest.csv'}: no non-landmark calibration photos")
     with stage_run("index", {**dataclasses.asdict(params.index), "model": str(model_path)}):
         model = load_embedder(model_path)
-        recognizer, metrics = build_recognizer(model, database, calibration.reset_index(drop=True),
-                                               args.data_root, params, str(model_path))
+        recognizer, metrics = build_recognizer(
+            model, database, calibration.reset_index(drop=True), args.data_root, params, str(model_path)
+        )
         recognizer.save(args.out, extra={"params": dataclasses.asdict(params.index)})
         write_metrics(args.out / "metrics.json", metrics)
         log_metrics_safe(metrics)

@@ -11,10 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import mlflow
 import pytest
 import yaml
 
+import mlflow
 from landmark.data.manifest import NON_LANDMARK, SPLIT_TRAIN, read_manifest, write_manifest
 from landmark.data.sample_world import generate_sample_world
 from landmark.data.split import assign_splits
@@ -48,8 +48,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _run(root: Path, module: str, *args: str) -> None:
     env = dict(os.environ, PYTHONPATH=str(REPO), MLFLOW_TRACKING_URI=f"sqlite:///{root / 'mlflow.db'}")
     env.pop("LANDMARK_NO_MLFLOW", None)
-    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=root, env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
@@ -65,8 +66,16 @@ def test_index_then_evaluate(project: Path) -> None:
     _run(project, "landmark.stages.evaluate")
     out = project / "artifacts" / "evaluate"
     metrics = json.loads((out / "metrics.json").read_text())
-    for key in ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0_1pct", "accuracy_at_1", "fpr_at_threshold",
-                "baseline_frozen.gap", "baseline_single_centroid.gap", "baseline_nearest_photo.gap"):
+    for key in (
+        "gap",
+        "sensitivity_at_fpr_1pct",
+        "sensitivity_at_fpr_0_1pct",
+        "accuracy_at_1",
+        "fpr_at_threshold",
+        "baseline_frozen.gap",
+        "baseline_single_centroid.gap",
+        "baseline_nearest_photo.gap",
+    ):
         assert 0.0 <= metrics[key] <= 1.0, key
     assert metrics["n_landmark_queries"] >= 5 and metrics["n_reject_queries"] > metrics["n_landmark_queries"]
     assert metrics["accuracy_at_1"] > 0.3  # 5 landmarks: chance is 0.2

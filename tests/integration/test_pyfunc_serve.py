@@ -11,12 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pytest
 import requests
 from PIL import Image, ImageDraw
 
+import mlflow
 from landmark.models.checkpoint import save_embedder
 from landmark.models.embedder import create_embedder
 from landmark.models.extract import embed_paths
@@ -78,17 +78,41 @@ def test_pyfunc_log_load_and_serve(bundle: tuple[Path, Path, Path], tmp_path: Pa
         info = log_recognizer(index_dir, model_path, registered_model_name="landmark-recognizer-test")
     assert info.signature is not None and "image" in info.signature.inputs.input_names()
     local = mlflow.pyfunc.load_model(info.model_uri).predict(
-        __import__("pandas").DataFrame({"image": [encode_image(query)]}))
+        __import__("pandas").DataFrame({"image": [encode_image(query)]})
+    )
     assert local["landmark"].tolist() == ["tower"]
 
     port = _free_port()
-    env = dict(os.environ, MLFLOW_TRACKING_URI=uri,
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")  # uvicorn
+    env = dict(
+        os.environ,
+        MLFLOW_TRACKING_URI=uri,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )  # uvicorn
     log_file = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/landmark-recognizer-test/1",
-         "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "--workers", "1"],
-        env=env, cwd=tmp_path, stdout=log_file, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            "models:/landmark-recognizer-test/1",
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + READY_SECONDS
         while time.monotonic() < deadline:
@@ -101,14 +125,22 @@ def test_pyfunc_log_load_and_serve(bundle: tuple[Path, Path, Path], tmp_path: Pa
             time.sleep(1)
         else:
             pytest.fail(f"mlflow models serve not ready within {READY_SECONDS} s")
-        payload = {"dataframe_split": {"columns": ["image", "lat", "lon"],
-                                       "data": [[encode_image(query), 41.89, 12.49],
-                                                [encode_image(index_dir.parent / "neg_0.png"), None, None]]}}
+        payload = {
+            "dataframe_split": {
+                "columns": ["image", "lat", "lon"],
+                "data": [
+                    [encode_image(query), 41.89, 12.49],
+                    [encode_image(index_dir.parent / "neg_0.png"), None, None],
+                ],
+            }
+        }
         answer = requests.post(f"http://127.0.0.1:{port}/invocations", json=payload, timeout=60)
         assert answer.status_code == 200, answer.text[:1000]
         rows = answer.json()["predictions"]
         assert rows[0]["landmark"] == "tower" and rows[0]["recognized"] and rows[0]["confidence"] > 0.5
-        assert rows[1]["landmark"] == "" and not rows[1]["recognized"] and rows[1]["confidence"] <= 0.5  # a calibration photo: rejected
+        assert (
+            rows[1]["landmark"] == "" and not rows[1]["recognized"] and rows[1]["confidence"] <= 0.5
+        )  # a calibration photo: rejected
     finally:
         server.terminate()
         try:

@@ -29,9 +29,27 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.real
 UNKNOWN = ("hagia_sophia", "rialto_bridge", "petronas_towers")
-SKIMAGE_PHOTOS = ("astronaut", "brick", "camera", "chelsea", "clock", "coffee", "coins", "grass", "gravel",
-                  "horse", "hubble_deep_field", "immunohistochemistry", "moon", "page", "rocket", "text",
-                  "retina", "colorwheel", "cell")
+SKIMAGE_PHOTOS = (
+    "astronaut",
+    "brick",
+    "camera",
+    "chelsea",
+    "clock",
+    "coffee",
+    "coins",
+    "grass",
+    "gravel",
+    "horse",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "moon",
+    "page",
+    "rocket",
+    "text",
+    "retina",
+    "colorwheel",
+    "cell",
+)
 
 
 def _skimage_crops(out: Path, per_photo: int = 8, seed: int = 0) -> list[str]:
@@ -58,18 +76,35 @@ def world(real_landmarks_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     real = pd.read_csv(real_landmarks_dir / "manifest.csv", dtype=str)
     real["path"] = [str(real_landmarks_dir / p) for p in real["path"]]
     rng = np.random.default_rng(17)
-    split = np.where(real["landmark"].isin(UNKNOWN), SPLIT_UNKNOWN,
-                     np.where(rng.random(len(real)) < 0.3, SPLIT_QUERY, SPLIT_TRAIN))
+    split = np.where(
+        real["landmark"].isin(UNKNOWN),
+        SPLIT_UNKNOWN,
+        np.where(rng.random(len(real)) < 0.3, SPLIT_QUERY, SPLIT_TRAIN),
+    )
     real["split"] = split
-    sample = with_overrides(load_params(REPO / "params.yaml"), "sample", n_landmarks=1, photos_per_landmark=1,
-                            n_non_landmark=400, image_size=128, mislabel_fraction=0.0, workers=1).sample
+    sample = with_overrides(
+        load_params(REPO / "params.yaml"),
+        "sample",
+        n_landmarks=1,
+        photos_per_landmark=1,
+        n_non_landmark=400,
+        image_size=128,
+        mislabel_fraction=0.0,
+        workers=1,
+    ).sample
     generate_sample_world(tmp / "scenes", sample)
     scenes = pd.read_csv(tmp / "scenes" / "manifest.csv", dtype=str)
     scenes = scenes[scenes["landmark"] == NON_LANDMARK]
     non = [str(tmp / "scenes" / p) for p in scenes["path"]] + _skimage_crops(tmp / "skimage")
     non_split = np.where(rng.random(len(non)) < 0.5, SPLIT_CALIBRATION, SPLIT_QUERY)
-    negatives = pd.DataFrame({"image_id": [f"non{i}" for i in range(len(non))], "path": non,
-                              "landmark": NON_LANDMARK, "split": non_split})
+    negatives = pd.DataFrame(
+        {
+            "image_id": [f"non{i}" for i in range(len(non))],
+            "path": non,
+            "landmark": NON_LANDMARK,
+            "split": non_split,
+        }
+    )
     return pd.concat([real[["image_id", "path", "landmark", "split"]], negatives], ignore_index=True)
 
 
@@ -87,7 +122,9 @@ def _evaluate(world: pd.DataFrame, model_path: str | None) -> dict:
     labels = database["landmark"].to_numpy(dtype=object)
     frozen = embed_sets(frozen_embedder(params), sets, Path("/"), params, use_cache=False)
     if model_path is None:
-        evaluations = evaluate_systems(frozen, labels, truth_array(collection), params, main="frozen_recognizer")
+        evaluations = evaluate_systems(
+            frozen, labels, truth_array(collection), params, main="frozen_recognizer"
+        )
     else:
         trained = embed_sets(load_embedder(Path(model_path)), sets, Path("/"), params, use_cache=False)
         evaluations = evaluate_systems(trained, labels, truth_array(collection), params, frozen=frozen)
@@ -96,14 +133,25 @@ def _evaluate(world: pd.DataFrame, model_path: str | None) -> dict:
         accepted = ev.results.similarity >= ev.metrics["threshold"]
         for role in ("non_landmark", "unknown"):
             ev.metrics[f"fpr_{role}"] = float(accepted[roles == role].mean())
-    table = metrics_table(evaluations, ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0_1pct",
-                                        "accuracy_at_1", "fpr_at_threshold", "fpr_non_landmark", "fpr_unknown",
-                                        "n_centroids"))
+    table = metrics_table(
+        evaluations,
+        (
+            "gap",
+            "sensitivity_at_fpr_1pct",
+            "sensitivity_at_fpr_0_1pct",
+            "accuracy_at_1",
+            "fpr_at_threshold",
+            "fpr_non_landmark",
+            "fpr_unknown",
+            "n_centroids",
+        ),
+    )
     report = os.environ.get("LANDMARK_REAL_REPORT")
     if report:
         counts = collection["role"].value_counts().to_dict()
-        Path(report).write_text(f"collection: {counts}; calibration: {len(calibration)}; "
-                                f"database: {len(database)}\n\n{table}\n")
+        Path(report).write_text(
+            f"collection: {counts}; calibration: {len(calibration)}; database: {len(database)}\n\n{table}\n"
+        )
     print(table)
     return evaluations
 

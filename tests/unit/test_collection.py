@@ -12,11 +12,15 @@ from landmark.evaluation.collection import emulated_collection, landmark_count, 
 def _manifest() -> pd.DataFrame:
     rows = []
     for lm in ("a", "b"):
-        rows += [(f"{lm}{i}", lm, "train") for i in range(5)] + [(f"{lm}q{i}", lm, "query") for i in range(20)]
+        rows += [(f"{lm}{i}", lm, "train") for i in range(5)] + [
+            (f"{lm}q{i}", lm, "query") for i in range(20)
+        ]
     rows += [(f"u{i}", "u", "unknown") for i in range(10)]
     rows += [(f"n{i}", NON_LANDMARK, "query") for i in range(90)]
     rows += [(f"c{i}", NON_LANDMARK, "calibration") for i in range(30)]
-    return pd.DataFrame(rows, columns=["image_id", "landmark", "split"]).assign(path=lambda f: f.image_id + ".png")
+    return pd.DataFrame(rows, columns=["image_id", "landmark", "split"]).assign(
+        path=lambda f: f.image_id + ".png"
+    )
 
 
 def test_landmark_count() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from landmark.retrieval.geo import haversine_km, geo_allowed
+from landmark.retrieval.geo import geo_allowed, haversine_km
 
 
 def test_haversine_by_hand() -> None:

@@ -40,8 +40,13 @@ def _clustered(n_centres: int, per: int, dim: int, seed: int) -> tuple[np.ndarra
     return points, l2_normalise(points[rng.choice(len(points), 300)] + 0.05 * rng.standard_normal((300, dim)))
 
 
-@pytest.mark.parametrize("config", [IndexConfig(type="hnsw", hnsw_m=16, hnsw_ef_search=64),
-                                    IndexConfig(type="ivfpq", ivf_nlist=16, ivf_nprobe=8, pq_m=16)])
+@pytest.mark.parametrize(
+    "config",
+    [
+        IndexConfig(type="hnsw", hnsw_m=16, hnsw_ef_search=64),
+        IndexConfig(type="ivfpq", ivf_nlist=16, ivf_nprobe=8, pq_m=16),
+    ],
+)
 def test_approximate_recall_against_exact(config: IndexConfig, tmp_path: Path) -> None:
     base, queries = _clustered(100, 10, 32, 0)
     labels = np.array([str(i) for i in range(len(base))], dtype=object)

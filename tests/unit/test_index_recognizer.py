@@ -15,9 +15,17 @@ from landmark.retrieval.threshold import Threshold
 
 
 def _recognizer() -> Recognizer:
-    index = CentroidIndex.build(np.eye(3, dtype=np.float32), np.array(["colosseum", "eiffel", "pantheon"], dtype=object))
-    table = pd.DataFrame({"landmark": ["colosseum", "eiffel", "pantheon"], "lat": [41.8902, 48.8584, np.nan],
-                          "lon": [12.4922, 2.2945, np.nan], "city": ["Rome", "Paris", ""]})
+    index = CentroidIndex.build(
+        np.eye(3, dtype=np.float32), np.array(["colosseum", "eiffel", "pantheon"], dtype=object)
+    )
+    table = pd.DataFrame(
+        {
+            "landmark": ["colosseum", "eiffel", "pantheon"],
+            "lat": [41.8902, 48.8584, np.nan],
+            "lon": [12.4922, 2.2945, np.nan],
+            "city": ["Rome", "Paris", ""],
+        }
+    )
     return Recognizer(None, index, Threshold(0.6, 0.01, {"0.01": 0.6}), table, geo_radius_km=50.0)
 
 
@@ -47,7 +55,12 @@ def test_geo_filter_changes_the_answer() -> None:
 def test_save_load(tmp_path: Path) -> None:
     rec = _recognizer()
     rec.save(tmp_path, extra={"note": "x"})
-    assert {p.name for p in tmp_path.iterdir()} >= {"index.faiss", "centroids.csv", "index.json", "landmarks.csv"}
+    assert {p.name for p in tmp_path.iterdir()} >= {
+        "index.faiss",
+        "centroids.csv",
+        "index.json",
+        "landmarks.csv",
+    }
     again = Recognizer.load(tmp_path)
     q = l2_normalise(np.array([[0.9, 0.8, 0.0]]))
     assert again.threshold == rec.threshold
