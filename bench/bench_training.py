@@ -1,0 +1,155 @@
+"""Training throughput: the full pipeline (sampler + decode + augment + train step) against a bare loop
+of the same model, batch and input size in the same run; and peak memory.
+
+`python -m bench.bench_training [--device cpu|cuda] [--steps N]`: prints a markdown table, and
+main() returns the rows as dicts. The ratio pipeline/bare is the number to watch (target >= 0.9).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from landmark.data.manifest import NON_LANDMARK
+from landmark.models.embedder import create_embedder
+from landmark.params import load_params, with_overrides
+from landmark.training.augment import train_transform
+from landmark.training.dataset import PhotoDataset
+from landmark.training.finetune import apply_trainable_blocks, set_train_mode
+from landmark.training.head import GrowingHead
+from landmark.training.losses import MetricLoss, init_centres
+from landmark.training.sampler import LandmarkBatchSampler
+from landmark.training.trainer import peak_rss_mb, train_step
+
+log = logging.getLogger("bench.bench_training")
+
+
+def make_photos(folder: Path, classes: int, per_class: int, non_landmarks: int, size: int) -> tuple[list[str], list[int]]:
+    """PNG photos of coloured shapes on noisy backgrounds; returns (paths, labels) with 0 = non-landmark."""
+    rng = np.random.default_rng(0)
+    paths, labels = [], []
+    for c in range(classes + 1):
+        for i in range(per_class if c else non_landmarks):
+            noise = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+            image = Image.fromarray(noise)
+            if c:
+                r = size // 4
+                ImageDraw.Draw(image).ellipse((r, r, 3 * r, 3 * r), fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
+            path = f"c{c}_{i}.png"
+            image.save(folder / path)
+            paths.append(path)
+            labels.append(c)
+    return paths, labels
+
+
+def _timed(step: Any, batches: Any, warmup: int, steps: int, device: torch.device) -> float:
+    """Photos/s over `steps` steps after `warmup` steps; `batches` yields (images, labels)."""
+    done = photos = 0
+    began = 0.0
+    for images, labels in batches:
+        if done == warmup:
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            began = time.perf_counter()
+        step(images.to(device, non_blocking=True), labels.to(device, non_blocking=True))
+        done += 1
+        photos += len(labels) if done > warmup else 0
+        if done == warmup + steps:
+            break
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return photos / (time.perf_counter() - began)
+
+
+def measure(device_name: str, steps: int = 6, warmup: int = 2, repeats: int = 3, workers: int | None = None,
+            weights: str | None = None) -> list[dict[str, Any]]:
+    """Alternate the bare loop and the pipeline `repeats` times on the same model; medians of photos/s."""
+    device = torch.device(device_name)
+    params = load_params()
+    train = params.train
+    size = train.stages[0].image_size
+    backbone = with_overrides(params, "backbone", weights=weights or params.backbone.weights).backbone
+    model = create_embedder(backbone, pretrained=True).to(device)
+    frozen = apply_trainable_blocks(model.backbone, train.trainable_blocks)
+    classes = 8
+    head = GrowingHead([NON_LANDMARK, *[f"l{i}" for i in range(classes)]], model.embed_dim).to(device)
+    loss_fn = MetricLoss("softmax_center", head, train.center_lambda, train.center_alpha)
+    centres = init_centres(head.num_classes, model.embed_dim).to(device)
+    trainable = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
+    optimizer = torch.optim.AdamW(trainable, lr=1e-4, weight_decay=train.weight_decay)
+    set_train_mode(model, frozen)
+
+    def step(images: torch.Tensor, labels: torch.Tensor) -> None:
+        train_step(model, loss_fn, optimizer, images, labels, centres)
+
+    total = warmup + steps
+    workers = train.num_workers if workers is None else workers
+    bare_runs, pipe_runs = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        per_class = max(train.m_per_class, (total * train.batch_size) // classes + 1)
+        paths, labels = make_photos(Path(tmp), classes, per_class, total * train.non_landmark_per_batch + 1, size)
+        sampler = LandmarkBatchSampler(labels, train.batch_size, train.m_per_class, train.non_landmark_per_batch, 0)
+        dataset = PhotoDataset(Path(tmp), paths, labels, train_transform(model.data_config, size))
+        loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
+                                             pin_memory=device.type == "cuda")
+        first = next(iter(loader))
+        fixed = (first[0].to(device), first[1].to(device))
+        for r in range(repeats):
+            sampler.set_epoch(r)
+            bare_runs.append(_timed(step, iter(lambda: fixed, None), warmup, steps, device))
+            pipe_runs.append(_timed(step, loader, warmup, steps, device))
+    bare, pipeline = float(np.median(bare_runs)), float(np.median(pipe_runs))
+    gpu_peak = torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else 0.0
+    return [{
+        "figure": f"training photos/s ({device.type}, batch {train.batch_size}, {size} px, "
+                  f"trainable_blocks {train.trainable_blocks}, {workers} workers)",
+        "project": round(pipeline, 1), "baseline": round(bare, 1), "ratio": round(pipeline / bare, 3),
+        "unit": "photos/s; baseline = bare loop on a fixed in-memory batch",
+        "peak_rss_mb": round(peak_rss_mb()), "gpu_peak_mb": round(gpu_peak),
+        "note": f"medians of {repeats} alternating repeats of {steps} steps after {warmup} warm-up",
+    }]
+
+
+def to_markdown(rows: list[dict[str, Any]]) -> str:
+    """The rows as a markdown table."""
+    lines = ["| figure | pipeline photos/s | bare photos/s | ratio | peak RSS MiB | peak GPU MiB |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['figure']} | {r['project']} | {r['baseline']} | {r['ratio']} | {r['peak_rss_mb']} | "
+              f"{r['gpu_peak_mb']} |" for r in rows]
+    return "\n".join(lines)
+
+
+def main() -> list[dict[str, Any]]:
+    """Measure on the default device (cuda when present) with params.yaml's train settings; print the table."""
+    rows = measure("cuda" if torch.cuda.is_available() else "cpu")
+    print(to_markdown(rows))
+    return rows
+
+
+def cli(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    """`python -m bench.bench_training [--device ...] [--steps N] [--repeats R] [--workers W] [--weights F]`."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=None, help="default train.num_workers")
+    ap.add_argument("--weights", default=None, help="override backbone.weights")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    rows = measure(args.device, args.steps, args.warmup, args.repeats, args.workers, args.weights)
+    print(to_markdown(rows))
+    return rows
+
+
+if __name__ == "__main__":
+    cli()
