@@ -7,22 +7,42 @@ import numpy as np
 import pandas as pd
 
 DUPLICATE_COLUMNS = ("i", "j", "landmark_i", "landmark_j", "similarity")
+FLAT_MAX = 20_000  # above this many photos an IVF index (near-duplicates share a cell) replaces the flat one
+
+
+def _knn(x: np.ndarray, k: int, nprobe: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """k nearest neighbours of every row (itself included): exact up to FLAT_MAX rows, IVF above.
+
+    Near-duplicates (similarity close to 1) fall into the same or a neighbouring IVF cell, so a few
+    probes find them while the cost stays about N * (nlist + nprobe * N / nlist) * D.
+    """
+    n, dim = x.shape
+    if n <= FLAT_MAX:
+        index: faiss.Index = faiss.IndexFlatIP(dim)
+    else:
+        nlist = int(4 * np.sqrt(n))
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        sample = x[np.random.default_rng(0).choice(n, min(n, 40 * nlist), replace=False)]
+        index.train(sample)
+        index.nprobe = nprobe
+    index.add(x)
+    return index.search(x, k)
 
 
 def find_cross_duplicates(emb: np.ndarray, labels: np.ndarray, threshold: float, k: int = 8) -> pd.DataFrame:
     """Pairs (i < j) with cosine similarity >= threshold and different labels.
 
     emb: (N, D) float32 L2-normalised; labels: (N,). Each photo's k nearest neighbours are checked
-    (faiss IndexFlatIP), so memory stays O(N k). Returns a frame with DUPLICATE_COLUMNS (row indices).
+    (faiss: exact IndexFlatIP up to FLAT_MAX photos, IndexIVFFlat above), so memory stays O(N k).
+    Returns a frame with DUPLICATE_COLUMNS (row indices).
     """
     labels = np.asarray(labels).astype(str)
     n = emb.shape[0]
     if n < 2:
         return pd.DataFrame(columns=list(DUPLICATE_COLUMNS))
     x = np.ascontiguousarray(emb, dtype=np.float32)
-    index = faiss.IndexFlatIP(x.shape[1])
-    index.add(x)
-    sims, ids = index.search(x, min(k + 1, n))
+    sims, ids = _knn(x, min(k + 1, n))
     rows = np.repeat(np.arange(n), ids.shape[1])
     cols, vals = ids.ravel(), sims.ravel()
     hit = (cols >= 0) & (cols != rows) & (vals >= threshold)

@@ -25,6 +25,7 @@ from landmark.params import CleanParams
 
 log = logging.getLogger(__name__)
 
+DENSE_MAX = 1024  # landmarks up to this many photos use a dense (n, n) block, larger ones faiss
 REASON_ISOLATED = "isolated"  # no edge to any other photo of its landmark
 REASON_SMALL_CLUSTER = "small_cluster"  # in a cluster too small to be valid
 REASON_LANDMARK_DROPPED = "landmark_dropped"  # the landmark has no valid cluster at all
@@ -61,6 +62,14 @@ def knn_graph(emb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if k_eff <= 0:
         return np.zeros((n, 0), np.float32), np.zeros((n, 0), np.int64)
     x = np.ascontiguousarray(emb, dtype=np.float32)
+    if n <= DENSE_MAX:
+        # a small landmark: one (n, n) block in numpy is cheaper than faiss's per-call threading overhead
+        block = x @ x.T
+        np.fill_diagonal(block, -np.inf)
+        ids = np.argpartition(-block, k_eff - 1, axis=1)[:, :k_eff]
+        sims = np.take_along_axis(block, ids, 1)
+        order = np.argsort(-sims, axis=1, kind="stable")
+        return np.take_along_axis(sims, order, 1), np.take_along_axis(ids, order, 1).astype(np.int64)
     index = faiss.IndexFlatIP(x.shape[1])
     index.add(x)
     sims, ids = index.search(x, k_eff + 1)

@@ -27,7 +27,7 @@ class Whitening:
         return (out / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-def fit_whitening(emb: np.ndarray, dim: int, max_samples: int = 50_000, seed: int = 0) -> Whitening:
+def fit_whitening(emb: np.ndarray, dim: int, max_samples: int = 20_000, seed: int = 0) -> Whitening:
     """Fit on (N, D) embeddings. dim > 0: PCA-whitening to min(dim, rank) dims; 0: centring only;
     -1: identity. At most max_samples rows (seeded sample) are used for the fit."""
     emb = np.asarray(emb, np.float32)
@@ -40,7 +40,10 @@ def fit_whitening(emb: np.ndarray, dim: int, max_samples: int = 50_000, seed: in
     mean = sample.mean(axis=0)
     if dim == 0:
         return Whitening(mean.astype(np.float32), np.eye(d_in, dtype=np.float32))
-    _, singular, vt = np.linalg.svd(sample - mean, full_matrices=False)
+    centred = (sample - mean).astype(np.float64)
+    eigval, eigvec = np.linalg.eigh(centred.T @ centred)  # (D, D): O(N D^2), no (N, D) factor
+    eigval, eigvec = eigval[::-1], eigvec[:, ::-1]
+    singular = np.sqrt(np.maximum(eigval, 0.0))
     keep = int(min(dim, int((singular > singular[0] * 1e-6).sum())))
-    projection = vt[:keep].T / singular[:keep]
+    projection = eigvec[:, :keep] / singular[:keep]
     return Whitening(mean.astype(np.float32), projection.astype(np.float32))

@@ -138,3 +138,35 @@ def test_noise_injection_and_scores() -> None:
     assert (s["precision"], s["recall"]) == (0.5, 0.5)
     emb = _unit(np.array([[1, 0], [1, 0.1], [0, 1]], np.float32))
     assert scoring.baseline_remove(emb, np.array(["x", "x", "x"]), 1).tolist() == [False, False, True]
+
+
+def test_knn_graph_faiss_path_matches_dense() -> None:
+    from landmark.cleaning.graph import DENSE_MAX, knn_graph
+
+    rng = np.random.default_rng(6)
+    emb = _unit(rng.standard_normal((DENSE_MAX + 10, 16)))
+    sims, ids = knn_graph(emb, 5)
+    dense = emb @ emb.T
+    np.fill_diagonal(dense, -np.inf)
+    expected = np.sort(dense, axis=1)[:, ::-1][:, :5]
+    np.testing.assert_allclose(sims, expected, atol=1e-5)
+    assert not (ids == np.arange(emb.shape[0])[:, None]).any()
+    small_sims, _ = knn_graph(emb[:50], 5)
+    np.testing.assert_allclose(
+        small_sims,
+        np.sort(np.where(np.eye(50, dtype=bool), -np.inf, emb[:50] @ emb[:50].T), axis=1)[:, ::-1][:, :5],
+        atol=1e-5,
+    )
+
+
+def test_cross_duplicates_ivf_path_finds_planted_pairs() -> None:
+    from landmark.cleaning.duplicates import FLAT_MAX
+
+    rng = np.random.default_rng(7)
+    emb = _unit(rng.standard_normal((FLAT_MAX + 500, 8)))
+    emb[-5:] = _unit(emb[:5] + 0.001 * rng.standard_normal((5, 8)))
+    labels = np.where(np.arange(emb.shape[0]) < 5, "a", "b")
+    pairs = find_cross_duplicates(emb, labels, 0.9999)
+    assert {(int(i), int(j)) for i, j in pairs[["i", "j"]].values} >= {
+        (i, emb.shape[0] - 5 + i) for i in range(5)
+    }
