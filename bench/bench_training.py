@@ -32,7 +32,9 @@ from landmark.training.trainer import peak_rss_mb, train_step
 log = logging.getLogger("bench.bench_training")
 
 
-def make_photos(folder: Path, classes: int, per_class: int, non_landmarks: int, size: int) -> tuple[list[str], list[int]]:
+def make_photos(
+    folder: Path, classes: int, per_class: int, non_landmarks: int, size: int
+) -> tuple[list[str], list[int]]:
     """PNG photos of coloured shapes on noisy backgrounds; returns (paths, labels) with 0 = non-landmark."""
     rng = np.random.default_rng(0)
     paths, labels = [], []
@@ -42,7 +44,9 @@ def make_photos(folder: Path, classes: int, per_class: int, non_landmarks: int, 
             image = Image.fromarray(noise)
             if c:
                 r = size // 4
-                ImageDraw.Draw(image).ellipse((r, r, 3 * r, 3 * r), fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
+                ImageDraw.Draw(image).ellipse(
+                    (r, r, 3 * r, 3 * r), fill=tuple(int(v) for v in rng.integers(0, 255, 3))
+                )
             path = f"c{c}_{i}.png"
             image.save(folder / path)
             paths.append(path)
@@ -69,8 +73,14 @@ def _timed(step: Any, batches: Any, warmup: int, steps: int, device: torch.devic
     return photos / (time.perf_counter() - began)
 
 
-def measure(device_name: str, steps: int = 6, warmup: int = 2, repeats: int = 3, workers: int | None = None,
-            weights: str | None = None) -> list[dict[str, Any]]:
+def measure(
+    device_name: str,
+    steps: int = 6,
+    warmup: int = 2,
+    repeats: int = 3,
+    workers: int | None = None,
+    weights: str | None = None,
+) -> list[dict[str, Any]]:
     """Alternate the bare loop and the pipeline `repeats` times on the same model; medians of photos/s."""
     device = torch.device(device_name)
     params = load_params()
@@ -95,11 +105,16 @@ def measure(device_name: str, steps: int = 6, warmup: int = 2, repeats: int = 3,
     bare_runs, pipe_runs = [], []
     with tempfile.TemporaryDirectory() as tmp:
         per_class = max(train.m_per_class, (total * train.batch_size) // classes + 1)
-        paths, labels = make_photos(Path(tmp), classes, per_class, total * train.non_landmark_per_batch + 1, size)
-        sampler = LandmarkBatchSampler(labels, train.batch_size, train.m_per_class, train.non_landmark_per_batch, 0)
+        paths, labels = make_photos(
+            Path(tmp), classes, per_class, total * train.non_landmark_per_batch + 1, size
+        )
+        sampler = LandmarkBatchSampler(
+            labels, train.batch_size, train.m_per_class, train.non_landmark_per_batch, 0
+        )
         dataset = PhotoDataset(Path(tmp), paths, labels, train_transform(model.data_config, size))
-        loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
-                                             pin_memory=device.type == "cuda")
+        loader = torch.utils.data.DataLoader(
+            dataset, batch_sampler=sampler, num_workers=workers, pin_memory=device.type == "cuda"
+        )
         first = next(iter(loader))
         fixed = (first[0].to(device), first[1].to(device))
         for r in range(repeats):
@@ -108,34 +123,44 @@ def measure(device_name: str, steps: int = 6, warmup: int = 2, repeats: int = 3,
             pipe_runs.append(_timed(step, loader, warmup, steps, device))
     bare, pipeline = float(np.median(bare_runs)), float(np.median(pipe_runs))
     gpu_peak = torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else 0.0
-    return [{
-        "figure": f"training photos/s ({device.type}, batch {train.batch_size}, {size} px, "
-                  f"trainable_blocks {train.trainable_blocks}, {workers} workers)",
-        "project": round(pipeline, 1), "baseline": round(bare, 1), "ratio": round(pipeline / bare, 3),
-        "unit": "photos/s; baseline = bare loop on a fixed in-memory batch",
-        "peak_rss_mb": round(peak_rss_mb()), "gpu_peak_mb": round(gpu_peak),
-        "note": f"medians of {repeats} alternating repeats of {steps} steps after {warmup} warm-up",
-    }]
+    return [
+        {
+            "figure": f"training photos/s ({device.type}, batch {train.batch_size}, {size} px, "
+            f"trainable_blocks {train.trainable_blocks}, {workers} workers)",
+            "project": round(pipeline, 1),
+            "baseline": round(bare, 1),
+            "ratio": round(pipeline / bare, 3),
+            "unit": "photos/s; baseline = bare loop on a fixed in-memory batch",
+            "peak_rss_mb": round(peak_rss_mb()),
+            "gpu_peak_mb": round(gpu_peak),
+            "note": f"medians of {repeats} alternating repeats of {steps} steps after {warmup} warm-up",
+        }
+    ]
 
 
 def to_markdown(rows: list[dict[str, Any]]) -> str:
     """The rows as a markdown table."""
-    lines = ["| figure | pipeline photos/s | bare photos/s | ratio | peak RSS MiB | peak GPU MiB |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['figure']} | {r['project']} | {r['baseline']} | {r['ratio']} | {r['peak_rss_mb']} | "
-              f"{r['gpu_peak_mb']} |" for r in rows]
+    lines = [
+        "| figure | pipeline photos/s | bare photos/s | ratio | peak RSS MiB | peak GPU MiB |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {r['figure']} | {r['project']} | {r['baseline']} | {r['ratio']} | {r['peak_rss_mb']} | "
+        f"{r['gpu_peak_mb']} |"
+        for r in rows
+    ]
     return "\n".join(lines)
 
 
 def main() -> list[dict[str, Any]]:
-    """Measure on the default device (cuda when present) with params.yaml's train settings; print the table."""
+    """Measure on cuda when present, else cpu, with params.yaml's train settings; print the table."""
     rows = measure("cuda" if torch.cuda.is_available() else "cpu")
     print(to_markdown(rows))
     return rows
 
 
 def cli(argv: list[str] | None = None) -> list[dict[str, Any]]:
-    """`python -m bench.bench_training [--device ...] [--steps N] [--repeats R] [--workers W] [--weights F]`."""
+    """`python -m bench.bench_training [--device D] [--steps N] [--repeats R] [--workers W]`."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--steps", type=int, default=6)

@@ -31,7 +31,9 @@ from landmark.training.trainer import TrainResult, train_stage
 log = logging.getLogger("landmark.stages.train")
 
 
-def start_point(params: Params, stage: int, prev: Path, classes: list[str]) -> tuple[Embedder, GrowingHead, torch.Tensor]:
+def start_point(
+    params: Params, stage: int, prev: Path, classes: list[str]
+) -> tuple[Embedder, GrowingHead, torch.Tensor]:
     """Stage 1: the pretrained embedder and a fresh head; stage K: stage K-1's model, its head grown
     with the new classes, its centres (zero rows for new classes)."""
     sub = params.train.subcenters if params.train.loss == "subcenter_arcface" else 1
@@ -50,9 +52,15 @@ def start_point(params: Params, stage: int, prev: Path, classes: list[str]) -> t
 def write_outputs(result: TrainResult, out: Path, stage: int, n_photos: int) -> dict[str, object]:
     """model.pt/.json, head.pt, classes.json, centres.pt, metrics.json, curves.png in `out`."""
     final = result.history[-1] if result.history else {}
-    metrics = {"stage": stage, "classes": result.head.num_classes, "photos": n_photos,
-               "epochs": len(result.history), "resumed_from_epoch": result.resumed_from,
-               **{k: v for k, v in final.items() if k != "epoch"}, "history": result.history}
+    metrics = {
+        "stage": stage,
+        "classes": result.head.num_classes,
+        "photos": n_photos,
+        "epochs": len(result.history),
+        "resumed_from_epoch": result.resumed_from,
+        **{k: v for k, v in final.items() if k != "epoch"},
+        "history": result.history,
+    }
     save_embedder(result.model, out / "model.pt", extra={"stage": stage, "classes": result.head.num_classes})
     result.head.save(out / "head.pt")
     torch.save(result.centres.detach().cpu(), out / "centres.pt")
@@ -61,8 +69,9 @@ def write_outputs(result: TrainResult, out: Path, stage: int, n_photos: int) -> 
     return metrics
 
 
-def run(stage: int, params: Params, manifest: Path, data_root: Path, out: Path, prev: Path,
-        device: str) -> dict[str, object]:
+def run(
+    stage: int, params: Params, manifest: Path, data_root: Path, out: Path, prev: Path, device: str
+) -> dict[str, object]:
     """Train curriculum stage `stage` and write its outputs; returns the metrics."""
     if not 1 <= stage <= len(params.train.stages):
         raise ValueError(f"--stage must be 1..{len(params.train.stages)} (train.stages), got {stage}")
@@ -72,22 +81,45 @@ def run(stage: int, params: Params, manifest: Path, data_root: Path, out: Path, 
     labels = head.index(rows["landmark"].tolist()).tolist()
     log.info("stage %d: %d photos, %d classes, device %s", stage, len(rows), head.num_classes, device)
     out.mkdir(parents=True, exist_ok=True)
-    logged = {**{f"train.{k}": v for k, v in dataclasses.asdict(params.train).items() if k != "stages"},
-              **{f"stage.{k}": v for k, v in dataclasses.asdict(stage_params).items()},
-              "backbone.name": params.backbone.name, "stage": stage}
+    logged = {
+        **{f"train.{k}": v for k, v in dataclasses.asdict(params.train).items() if k != "stages"},
+        **{f"stage.{k}": v for k, v in dataclasses.asdict(stage_params).items()},
+        "backbone.name": params.backbone.name,
+        "stage": stage,
+    }
     with stage_run(f"train_{stage}", logged):
-        result = train_stage(model, head, centres, data_root, rows["path"].tolist(), labels, params.train,
-                             stage_params, device, checkpoint_dir=out / "checkpoints",
-                             on_epoch=lambda m: log_metrics_safe(m, step=int(m["epoch"])))
+        result = train_stage(
+            model,
+            head,
+            centres,
+            data_root,
+            rows["path"].tolist(),
+            labels,
+            params.train,
+            stage_params,
+            device,
+            checkpoint_dir=out / "checkpoints",
+            on_epoch=lambda m: log_metrics_safe(m, step=int(m["epoch"])),
+        )
         metrics = write_outputs(result, out, stage, len(rows))
         log_metrics_safe({f"final_{k}": v for k, v in metrics.items() if isinstance(v, int | float)})
-        for name in ("curves.png", "metrics.json", "model.pt", "model.json", "head.pt", "classes.json", "centres.pt"):
-            log_artifact_safe(out / name, artifact_path="model" if name.startswith(("model", "head", "cl", "ce")) else None)
+        for name in (
+            "curves.png",
+            "metrics.json",
+            "model.pt",
+            "model.json",
+            "head.pt",
+            "classes.json",
+            "centres.pt",
+        ):
+            log_artifact_safe(
+                out / name, artifact_path="model" if name.startswith(("model", "head", "cl", "ce")) else None
+            )
     return metrics
 
 
 def main(argv: list[str] | None = None) -> None:
-    """CLI: --stage K [--device cpu|cuda] [--params params.yaml] [--manifest ...] [--data-root data] [--out ...]."""
+    """CLI: --stage K [--device cpu|cuda] [--params P] [--manifest M] [--data-root D] [--out O]."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stage", type=int, required=True)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

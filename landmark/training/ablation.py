@@ -39,7 +39,14 @@ from landmark.training.trainer import train_stage
 
 log = logging.getLogger("landmark.training.ablation")
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-landmarks"
-VARIANTS = ("frozen", "softmax", "softmax_center", "softmax_center_curriculum", "arcface", "subcenter_arcface")
+VARIANTS = (
+    "frozen",
+    "softmax",
+    "softmax_center",
+    "softmax_center_curriculum",
+    "arcface",
+    "subcenter_arcface",
+)
 
 
 def split_real(manifest: pd.DataFrame, seed: int, unknown: int, train_share: float = 0.7) -> pd.DataFrame:
@@ -63,7 +70,7 @@ def split_real(manifest: pd.DataFrame, seed: int, unknown: int, train_share: flo
 def embed(model: Embedder, images: torch.Tensor, device: str, batch: int = 128) -> np.ndarray:
     """(N, 3, H, W) preprocessed photos -> (N, D) float32 L2-normalised embeddings."""
     model.eval().to(device)
-    out = [model(images[i:i + batch].to(device)).float().cpu() for i in range(0, len(images), batch)]
+    out = [model(images[i : i + batch].to(device)).float().cpu() for i in range(0, len(images), batch)]
     return torch.cat(out).numpy()
 
 
@@ -79,8 +86,11 @@ def evaluate(emb: np.ndarray, frame: pd.DataFrame) -> dict[str, float]:
     correct = pred[held] == frame.loc[held, "landmark"].to_numpy()
     threshold = float(np.quantile(top[unk], 0.99))
     auc = roc_auc_score(np.r_[np.ones(held.sum()), np.zeros(unk.sum())], np.r_[top[held], top[unk]])
-    return {"accuracy_at_1": float(correct.mean()), "auc_known_vs_unknown": float(auc),
-            "sensitivity_at_fpr_1pct": float((correct & (top[held] > threshold)).mean())}
+    return {
+        "accuracy_at_1": float(correct.mean()),
+        "auc_known_vs_unknown": float(auc),
+        "sensitivity_at_fpr_1pct": float((correct & (top[held] > threshold)).mean()),
+    }
 
 
 def curriculum_parts(emb: np.ndarray, frame: pd.DataFrame, k: int) -> dict[str, int]:
@@ -95,8 +105,16 @@ def curriculum_parts(emb: np.ndarray, frame: pd.DataFrame, k: int) -> dict[str, 
     return {n: 1 + i for i, chunk in enumerate(np.array_split(np.asarray(order), k)) for n in chunk}
 
 
-def train_variant(variant: str, params: Params, frame: pd.DataFrame, root: Path, parts: dict[str, int],
-                  epochs: int, lr: float, device: str) -> Embedder:
+def train_variant(
+    variant: str,
+    params: Params,
+    frame: pd.DataFrame,
+    root: Path,
+    parts: dict[str, int],
+    epochs: int,
+    lr: float,
+    device: str,
+) -> Embedder:
     """Train one variant from the pretrained embedder; the curriculum variant runs len(parts) stages."""
     loss = variant.removesuffix("_curriculum")
     p = with_overrides(params, "train", loss=loss, non_landmark_per_batch=0)
@@ -109,29 +127,55 @@ def train_variant(variant: str, params: Params, frame: pd.DataFrame, root: Path,
         stage_rows = rows[rows["landmark"].map(parts) <= stage] if k > 1 else rows
         names = [NON_LANDMARK, *sorted(stage_rows["landmark"].unique(), key=lambda n: (parts[n], n))]
         sub = p.train.subcenters if loss == "subcenter_arcface" else 1
-        head = GrowingHead(names, model.embed_dim, sub, seed=p.train.seed) if head is None else head.grow(names)
+        head = (
+            GrowingHead(names, model.embed_dim, sub, seed=p.train.seed) if head is None else head.grow(names)
+        )
         centres = init_centres(head.num_classes, model.embed_dim, old=centres)
         stage_epochs = epochs // k + (1 if stage <= epochs % k else 0)
         sp = StageParams(epochs=stage_epochs, lr=lr / stage, image_size=p.backbone.image_size)
         labels = head.index(stage_rows["landmark"].tolist()).tolist()
-        result = train_stage(model, head, centres, root, stage_rows["path"].tolist(), labels, p.train, sp, device)
+        result = train_stage(
+            model, head, centres, root, stage_rows["path"].tolist(), labels, p.train, sp, device
+        )
         centres = result.centres.cpu()
-        log.info("%s stage %d/%d: %s", variant, stage, k, result.history[-1] if result.history else "no epochs")
+        log.info(
+            "%s stage %d/%d: %s", variant, stage, k, result.history[-1] if result.history else "no epochs"
+        )
     return model
 
 
-def run(root: Path, device: str, epochs: int, lr: float, trainable_blocks: int, image_size: int, workers: int,
-        variants: tuple[str, ...], seed: int = 7, unknown: int = 3, parts_k: int = 2,
-        weights: str | None = None, center_lambda: float | None = None) -> pd.DataFrame:
+def run(
+    root: Path,
+    device: str,
+    epochs: int,
+    lr: float,
+    trainable_blocks: int,
+    image_size: int,
+    workers: int,
+    variants: tuple[str, ...],
+    seed: int = 7,
+    unknown: int = 3,
+    parts_k: int = 2,
+    weights: str | None = None,
+    center_lambda: float | None = None,
+) -> pd.DataFrame:
     """Train and evaluate each variant; one row per variant with its metrics and seconds."""
     params = load_params()
-    params = with_overrides(params, "backbone", image_size=image_size,
-                            weights=weights or params.backbone.weights)
-    params = with_overrides(params, "train", trainable_blocks=trainable_blocks, num_workers=workers, seed=seed,
-                            center_lambda=params.train.center_lambda if center_lambda is None else center_lambda)
+    params = with_overrides(
+        params, "backbone", image_size=image_size, weights=weights or params.backbone.weights
+    )
+    params = with_overrides(
+        params,
+        "train",
+        trainable_blocks=trainable_blocks,
+        num_workers=workers,
+        seed=seed,
+        center_lambda=params.train.center_lambda if center_lambda is None else center_lambda,
+    )
     frame = split_real(pd.read_csv(root / "manifest.csv", dtype=str), seed, unknown)
-    tf = eval_transform(create_embedder(dataclasses.replace(params.backbone, weights="none"), False).data_config,
-                        image_size)
+    tf = eval_transform(
+        create_embedder(dataclasses.replace(params.backbone, weights="none"), False).data_config, image_size
+    )
     images = torch.stack([tf(load_rgb(root / p)) for p in frame["path"]])
     rows = []
     frozen_cfg = dataclasses.replace(params.backbone, embed_dim=0)
@@ -139,21 +183,34 @@ def run(root: Path, device: str, epochs: int, lr: float, trainable_blocks: int, 
     parts = curriculum_parts(frozen_emb, frame, parts_k)
     for variant in variants:
         began = time.perf_counter()
-        emb = frozen_emb if variant == "frozen" else embed(
-            train_variant(variant, params, frame, root, parts, epochs, lr, device), images, device)
-        rows.append({"variant": variant, **evaluate(emb, frame), "epochs": 0 if variant == "frozen" else epochs,
-                     "seconds": round(time.perf_counter() - began, 1)})
+        emb = (
+            frozen_emb
+            if variant == "frozen"
+            else embed(train_variant(variant, params, frame, root, parts, epochs, lr, device), images, device)
+        )
+        rows.append(
+            {
+                "variant": variant,
+                **evaluate(emb, frame),
+                "epochs": 0 if variant == "frozen" else epochs,
+                "seconds": round(time.perf_counter() - began, 1),
+            }
+        )
         log.info("%s", rows[-1])
     return pd.DataFrame(rows)
 
 
 def to_markdown(table: pd.DataFrame, command: str, device: str) -> str:
     """The results table as markdown with the command that produced it."""
-    lines = ["| variant | accuracy@1 | AUC known vs unknown | sensitivity @ FPR 1% | epochs | seconds |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| variant | accuracy@1 | AUC known vs unknown | sensitivity @ FPR 1% | epochs | seconds |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for r in table.itertuples():
-        lines.append(f"| {r.variant} | {r.accuracy_at_1:.3f} | {r.auc_known_vs_unknown:.3f} | "
-                     f"{r.sensitivity_at_fpr_1pct:.3f} | {r.epochs} | {r.seconds} |")
+        lines.append(
+            f"| {r.variant} | {r.accuracy_at_1:.3f} | {r.auc_known_vs_unknown:.3f} | "
+            f"{r.sensitivity_at_fpr_1pct:.3f} | {r.epochs} | {r.seconds} |"
+        )
     return "\n".join([f"Device: {device}. Command: `{command}`", "", *lines, ""])
 
 
@@ -175,8 +232,18 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)
-    table = run(args.data, args.device, args.epochs, args.lr, args.trainable_blocks, args.image_size, args.workers,
-                tuple(args.variants.split(",")), weights=args.weights, center_lambda=args.center_lambda)
+    table = run(
+        args.data,
+        args.device,
+        args.epochs,
+        args.lr,
+        args.trainable_blocks,
+        args.image_size,
+        args.workers,
+        tuple(args.variants.split(",")),
+        weights=args.weights,
+        center_lambda=args.center_lambda,
+    )
     command = "python -m landmark.training.ablation " + " ".join(sys.argv[1:] if argv is None else argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(to_markdown(table, command, args.device))

@@ -23,7 +23,9 @@ def _parts(frame: pd.DataFrame) -> pd.Series:
     parts = pd.to_numeric(frame["part"].replace("", None), errors="coerce")
     bad = is_landmark(frame) & parts.isna()
     if bool(bad.any()):
-        raise CurriculumError(f"landmark rows without a part, e.g. image_id {frame.loc[bad, 'image_id'].iloc[0]}")
+        raise CurriculumError(
+            f"landmark rows without a part, e.g. image_id {frame.loc[bad, 'image_id'].iloc[0]}"
+        )
     return parts
 
 

@@ -14,8 +14,13 @@ from landmark.data.images import load_rgb
 class PhotoDataset(torch.utils.data.Dataset[tuple[torch.Tensor, int]]):
     """Item i: (transform(load_rgb(root / paths[i])) as (3, H, W) float, labels[i])."""
 
-    def __init__(self, root: Path, paths: Sequence[str], labels: Sequence[int],
-                 transform: Callable[[Image.Image], torch.Tensor]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        paths: Sequence[str],
+        labels: Sequence[int],
+        transform: Callable[[Image.Image], torch.Tensor],
+    ) -> None:
         if len(paths) != len(labels):
             raise ValueError(f"{len(paths)} paths but {len(labels)} labels")
         self.root = Path(root)

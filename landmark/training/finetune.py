@@ -36,7 +36,8 @@ def apply_trainable_blocks(backbone: nn.Module, trainable_blocks: int) -> list[n
     if trainable_blocks < 0:
         return []
     units = backbone_units(backbone)
-    blocks = list(backbone.blocks.children()) if hasattr(backbone, "blocks") else units
+    blocks_module = getattr(backbone, "blocks", None)
+    blocks = list(blocks_module.children()) if isinstance(blocks_module, nn.Module) else units
     if trainable_blocks == 0:
         frozen = units
     else:

@@ -54,7 +54,9 @@ def center_loss(embeddings: torch.Tensor, labels: torch.Tensor, centres: torch.T
 
 
 @torch.no_grad()
-def update_centres(embeddings: torch.Tensor, labels: torch.Tensor, centres: torch.Tensor, alpha: float) -> None:
+def update_centres(
+    embeddings: torch.Tensor, labels: torch.Tensor, centres: torch.Tensor, alpha: float
+) -> None:
     """Wen et al.'s moving-average centre update, in place, for the landmark classes in the batch.
 
     embeddings: (N, D) detached; labels: (N,); centres: (C, D) buffer. Non-landmark rows are skipped.
@@ -83,8 +85,15 @@ def init_centres(num_classes: int, dim: int, old: torch.Tensor | None = None) ->
 class MetricLoss(torch.nn.Module):
     """The loss chosen by `train.loss`, over a GrowingHead whose weights it shares (not owns)."""
 
-    def __init__(self, kind: str, head: GrowingHead, center_lambda: float = 0.0, center_alpha: float = 0.5,
-                 arcface_margin: float = 0.3, arcface_scale: float = 30.0) -> None:
+    def __init__(
+        self,
+        kind: str,
+        head: GrowingHead,
+        center_lambda: float = 0.0,
+        center_alpha: float = 0.5,
+        arcface_margin: float = 0.3,
+        arcface_scale: float = 30.0,
+    ) -> None:
         super().__init__()
         if kind not in LOSSES:
             raise ValueError(f"train.loss must be one of {LOSSES}, got {kind!r}")
@@ -96,11 +105,17 @@ class MetricLoss(torch.nn.Module):
         if kind in ("arcface", "subcenter_arcface"):
             degrees = math.degrees(arcface_margin)
             if kind == "arcface":
-                self.arc = pml_losses.ArcFaceLoss(head.num_classes, head.dim, margin=degrees, scale=arcface_scale)
+                self.arc = pml_losses.ArcFaceLoss(
+                    head.num_classes, head.dim, margin=degrees, scale=arcface_scale
+                )
             else:
-                self.arc = pml_losses.SubCenterArcFaceLoss(num_classes=head.num_classes, embedding_size=head.dim,
-                                                           margin=degrees, scale=arcface_scale,
-                                                           sub_centers=head.sub_centers)
+                self.arc = pml_losses.SubCenterArcFaceLoss(
+                    num_classes=head.num_classes,
+                    embedding_size=head.dim,
+                    margin=degrees,
+                    scale=arcface_scale,
+                    sub_centers=head.sub_centers,
+                )
             del self.arc.W
             object.__setattr__(self.arc, "W", head.weight)  # share the head's (D, C*k) weight
 
@@ -120,5 +135,6 @@ class MetricLoss(torch.nn.Module):
             centre_term = center_loss(normalised, labels, centres)
             update_centres(normalised.detach(), labels, centres, self.center_alpha)
         total = ce + self.center_lambda * centre_term
-        return LossParts(total=total, ce=float(ce.detach()), center=float(centre_term.detach()),
-                         logits=logits.detach())
+        return LossParts(
+            total=total, ce=float(ce.detach()), center=float(centre_term.detach()), logits=logits.detach()
+        )

@@ -16,12 +16,20 @@ import torch.utils.data
 class LandmarkBatchSampler(torch.utils.data.Sampler[list[int]]):
     """Yields lists of dataset indices; `set_epoch(e)` changes the order reproducibly."""
 
-    def __init__(self, labels: Sequence[int], batch_size: int, m_per_class: int, non_landmark_per_batch: int,
-                 seed: int, non_landmark_label: int = 0) -> None:
+    def __init__(
+        self,
+        labels: Sequence[int],
+        batch_size: int,
+        m_per_class: int,
+        non_landmark_per_batch: int,
+        seed: int,
+        non_landmark_label: int = 0,
+    ) -> None:
         labels_arr = np.asarray(labels, dtype=np.int64)
         self.non_landmark = np.flatnonzero(labels_arr == non_landmark_label)
-        self.by_class = {int(c): np.flatnonzero(labels_arr == c) for c in np.unique(labels_arr)
-                         if c != non_landmark_label}
+        self.by_class = {
+            int(c): np.flatnonzero(labels_arr == c) for c in np.unique(labels_arr) if c != non_landmark_label
+        }
         if not self.by_class:
             raise ValueError("the sampler needs at least one landmark photo")
         self.n_nl = non_landmark_per_batch if len(self.non_landmark) else 0
@@ -46,7 +54,11 @@ class LandmarkBatchSampler(torch.utils.data.Sampler[list[int]]):
         for c in sorted(self.by_class):
             idx = rng.permutation(self.by_class[c])
             n_chunks = max(1, int(np.ceil(len(idx) / self.m)))
-            take = np.resize(idx, n_chunks * self.m) if len(idx) >= self.m else rng.choice(idx, n_chunks * self.m)
+            take = (
+                np.resize(idx, n_chunks * self.m)
+                if len(idx) >= self.m
+                else rng.choice(idx, n_chunks * self.m)
+            )
             chunks.extend(take.reshape(n_chunks, self.m))
         order = rng.permutation(len(chunks))
         nl_order = rng.permutation(self.non_landmark) if self.n_nl else np.empty(0, dtype=np.int64)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -31,8 +31,13 @@ def atomic_save(obj: Any, path: Path) -> None:
 
 def rng_state() -> dict[str, Any]:
     """torch, python and numpy global RNG states (tensors and plain values only)."""
-    state: dict[str, Any] = {"torch": torch.get_rng_state(), "python": repr(random.getstate()),
-                             "numpy": torch.from_numpy(np.random.get_state()[1].astype(np.int64))}
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "python": repr(random.getstate()),
+    }
+    legacy = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state(legacy=True))
+    state["numpy"] = torch.from_numpy(legacy[1].astype(np.int64))
+    state["numpy_pos"] = int(legacy[2])
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -44,7 +49,9 @@ def set_rng_state(state: dict[str, Any]) -> None:
     import ast
 
     random.setstate(ast.literal_eval(state["python"]))
-    np.random.set_state(("MT19937", state["numpy"].numpy().astype(np.uint32), 624, 0, 0.0))
+    np.random.set_state(
+        ("MT19937", state["numpy"].numpy().astype(np.uint32), int(state["numpy_pos"]), 0, 0.0)
+    )
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 

@@ -51,13 +51,17 @@ def peak_rss_mb() -> float:
     return max(own, kids) / 1024.0
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, kind: str, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, kind: str, total_steps: int
+) -> torch.optim.lr_scheduler.LambdaLR:
     """Per-step LR factor: cosine from 1 to 0.01, or step (x0.1 after 2/3 of the steps)."""
     total = max(1, total_steps)
     if kind == "cosine":
+
         def factor(step: int) -> float:
             return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
     elif kind == "step":
+
         def factor(step: int) -> float:
             return 1.0 if step < (2 * total) // 3 else 0.1
     else:
@@ -65,8 +69,14 @@ def make_scheduler(optimizer: torch.optim.Optimizer, kind: str, total_steps: int
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def train_step(model: Embedder, loss_fn: MetricLoss, optimizer: torch.optim.Optimizer, images: torch.Tensor,
-               labels: torch.Tensor, centres: torch.Tensor | None) -> tuple[float, float, float, int]:
+def train_step(
+    model: Embedder,
+    loss_fn: MetricLoss,
+    optimizer: torch.optim.Optimizer,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    centres: torch.Tensor | None,
+) -> tuple[float, float, float, int]:
     """One optimizer step on a batch (N, 3, H, W); returns (loss, ce, centre, correct predictions)."""
     raw = model.embed_unnormalised(images)
     parts = loss_fn(raw, labels, centres)
@@ -77,10 +87,19 @@ def train_step(model: Embedder, loss_fn: MetricLoss, optimizer: torch.optim.Opti
     return float(parts.total.detach()), parts.ce, parts.center, correct
 
 
-def train_stage(model: Embedder, head: GrowingHead, centres: torch.Tensor, root: Path, paths: list[str],
-                labels: list[int], train: TrainParams, stage: StageParams, device: str | torch.device,
-                checkpoint_dir: Path | None = None,
-                on_epoch: Callable[[dict[str, float]], None] | None = None) -> TrainResult:
+def train_stage(
+    model: Embedder,
+    head: GrowingHead,
+    centres: torch.Tensor,
+    root: Path,
+    paths: list[str],
+    labels: list[int],
+    train: TrainParams,
+    stage: StageParams,
+    device: str | torch.device,
+    checkpoint_dir: Path | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> TrainResult:
     """Train `model` + `head` (+ `centres`, (C, D)) on photos `paths` (relative to `root`) with class
     indices `labels` (0 = non-landmark). Resumes from `checkpoint_dir/last.pt` when it matches."""
     device = torch.device(device)
@@ -88,12 +107,14 @@ def train_stage(model: Embedder, head: GrowingHead, centres: torch.Tensor, root:
     head.to(device)
     centres = centres.to(device)
     frozen = apply_trainable_blocks(model.backbone, train.trainable_blocks)
-    loss_fn = MetricLoss(train.loss, head, train.center_lambda, train.center_alpha, train.arcface_margin,
-                         train.arcface_scale)
+    loss_fn = MetricLoss(
+        train.loss, head, train.center_lambda, train.center_alpha, train.arcface_margin, train.arcface_scale
+    )
     trainable = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
     optimizer = torch.optim.AdamW(trainable, lr=stage.lr, weight_decay=train.weight_decay)
-    sampler = LandmarkBatchSampler(labels, train.batch_size, train.m_per_class, train.non_landmark_per_batch,
-                                   seed=train.seed)
+    sampler = LandmarkBatchSampler(
+        labels, train.batch_size, train.m_per_class, train.non_landmark_per_batch, seed=train.seed
+    )
     scheduler = make_scheduler(optimizer, train.lr_schedule, stage.epochs * len(sampler))
     dataset = PhotoDataset(root, paths, labels, train_transform(model.data_config, stage.image_size))
     result = TrainResult(model, head, centres)
@@ -101,19 +122,27 @@ def train_stage(model: Embedder, head: GrowingHead, centres: torch.Tensor, root:
     for epoch in range(start, stage.epochs):
         torch.manual_seed(train.seed * 1000 + epoch)
         sampler.set_epoch(epoch)
-        loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, num_workers=train.num_workers,
-                                             pin_memory=device.type == "cuda")
+        loader = torch.utils.data.DataLoader(
+            dataset, batch_sampler=sampler, num_workers=train.num_workers, pin_memory=device.type == "cuda"
+        )
         set_train_mode(model, frozen)
         head.train()
         sums = {"loss": 0.0, "ce": 0.0, "center": 0.0}
         n_seen = n_correct = 0
         began = time.perf_counter()
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{stage.epochs}", file=sys.stderr, leave=False,
-                   disable=not sys.stderr.isatty())
+        bar = tqdm(
+            loader,
+            desc=f"epoch {epoch + 1}/{stage.epochs}",
+            file=sys.stderr,
+            leave=False,
+            disable=not sys.stderr.isatty(),
+        )
         for images, batch_labels in bar:
             images = images.to(device, non_blocking=True)
             batch_labels = batch_labels.to(device, non_blocking=True)
-            loss, ce, center, correct = train_step(model, loss_fn, optimizer, images, batch_labels, result.centres)
+            loss, ce, center, correct = train_step(
+                model, loss_fn, optimizer, images, batch_labels, result.centres
+            )
             scheduler.step()
             n = len(batch_labels)
             for key, value in (("loss", loss), ("ce", ce), ("center", center)):
@@ -122,12 +151,21 @@ def train_stage(model: Embedder, head: GrowingHead, centres: torch.Tensor, root:
             n_correct += correct
             bar.set_postfix(loss=f"{loss:.3f}")
         seconds = time.perf_counter() - began
-        metrics = {"epoch": float(epoch + 1), **{k: v / max(1, n_seen) for k, v in sums.items()},
-                   "accuracy": n_correct / max(1, n_seen), "lr": optimizer.param_groups[0]["lr"],
-                   "photos_per_s": n_seen / max(seconds, 1e-9), "peak_rss_mb": peak_rss_mb()}
+        metrics = {
+            "epoch": float(epoch + 1),
+            **{k: v / max(1, n_seen) for k, v in sums.items()},
+            "accuracy": n_correct / max(1, n_seen),
+            "lr": optimizer.param_groups[0]["lr"],
+            "photos_per_s": n_seen / max(seconds, 1e-9),
+            "peak_rss_mb": peak_rss_mb(),
+        }
         result.history.append(metrics)
-        log.info("epoch %d/%d: %s", epoch + 1, stage.epochs,
-                 " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch"))
+        log.info(
+            "epoch %d/%d: %s",
+            epoch + 1,
+            stage.epochs,
+            " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch"),
+        )
         if checkpoint_dir is not None:
             _save(checkpoint_dir, result, optimizer, scheduler, epoch + 1)
         if on_epoch is not None:
@@ -137,20 +175,38 @@ def train_stage(model: Embedder, head: GrowingHead, centres: torch.Tensor, root:
     return result
 
 
-def _save(folder: Path, result: TrainResult, optimizer: torch.optim.Optimizer,
-          scheduler: torch.optim.lr_scheduler.LRScheduler, epochs_done: int) -> None:
-    ckpt.atomic_save({
-        "epoch": epochs_done, "classes": result.head.classes,
-        "model": {k: v.detach().cpu() for k, v in result.model.state_dict().items()},
-        "head": {k: v.detach().cpu() for k, v in result.head.state_dict().items()},
-        "centres": result.centres.detach().cpu(), "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(), "rng": ckpt.rng_state(), "history": result.history,
-    }, Path(folder) / ckpt.LAST)
+def _save(
+    folder: Path,
+    result: TrainResult,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    epochs_done: int,
+) -> None:
+    ckpt.atomic_save(
+        {
+            "epoch": epochs_done,
+            "classes": result.head.classes,
+            "model": {k: v.detach().cpu() for k, v in result.model.state_dict().items()},
+            "head": {k: v.detach().cpu() for k, v in result.head.state_dict().items()},
+            "centres": result.centres.detach().cpu(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": ckpt.rng_state(),
+            "history": result.history,
+        },
+        Path(folder) / ckpt.LAST,
+    )
 
 
-def _resume(folder: Path | None, result: TrainResult, optimizer: torch.optim.Optimizer,
-            scheduler: torch.optim.lr_scheduler.LRScheduler) -> int:
-    state: dict[str, Any] | None = ckpt.load_checkpoint(folder) if folder is not None else None
+def _resume(
+    folder: Path | None,
+    result: TrainResult,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+) -> int:
+    if folder is None:
+        return 0
+    state: dict[str, Any] | None = ckpt.load_checkpoint(folder)
     if state is None:
         return 0
     if list(state["classes"]) != result.head.classes:

@@ -1,4 +1,4 @@
-"""Two curriculum stages on a tiny generated world, with real timm weights and MLflow; resume after kill -9."""
+"""Two curriculum stages on a tiny generated world (real timm weights, MLflow); resume after kill -9."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +17,7 @@ import torch
 import yaml
 from PIL import Image, ImageDraw
 
+import mlflow
 from landmark.data.images import load_rgb
 from landmark.data.manifest import NON_LANDMARK, write_manifest
 from landmark.models.checkpoint import load_embedder
@@ -28,8 +28,12 @@ from landmark.training.head import GrowingHead
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
-SHAPES = [("ellipse", (200, 40, 40)), ("rectangle", (40, 160, 40)), ("triangle", (40, 60, 210)),
-          ("cross", (220, 200, 40))]
+SHAPES = [
+    ("ellipse", (200, 40, 40)),
+    ("rectangle", (40, 160, 40)),
+    ("triangle", (40, 60, 210)),
+    ("cross", (220, 200, 40)),
+]
 
 
 def _draw(kind: str, color: tuple[int, int, int], rng: np.random.Generator) -> Image.Image:
@@ -59,12 +63,21 @@ def make_world(root: Path, photos: int = 12, non_landmarks: int = 16) -> Path:
             path = f"images/l{c}_{i}.png"
             (root / "data" / path).parent.mkdir(parents=True, exist_ok=True)
             _draw(kind, color, rng).save(root / "data" / path)
-            rows.append({"image_id": f"l{c}_{i}", "path": path, "landmark": f"shape_{c}", "split": "train",
-                         "part": str(1 + c // 2)})
+            rows.append(
+                {
+                    "image_id": f"l{c}_{i}",
+                    "path": path,
+                    "landmark": f"shape_{c}",
+                    "split": "train",
+                    "part": str(1 + c // 2),
+                }
+            )
     for i in range(non_landmarks):
         path = f"images/n{i}.png"
         Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(root / "data" / path)
-        rows.append({"image_id": f"n{i}", "path": path, "landmark": NON_LANDMARK, "split": "train", "part": ""})
+        rows.append(
+            {"image_id": f"n{i}", "path": path, "landmark": NON_LANDMARK, "split": "train", "part": ""}
+        )
     manifest = root / "artifacts" / "clean" / "manifest.csv"
     write_manifest(pd.DataFrame(rows), manifest)
     return manifest
@@ -73,9 +86,17 @@ def make_world(root: Path, photos: int = 12, non_landmarks: int = 16) -> Path:
 def write_params(root: Path, epochs: int) -> Path:
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
     raw["backbone"]["image_size"] = 64
-    raw["train"].update({"batch_size": 16, "m_per_class": 4, "non_landmark_per_batch": 4, "trainable_blocks": 2,
-                         "num_workers": 0, "center_lambda": 0.5,
-                         "stages": [{"epochs": epochs, "lr": 0.003, "image_size": 64}] * 2})
+    raw["train"].update(
+        {
+            "batch_size": 16,
+            "m_per_class": 4,
+            "non_landmark_per_batch": 4,
+            "trainable_blocks": 2,
+            "num_workers": 0,
+            "center_lambda": 0.5,
+            "stages": [{"epochs": epochs, "lr": 0.003, "image_size": 64}] * 2,
+        }
+    )
     path = root / "params.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
@@ -104,7 +125,15 @@ def test_two_stages_grow_the_head_and_raise_accuracy(tmp_path: Path, monkeypatch
     head1, head2 = GrowingHead.load(out1 / "head.pt"), GrowingHead.load(out2 / "head.pt")
     assert (m1["classes"], m2["classes"]) == (3, 5)
     assert head2.classes[:3] == head1.classes == [NON_LANDMARK, "shape_0", "shape_1"]
-    for name in ("model.pt", "model.json", "head.pt", "classes.json", "centres.pt", "metrics.json", "curves.png"):
+    for name in (
+        "model.pt",
+        "model.json",
+        "head.pt",
+        "classes.json",
+        "centres.pt",
+        "metrics.json",
+        "curves.png",
+    ):
         assert (out2 / name).is_file(), name
     model = load_embedder(out2 / "model.pt")
     trained = head_accuracy(model, head2, tmp_path, frame)
@@ -120,9 +149,23 @@ def test_kill_9_mid_epoch_resumes_from_last_checkpoint(tmp_path: Path) -> None:
     manifest = make_world(tmp_path, photos=12)
     params_path = write_params(tmp_path, epochs=3)
     env = {**os.environ, "LANDMARK_NO_MLFLOW": "1", "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "landmark.stages.train", "--stage", "1", "--params", str(params_path),
-           "--manifest", str(manifest), "--data-root", str(tmp_path / "data"), "--threads", "1",
-           "--out", str(tmp_path / "stage_1")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "landmark.stages.train",
+        "--stage",
+        "1",
+        "--params",
+        str(params_path),
+        "--manifest",
+        str(manifest),
+        "--data-root",
+        str(tmp_path / "data"),
+        "--threads",
+        "1",
+        "--out",
+        str(tmp_path / "stage_1"),
+    ]
     last = tmp_path / "stage_1" / "checkpoints" / "last.pt"
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60

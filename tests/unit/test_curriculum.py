@@ -10,13 +10,15 @@ from landmark.training.curriculum import CurriculumError, class_order, num_parts
 
 
 def _frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "image_id": list("abcdefgh"),
-        "path": [f"{x}.png" for x in "abcdefgh"],
-        "landmark": ["z", "z", "y", "x", "x", NON_LANDMARK, NON_LANDMARK, "w"],
-        "split": ["train", "train", "train", "train", "query", "train", "calibration", "train"],
-        "part": ["1", "1", "2", "1", "1", "", "", "3"],
-    })
+    return pd.DataFrame(
+        {
+            "image_id": list("abcdefgh"),
+            "path": [f"{x}.png" for x in "abcdefgh"],
+            "landmark": ["z", "z", "y", "x", "x", NON_LANDMARK, NON_LANDMARK, "w"],
+            "split": ["train", "train", "train", "train", "query", "train", "calibration", "train"],
+            "part": ["1", "1", "2", "1", "1", "", "", "3"],
+        }
+    )
 
 
 def test_stage_k_takes_parts_up_to_k_and_train_non_landmarks() -> None:

@@ -61,8 +61,9 @@ def test_softmax_center_total_by_hand() -> None:
 
 def test_softmax_only_has_no_centre_term() -> None:
     head = GrowingHead([NON_LANDMARK, "a", "b"], dim=4)
-    parts = MetricLoss("softmax", head, center_lambda=1.0)(torch.randn(6, 4), torch.tensor([0, 1, 2, 1, 2, 0]),
-                                                          torch.zeros(3, 4))
+    parts = MetricLoss("softmax", head, center_lambda=1.0)(
+        torch.randn(6, 4), torch.tensor([0, 1, 2, 1, 2, 0]), torch.zeros(3, 4)
+    )
     assert parts.center == 0.0 and float(parts.total) == pytest.approx(parts.ce)
 
 
@@ -74,7 +75,9 @@ def test_arcface_uses_head_weight_and_margin_in_radians() -> None:
     raw = torch.tensor([[0.0, 2.0]])  # angle 0 to class 1
     parts = loss(raw, torch.tensor([1]), None)
     target, other = 10 * math.cos(0.5), 10 * math.cos(math.pi / 2)
-    assert parts.ce == pytest.approx(-math.log(math.exp(target) / (math.exp(target) + math.exp(other))), rel=1e-3)
+    assert parts.ce == pytest.approx(
+        -math.log(math.exp(target) / (math.exp(target) + math.exp(other))), rel=1e-3
+    )
     parts.total.backward()
     assert head.weight.grad is not None and head.weight.grad.abs().sum() > 0
 
