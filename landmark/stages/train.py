@@ -77,6 +77,7 @@ def run(
         raise ValueError(f"--stage must be 1..{len(params.train.stages)} (train.stages), got {stage}")
     stage_params = params.train.stages[stage - 1]
     rows = stage_rows(read_manifest(manifest), stage, params.train.curriculum)
+    torch.manual_seed(params.train.seed + stage)  # the neck's initialisation: reruns start identically
     model, head, centres = start_point(params, stage, prev, class_order(rows))
     labels = head.index(rows["landmark"].tolist()).tolist()
     log.info("stage %d: %d photos, %d classes, device %s", stage, len(rows), head.num_classes, device)

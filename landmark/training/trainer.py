@@ -7,6 +7,9 @@ draws the same batches and augmentations as an uninterrupted run.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
 import math
 import resource
@@ -69,6 +72,26 @@ def make_scheduler(
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def run_fingerprint(
+    model: Embedder,
+    head: GrowingHead,
+    centres: torch.Tensor,
+    paths: list[str],
+    labels: list[int],
+    train: TrainParams,
+    stage: StageParams,
+) -> str:
+    """sha256 of what a stage starts from (weights, head, centres, photos, labels, params): a checkpoint
+    is resumed only by the run it belongs to, never after its inputs changed."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([dataclasses.asdict(train), dataclasses.asdict(stage), paths, labels]).encode())
+    for part in (model.state_dict(), head.state_dict(), {"centres": centres}):
+        for key, value in part.items():
+            digest.update(key.encode())
+            digest.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
 def train_step(
     model: Embedder,
     loss_fn: MetricLoss,
@@ -118,7 +141,8 @@ def train_stage(
     scheduler = make_scheduler(optimizer, train.lr_schedule, stage.epochs * len(sampler))
     dataset = PhotoDataset(root, paths, labels, train_transform(model.data_config, stage.image_size))
     result = TrainResult(model, head, centres)
-    start = _resume(checkpoint_dir, result, optimizer, scheduler)
+    fingerprint = run_fingerprint(model, head, centres, paths, labels, train, stage)
+    start = _resume(checkpoint_dir, result, optimizer, scheduler, fingerprint)
     for epoch in range(start, stage.epochs):
         torch.manual_seed(train.seed * 1000 + epoch)
         sampler.set_epoch(epoch)
@@ -167,7 +191,7 @@ def train_stage(
             " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch"),
         )
         if checkpoint_dir is not None:
-            _save(checkpoint_dir, result, optimizer, scheduler, epoch + 1)
+            _save(checkpoint_dir, result, optimizer, scheduler, epoch + 1, fingerprint)
         if on_epoch is not None:
             on_epoch(metrics)
     model.eval()
@@ -181,10 +205,12 @@ def _save(
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     epochs_done: int,
+    fingerprint: str,
 ) -> None:
     ckpt.atomic_save(
         {
             "epoch": epochs_done,
+            "fingerprint": fingerprint,
             "classes": result.head.classes,
             "model": {k: v.detach().cpu() for k, v in result.model.state_dict().items()},
             "head": {k: v.detach().cpu() for k, v in result.head.state_dict().items()},
@@ -203,14 +229,17 @@ def _resume(
     result: TrainResult,
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
+    fingerprint: str,
 ) -> int:
     if folder is None:
         return 0
     state: dict[str, Any] | None = ckpt.load_checkpoint(folder)
     if state is None:
         return 0
-    if list(state["classes"]) != result.head.classes:
-        log.warning("checkpoint in %s is for other classes; starting the stage afresh", folder)
+    if state.get("fingerprint") != fingerprint:
+        log.warning(
+            "checkpoint in %s is from another run (inputs, params or start model); starting afresh", folder
+        )
         return 0
     result.model.load_state_dict(state["model"])
     result.head.load_state_dict(state["head"])
