@@ -118,6 +118,7 @@ def train_variant(
     """Train one variant from the pretrained embedder; the curriculum variant runs len(parts) stages."""
     loss = variant.removesuffix("_curriculum")
     p = with_overrides(params, "train", loss=loss, non_landmark_per_batch=0)
+    torch.manual_seed(p.train.seed)  # the neck initialisation: the same for every variant and rerun
     model = create_embedder(p.backbone, pretrained=True)
     rows = frame[frame["role"] == "train"]
     k = max(parts.values()) if variant.endswith("_curriculum") else 1
