@@ -16,6 +16,9 @@ def test_one_dvc_train_stage_per_curriculum_stage() -> None:
     params = load_params(REPO / "params.yaml")
     train = sorted(name for name in stages if name.startswith("train_"))
     assert train == [f"train_{k}" for k in range(1, len(params.train.stages) + 1)]
+    final = f"artifacts/train/stage_{len(params.train.stages)}/model.pt"
+    for name in ("index", "evaluate"):
+        assert final in stages[name]["deps"], f"{name} must depend on the last curriculum stage's model"
 
 
 def test_stage_order_is_upstream_first_and_params_sections_exist() -> None:
