@@ -15,6 +15,7 @@ import logging
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,7 +29,9 @@ from landmark.params import load_params
 log = logging.getLogger(__name__)
 
 
-def synthetic(n: int, per_landmark: int = 100, dim: int = 128, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def synthetic(
+    n: int, per_landmark: int = 100, dim: int = 128, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """(n, dim) L2-normalised clustered vectors and (n,) labels; 20% of photos are scattered noise."""
     rng = np.random.default_rng(seed)
     n_landmarks = max(1, n // per_landmark)
@@ -49,8 +52,15 @@ def bench_cleaning(sizes: list[int]) -> list[dict[str, float]]:
         start = time.perf_counter()
         result = clean_landmark_photos(emb, labels, params)
         seconds = time.perf_counter() - start
-        rows.append({"bench": "clean", "photos": n, "landmarks": n // 100, "seconds": seconds,
-                     "kept_share": float(result.keep.mean())})
+        rows.append(
+            {
+                "bench": "clean",
+                "photos": n,
+                "landmarks": n // 100,
+                "seconds": seconds,
+                "kept_share": float(result.keep.mean()),
+            }
+        )
     base = rows[0]["seconds"] / rows[0]["photos"]
     for row in rows:
         row["ratio_vs_linear"] = row["seconds"] / (base * row["photos"])
@@ -81,31 +91,68 @@ def bench_embedding(n_photos: int, image_size: int = 128, batch_size: int = 32) 
             model(x)
             done += batch_size
         bare = done / (time.perf_counter() - start)
-    return [{"bench": "embed", "photos": n_photos, "image_size": image_size, "pipeline_photos_s": pipeline,
-             "bare_forward_photos_s": bare, "ratio": pipeline / bare}]
+    return [
+        {
+            "bench": "embed",
+            "photos": n_photos,
+            "image_size": image_size,
+            "pipeline_photos_s": pipeline,
+            "bare_forward_photos_s": bare,
+            "ratio": pipeline / bare,
+        }
+    ]
 
 
 def _table(rows: list[dict[str, float]]) -> str:
     keys = list(rows[0])
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for row in rows:
-        lines.append("| " + " | ".join(f"{row[k]:.3f}" if isinstance(row[k], float) else str(row[k])
-                                       for k in keys) + " |")
+        lines.append(
+            "| "
+            + " | ".join(f"{row[k]:.3f}" if isinstance(row[k], float) else str(row[k]) for k in keys)
+            + " |"
+        )
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> list[dict[str, float]]:
-    """Run both benchmarks, print markdown tables, return all rows."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="10000,50000,100000,200000")
-    parser.add_argument("--photos", type=int, default=96)
-    args = parser.parse_args(argv)
-    clean_rows = bench_cleaning([int(s) for s in args.sizes.split(",")])
+def main(
+    sizes: tuple[int, ...] = (10_000, 50_000, 100_000, 200_000), photos: int = 96
+) -> list[dict[str, Any]]:
+    """Run both benchmarks, print markdown tables, return rows with figure, project, baseline, ratio."""
+    clean_rows = bench_cleaning(list(sizes))
     print(_table(clean_rows))  # noqa: T201 - a bench reports on stdout
-    embed_rows = bench_embedding(args.photos)
+    embed_rows = bench_embedding(photos)
     print(_table(embed_rows))  # noqa: T201
-    return clean_rows + embed_rows
+    rows: list[dict[str, Any]] = []
+    base = clean_rows[0]["seconds"] / clean_rows[0]["photos"]
+    for row in clean_rows:
+        rows.append(
+            {
+                "figure": f"clean {row['photos']} photos / {row['landmarks']} landmarks (s)",
+                "project": row["seconds"],
+                "baseline": base * row["photos"],
+                "ratio": row["ratio_vs_linear"],
+                "unit": "s",
+                "note": "baseline = linear growth from the smallest size",
+            }
+        )
+    for row in embed_rows:
+        rows.append(
+            {
+                "figure": f"embed photos/s at {row['image_size']} px, decode included",
+                "project": row["pipeline_photos_s"],
+                "baseline": row["bare_forward_photos_s"],
+                "ratio": row["ratio"],
+                "unit": "photos/s",
+                "note": "baseline = bare forward on ready tensors",
+            }
+        )
+    return rows
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="10000,50000,100000,200000")
+    parser.add_argument("--photos", type=int, default=96)
+    args = parser.parse_args()
+    main(tuple(int(s) for s in args.sizes.split(",")), args.photos)
