@@ -1,7 +1,10 @@
 """The recognizer: embedder + centroid index + threshold (+ landmark coordinates and cities).
 
 One CNN pass per photo, a nearest-centroid search, the location filter when the photo has a
-location, and "no landmark" below the calibrated similarity threshold.
+location, and "no landmark" below the calibrated similarity threshold. Photos are decoded and
+resized in a thread pool while the network runs (`landmark.models.decode_pool`); the network is the
+fastest verified backend of the checkpoint (`fast_embedder`: ONNX Runtime int8 / fp32, or eager
+torch, the reference).
 Folder layout (artifacts/index/): index.faiss, centroids.csv, landmarks.csv, index.json.
 """
 
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,23 +26,30 @@ from landmark.retrieval.index import CentroidIndex
 from landmark.retrieval.threshold import Threshold
 
 if TYPE_CHECKING:
+    from landmark.models.decode_pool import Preprocessor
     from landmark.models.embedder import Embedder
+    from landmark.models.onnx_embedder import OnnxEmbedder
 
 log = logging.getLogger(__name__)
 GEO_CANDIDATES = 64  # centroids searched when a location filter applies
 Location = tuple[float, float] | None
+Photo = Image.Image | str | Path
+Progress = Callable[[int], None]
+BACKENDS = ("auto", "torch", "fp32", "int8")
 
 
 @dataclass(frozen=True)
 class Prediction:
     """landmark: the answer or None ("no landmark"); candidate: the nearest allowed landmark, answered
-    or not; confidence in [0, 1] (0.5 at the threshold); similarity: cosine to the nearest centroid."""
+    or not; confidence in [0, 1] (0.5 at the threshold); similarity: cosine to the nearest centroid;
+    error: why the photo could not be used (file and reason; only with errors="report"), else None."""
 
     landmark: str | None
     confidence: float
     similarity: float
     candidate: str | None = None
     city: str | None = None
+    error: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -65,7 +75,7 @@ class Recognizer:
 
     def __init__(
         self,
-        embedder: Embedder | None,
+        embedder: Embedder | OnnxEmbedder | None,
         index: CentroidIndex,
         threshold: Threshold,
         landmarks: pd.DataFrame | None = None,
@@ -73,6 +83,7 @@ class Recognizer:
         model_ref: str = "",
         device: str = "cpu",
         batch_size: int = 32,
+        workers: int = 2,
     ) -> None:
         self.embedder, self.index, self.threshold = embedder, index, threshold
         names = index.landmarks
@@ -88,17 +99,70 @@ class Recognizer:
         self._city = {n: (c or None) for n, c in zip(names, table["city"], strict=True)}
         self._pos = {n: i for i, n in enumerate(names)}
         self.geo_radius_km, self.model_ref = float(geo_radius_km), model_ref
-        self.device, self.batch_size = device, batch_size
+        self.device, self.batch_size, self.workers = device, batch_size, workers
 
-    def embed(self, photos: Sequence[Image.Image | str | Path]) -> np.ndarray:
-        """Photos (PIL images or paths, decoded with load_rgb) -> (N, D) float32, L2-normalised."""
-        from landmark.data.images import load_rgb
-        from landmark.models.extract import embed_images
+    @property
+    def backend(self) -> str:
+        """The network runtime: "torch", "fp32", "int8", or "none" without an embedder."""
+        if self.embedder is None:
+            return "none"
+        return str(getattr(self.embedder, "meta", {}).get("variant", "torch"))
+
+    def embed(self, photos: Sequence[Photo], progress: Progress | None = None) -> np.ndarray:
+        """Photos (PIL images or paths, decoded with load_rgb in decode threads) -> (N, D) float32,
+        L2-normalised. Raises ImageDecodeError naming the file for a photo that cannot be used.
+        progress(n) is called after each batch with the number of photos it held."""
+        return self._embed(photos, progress, None)
+
+    def embed_checked(
+        self, photos: Sequence[Photo], progress: Progress | None = None
+    ) -> tuple[np.ndarray, list[str | None]]:
+        """Like embed, but a photo that cannot be used (missing, a folder, not an image, too large)
+        gets a zero row and its reason ("<file>: <why>") in the error list; the others are embedded.
+        Returns ((N, D) float32, N errors or None)."""
+        errors: list[str | None] = [None] * len(photos)
+        return self._embed(photos, progress, errors), errors
+
+    def _embed(
+        self, photos: Sequence[Photo], progress: Progress | None, errors: list[str | None] | None
+    ) -> np.ndarray:
+        from landmark.models.decode_pool import Preprocessor, iter_batches
 
         if self.embedder is None:
             raise RuntimeError("this Recognizer has no embedder; use predict_embeddings")
-        images = [p if isinstance(p, Image.Image) else load_rgb(p) for p in photos]
-        return embed_images(self.embedder, images, batch_size=self.batch_size, device=self.device)
+        out = np.zeros((len(photos), self.embedder.embed_dim), dtype=np.float32)
+        if not photos:
+            return out
+        pre = Preprocessor(self.embedder.data_config)
+        items: Sequence[Photo] | range = photos if errors is None else range(len(photos))
+        stage = pre if errors is None else _Checked(photos, pre, errors)
+        network = self._network()
+        for rows, batch in iter_batches(items, stage, self.batch_size, self.workers):  # type: ignore[arg-type]
+            out[rows.start : rows.stop] = network(batch)
+            if progress is not None:
+                progress(len(rows))
+        if errors is not None:
+            out[[i for i, e in enumerate(errors) if e is not None]] = 0.0
+        return out
+
+    def _network(self) -> Callable[[np.ndarray], np.ndarray]:
+        """(B, 3, H, W) float32 -> (B, D) float32 on this recognizer's backend and device."""
+        import torch
+
+        from landmark.models.onnx_embedder import OnnxEmbedder
+
+        model = self.embedder
+        if isinstance(model, OnnxEmbedder):
+            return model.embed_batch
+        assert model is not None
+        model.eval().to(self.device)
+
+        def run(x: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                batch = torch.from_numpy(x).to(self.device).contiguous(memory_format=torch.channels_last)
+                return model(batch).float().cpu().numpy()
+
+        return run
 
     def predict_embeddings(
         self, embeddings: np.ndarray, locations: Sequence[Location] | None = None
@@ -141,10 +205,27 @@ class Recognizer:
         return out
 
     def recognize(
-        self, photos: Sequence[Image.Image | str | Path], locations: Sequence[Location] | None = None
+        self,
+        photos: Sequence[Photo],
+        locations: Sequence[Location] | None = None,
+        errors: str = "raise",
+        progress: Progress | None = None,
     ) -> list[Prediction]:
-        """Photos (PIL images or paths) -> one Prediction each; one CNN pass per photo."""
-        return self.predict_embeddings(self.embed(photos), locations)
+        """Photos (PIL images or paths) -> one Prediction each; one CNN pass per photo.
+
+        errors="raise": an unusable photo raises ImageDecodeError naming it; "report": it gets a
+        Prediction with landmark None, confidence 0, similarity -1 and `error` set, and the other
+        photos are recognised."""
+        if errors not in ("raise", "report"):
+            raise ValueError(f"errors must be 'raise' or 'report', got {errors!r}")
+        if errors == "raise":
+            return self.predict_embeddings(self.embed(photos, progress), locations)
+        embeddings, reasons = self.embed_checked(photos, progress)
+        preds = self.predict_embeddings(embeddings, locations)
+        return [
+            p if why is None else Prediction(None, 0.0, -1.0, error=why)
+            for p, why in zip(preds, reasons, strict=True)
+        ]
 
     def save(self, folder: Path, extra: dict | None = None) -> None:
         """Write index.faiss, centroids.csv, landmarks.csv and index.json (threshold, FPRs, model ref)."""
@@ -163,15 +244,32 @@ class Recognizer:
         (folder / "index.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
 
     @classmethod
-    def load(cls, index_dir: Path, model_path: Path | None = None, device: str = "cpu") -> Recognizer:
-        """Read a saved index folder; with model_path, also the embedder (load_embedder)."""
+    def load(
+        cls,
+        index_dir: Path,
+        model_path: Path | None = None,
+        backend: str = "auto",
+        device: str = "cpu",
+        threads: int | None = None,
+    ) -> Recognizer:
+        """Read a saved index folder; with model_path, also the network on `backend`:
+        "auto" (the fastest verified: int8 when its accuracy check passed, else ONNX fp32, else
+        torch), "fp32", "int8" (ONNX Runtime, CPU) or "torch" (eager reference; the only one on
+        a non-CPU device). threads: ONNX Runtime intra-op threads (default: usable cores)."""
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         index_dir = Path(index_dir)
         meta = json.loads((index_dir / "index.json").read_text())
-        embedder = None
+        embedder: Embedder | OnnxEmbedder | None = None
         if model_path is not None:
-            from landmark.models.checkpoint import load_embedder
+            if device != "cpu" or backend == "torch":
+                from landmark.models.checkpoint import load_embedder
 
-            embedder = load_embedder(Path(model_path), device=device)
+                embedder = load_embedder(Path(model_path), device=device)
+            else:
+                from landmark.models.onnx_embedder import fast_embedder
+
+                embedder = fast_embedder(Path(model_path), backend, threads)
         table_path = index_dir / "landmarks.csv"
         table = (
             pd.read_csv(table_path, dtype={"landmark": str, "city": str}, keep_default_na=False)
@@ -191,3 +289,26 @@ class Recognizer:
             str(meta.get("model", model_path or "")),
             device,
         )
+
+
+class _Checked:
+    """For iter_batches over positions: prepare(i) decodes photo i, or records why it cannot be used
+    in errors[i] and returns a black (S, S, 3) uint8 image; normalise is the model's."""
+
+    def __init__(self, photos: Sequence[Photo], pre: Preprocessor, errors: list[str | None]) -> None:
+        self.photos, self.pre, self.errors = photos, pre, errors
+
+    def prepare(self, i: int) -> np.ndarray:
+        from landmark.data.images import ImageDecodeError
+
+        photo = self.photos[i]
+        try:
+            if not isinstance(photo, Image.Image) and Path(photo).is_dir():
+                raise ImageDecodeError(f"{photo}: is a folder, not a photo")
+            return self.pre.prepare(photo)
+        except (ImageDecodeError, OSError) as exc:
+            self.errors[i] = str(exc) if str(photo) in str(exc) else f"{photo}: {exc}"
+            return np.zeros((self.pre.size, self.pre.size, 3), dtype=np.uint8)
+
+    def normalise(self, batch: np.ndarray) -> np.ndarray:
+        return self.pre.normalise(batch)
