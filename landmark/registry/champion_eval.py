@@ -12,11 +12,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import mlflow
 import pandas as pd
-from mlflow import MlflowClient
 
+import mlflow
 from landmark import layout
+from mlflow import MlflowClient
 
 log = logging.getLogger(__name__)
 COLLECTION_TAG = "eval.collection"

@@ -5,6 +5,8 @@ Input: a dataframe with `image` (base64-encoded photo bytes, any format PIL read
 an empty string survives JSON, where None would come back as NaN), `recognized` (bool),
 `confidence` in [0, 1], `similarity` (cosine to the nearest allowed centroid).
 `code_paths=[landmark/]` lets a process that cannot import `landmark` load it.
+The network runs on ONNX Runtime fp32 by default (`model_config={"backend": ...}`: fp32 | torch |
+auto); the fp32 export is made at log time and shipped in `model_dir/onnx/`, so loading does not export.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from mlflow.types import ColSpec, Schema
 import mlflow
 
 log = logging.getLogger(__name__)
+DEFAULT_BACKEND = "fp32"
 INPUT_SCHEMA = Schema(
     [
         ColSpec("string", "image"),
@@ -68,7 +71,16 @@ class RecognizerModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
 
         torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
         model_dir = Path(context.artifacts["model_dir"])
-        self.recognizer = Recognizer.load(Path(context.artifacts["index_dir"]), model_dir / "model.pt")
+        index_dir = Path(context.artifacts["index_dir"])
+        backend = str((getattr(context, "model_config", None) or {}).get("backend", DEFAULT_BACKEND))
+        try:
+            self.recognizer = Recognizer.load(index_dir, model_dir / "model.pt", backend=backend)
+        except Exception as exc:  # noqa: BLE001 - any ONNX failure: serve with the torch reference
+            if backend == "torch":
+                raise
+            log.warning("recognizer backend %s unavailable (%s): using torch", backend, exc)
+            self.recognizer = Recognizer.load(index_dir, model_dir / "model.pt", backend="torch")
+        log.info("recognizer loaded: backend %s", self.recognizer.backend)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         frame = pd.DataFrame(model_input)
@@ -105,7 +117,19 @@ def _requirements() -> list[str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = []
-    for name in ("torch", "torchvision", "timm", "faiss-cpu", "numpy", "pandas", "pillow", "scipy", "mlflow"):
+    for name in (
+        "torch",
+        "torchvision",
+        "timm",
+        "faiss-cpu",
+        "onnxruntime",
+        "onnx",
+        "numpy",
+        "pandas",
+        "pillow",
+        "scipy",
+        "mlflow",
+    ):
         try:
             out.append(f"{name}=={version(name)}")
         except PackageNotFoundError:
@@ -113,14 +137,26 @@ def _requirements() -> list[str]:
     return out
 
 
+def _export_fp32(model_path: Path) -> None:
+    """Write the checkpoint's checked fp32 ONNX export into `<model dir>/onnx/` (logged with it)."""
+    from landmark.models.onnx_embedder import fast_embedder
+
+    try:
+        fast_embedder(model_path, "fp32", threads=1)
+    except Exception as exc:  # noqa: BLE001 - the served model then exports (or falls back) at load
+        log.warning("no ONNX fp32 export logged for %s: %s", model_path, exc)
+
+
 def log_recognizer(
     index_dir: Path,
     model_path: Path,
     artifact_path: str = "recognizer",
     registered_model_name: str | None = None,
+    backend: str = DEFAULT_BACKEND,
 ) -> mlflow.models.model.ModelInfo:
-    """Log network (model_path + its .json meta) and index folder as one pyfunc model in the active run
-    (a run is started if none is active); register it when registered_model_name is given."""
+    """Log network (model_path + its .json meta, + its ONNX fp32 export unless backend is torch) and
+    index folder as one pyfunc model in the active run (a run is started if none is active); register
+    it when registered_model_name is given. backend: what the served model runs (fp32 | torch | auto)."""
     index_dir, model_path = Path(index_dir), Path(model_path)
     package = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
@@ -128,6 +164,8 @@ def log_recognizer(
         model_dir.mkdir()
         shutil.copy(model_path, model_dir / "model.pt")
         shutil.copy(model_path.with_suffix(".json"), model_dir / "model.json")
+        if backend != "torch":
+            _export_fp32(model_dir / "model.pt")
         example = pd.DataFrame({"image": [_example_photo(index_dir)]})
         info = mlflow.pyfunc.log_model(
             name=artifact_path,
@@ -138,6 +176,7 @@ def log_recognizer(
             code_paths=[str(package)],
             registered_model_name=registered_model_name,
             pip_requirements=_requirements(),
+            model_config={"backend": backend},
         )
     log.info("logged recognizer %s", info.model_uri)
     return info

@@ -13,11 +13,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import mlflow
 import pytest
 import yaml
-from mlflow import MlflowClient
 
+import mlflow
+from mlflow import MlflowClient
 from tests.integration.tiny_project import make_tiny_project
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -171,9 +171,9 @@ def test_scheduled_deployment_exists_and_a_triggered_run_completes(project: Path
         stored = client.read_deployment(deployment_id)
         assert stored.name == DEPLOYMENT_NAME and stored.schedules[0].schedule.cron == "0 3 * * 1"
     flow_run = run_deployment(f"retrain/{DEPLOYMENT_NAME}", timeout=0)
-    from prefect.runner import Runner
-
     import asyncio
+
+    from prefect.runner import Runner
 
     runner = Runner(query_seconds=1)
     runner.add_deployment(deployment)

@@ -47,7 +47,8 @@ def test_non_landmark_shares_and_counts_add_up() -> None:
     assert shares["train"] == pytest.approx(0.3, abs=0.07)
     assert shares["calibration"] == pytest.approx(0.2, abs=0.07)
     counts = split_counts(frame)
-    assert counts["rows"] == len(frame) == sum(v for k, v in counts.items() if k.startswith(("landmark_", "non_")) and not k.startswith("landmarks_"))
+    per_split = [v for k, v in counts.items() if k.startswith(("landmark_", "non_")) and not k.startswith("landmarks_")]
+    assert counts["rows"] == len(frame) == sum(per_split)
     assert counts["landmarks_unknown"] == 2 and counts["landmarks_known"] == 4
 
 
