@@ -1,20 +1,43 @@
 """`landmark recognize`, `landmark albums`, `landmark evaluate`: the recognizer for users.
 
 Typer-compatible functions; the `landmark` app registers them. Heavy imports happen inside.
+Exit codes of recognize and albums: 0 every photo was answered (a landmark or "no landmark");
+1 some photos could not be read (each has an error row naming the file and the reason; the others
+are answered); 2 bad usage (no index, no network, a backend that is not available).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+if TYPE_CHECKING:
+    from landmark.retrieval.recognizer import Prediction, Recognizer
+
 console = Console(stderr=True)
+PROGRESS_MIN_PHOTOS = 64  # fewer photos: no progress bar
+EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
+
+
+class Backend(StrEnum):
+    """The network runtime (see docs/performance.md)."""
+
+    auto = "auto"
+    torch = "torch"
+    fp32 = "fp32"
+    int8 = "int8"
+
+
 IndexOpt = Annotated[Path, typer.Option("--index", help="Index folder written by the index stage.")]
 ModelOpt = Annotated[
     Path | None,
@@ -24,9 +47,21 @@ ModelOpt = Annotated[
         "default: the one recorded in the index, else the last training stage.",
     ),
 ]
+BackendOpt = Annotated[
+    Backend,
+    typer.Option(
+        help="Network runtime: auto (int8 when its accuracy check passed and it is faster, else ONNX fp32, "
+        "else torch), torch (eager reference), fp32 / int8 (ONNX Runtime)."
+    ),
+]
 
 
-def _recognizer(index: Path, model: Path | None):  # type: ignore[no-untyped-def]
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _recognizer(index: Path, model: Path | None, backend: Backend = Backend.auto) -> Recognizer:
     import torch
 
     from landmark.env import apply_offline_env, repo_root
@@ -38,8 +73,7 @@ def _recognizer(index: Path, model: Path | None):  # type: ignore[no-untyped-def
     apply_offline_env(root)
     torch.set_num_threads(2)
     if not (index / "index.json").is_file():
-        console.print(f"[red]error:[/red] {index}: no index.json (run the index stage: `dvc repro index`)")
-        raise typer.Exit(2)
+        _fail(f"{index}: no index.json (run the index stage: `dvc repro index`)")
     if model is None:
         recorded = Path(json.loads((index / "index.json").read_text()).get("model", ""))
         candidates = [recorded, root / recorded]
@@ -47,39 +81,68 @@ def _recognizer(index: Path, model: Path | None):  # type: ignore[no-untyped-def
             candidates.append(root / final_model(load_params(root / "params.yaml")))
         model = next((c for c in candidates if str(c) and c.is_file()), None)
         if model is None:
-            console.print("[red]error:[/red] no network found; pass --model")
-            raise typer.Exit(2)
-    return Recognizer.load(index, model)
+            _fail("no network found; pass --model")
+    try:
+        return Recognizer.load(index, model, backend=Backend(backend).value)
+    except (FileNotFoundError, RuntimeError, ValueError) as exc:
+        _fail(f"cannot load the recognizer ({backend.value}): {exc}")
+        raise  # unreachable: _fail exits
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr for many photos: yields advance(n), or None for few photos."""
+    if total < PROGRESS_MIN_PHOTOS:
+        yield None
+        return
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.update(task, advance=n)
+
+
+def _recognize_all(
+    recognizer: Recognizer, photos: list[Path], location: tuple[float, float] | None
+) -> list[Prediction]:
+    with _progress(len(photos), "recognising") as advance:
+        return recognizer.recognize(photos, [location] * len(photos), errors="report", progress=advance)
 
 
 def recognize_command(
-    photos: Annotated[
-        list[Path], typer.Argument(help="Photo files (JPEG, PNG, ...).", exists=True, dir_okay=False)
-    ],
+    photos: Annotated[list[Path], typer.Argument(help="Photo files (JPEG, PNG, ...).")],
     index: IndexOpt = Path("artifacts/index"),
     model: ModelOpt = None,
+    backend: BackendOpt = Backend.auto,
     lat: Annotated[
         float | None, typer.Option(help="Where the photos were taken (enables the location filter).")
     ] = None,
     lon: Annotated[float | None, typer.Option(help="Longitude, with --lat.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Name the landmark in each photo, with a confidence, or say "no landmark"."""
-    recognizer = _recognizer(index, model)
+    """Name the landmark in each photo, with a confidence, or say "no landmark".
+
+    A photo that cannot be read (missing, a folder, not an image) gets an error row naming it and
+    the reason; the others are still recognised. Exit code 0: all answered; 1: some photos could not
+    be read; 2: bad usage (no index, no network, backend unavailable)."""
+    recognizer = _recognizer(index, model, backend)
     location = (lat, lon) if lat is not None and lon is not None else None
-    preds = recognizer.recognize(photos, [location] * len(photos))
+    preds = _recognize_all(recognizer, photos, location)
+    failed = sum(p.error is not None for p in preds)
     if as_json:
-        print(
-            json.dumps(
-                [{"photo": str(p), **pred.to_dict()} for p, pred in zip(photos, preds, strict=True)], indent=2
-            )
-        )
-        return
-    table = Table("photo", "landmark", "confidence", "similarity", "city")
-    for path, pred in zip(photos, preds, strict=True):
-        name = pred.landmark or "[dim]no landmark[/dim]"
-        table.add_row(str(path), name, f"{pred.confidence:.3f}", f"{pred.similarity:.3f}", pred.city or "")
-    Console().print(table)
+        rows = [{"photo": str(p), **pred.to_dict()} for p, pred in zip(photos, preds, strict=True)]
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        table = Table("photo", "landmark", "confidence", "similarity", "city", title=f"backend: {recognizer.backend}")
+        for path, pred in zip(photos, preds, strict=True):
+            if pred.error is not None:
+                table.add_row(str(path), f"[red]error:[/red] {pred.error}", "", "", "")
+                continue
+            name = pred.landmark or "[dim]no landmark[/dim]"
+            table.add_row(str(path), name, f"{pred.confidence:.3f}", f"{pred.similarity:.3f}", pred.city or "")
+        Console(width=max(120, Console().width)).print(table)
+    if failed:
+        console.print(f"[yellow]{failed} of {len(photos)} photos could not be read[/yellow]")
+        raise typer.Exit(EXIT_UNREADABLE)
 
 
 def albums_command(
@@ -89,24 +152,29 @@ def albums_command(
     out: Annotated[Path, typer.Option(help="Where albums.json and albums.html go.")] = Path("albums"),
     index: IndexOpt = Path("artifacts/index"),
     model: ModelOpt = None,
-    batch_size: Annotated[int, typer.Option(help="Photos per CNN batch.")] = 32,
+    backend: BackendOpt = Backend.auto,
+    batch_size: Annotated[int, typer.Option(min=1, help="Photos per CNN batch.")] = 32,
 ) -> None:
-    """Group a folder of photos into albums per landmark and per city (JSON + a static HTML page)."""
+    """Group a folder of photos into albums per landmark and per city (JSON + a static HTML page).
+
+    Unreadable photos are listed with their reason under "errors" (exit code 1); the others are
+    grouped. Exit code 0: all answered; 2: bad usage."""
     from landmark.evaluation.albums import albums_html, find_photos, group_albums
 
-    recognizer = _recognizer(index, model)
+    recognizer = _recognizer(index, model, backend)
+    recognizer.batch_size = batch_size
     paths = find_photos(folder)
     if not paths:
-        console.print(f"[red]error:[/red] no photos under {folder}")
-        raise typer.Exit(2)
-    preds = []
-    for start in range(0, len(paths), batch_size):
-        preds.extend(recognizer.recognize(paths[start : start + batch_size]))
+        _fail(f"no photos under {folder}")
+    preds = _recognize_all(recognizer, paths, None)
     albums = group_albums(paths, preds, folder)
     out.mkdir(parents=True, exist_ok=True)
     (out / "albums.json").write_text(json.dumps(albums, indent=2))
-    (out / "albums.html").write_text(albums_html(albums, folder))
+    (out / "albums.html").write_text(albums_html(albums, folder, out_dir=out))
     console.print(f"{albums['counts']} -> {out / 'albums.json'}, {out / 'albums.html'}")
+    if albums["errors"]:
+        console.print(f"[yellow]{len(albums['errors'])} photos could not be read (see errors)[/yellow]")
+        raise typer.Exit(EXIT_UNREADABLE)
 
 
 def evaluate_command(
@@ -119,23 +187,18 @@ def evaluate_command(
     ],
     database: Annotated[
         Path,
-        typer.Option(
-            help="Manifest whose landmark photos define the known landmarks.", exists=True, dir_okay=False
-        ),
+        typer.Option(help="Manifest whose landmark photos define the known landmarks.", exists=True, dir_okay=False),
     ],
     queries: Annotated[
         Path,
         typer.Option(
-            help="Manifest of query photos; labels not in the database (or "
-            "__non_landmark__) must be rejected.",
+            help="Manifest of query photos; labels not in the database (or __non_landmark__) must be rejected.",
             exists=True,
             dir_okay=False,
         ),
     ],
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics as JSON here.")] = None,
-    frozen_baseline: Annotated[
-        bool, typer.Option(help="Also evaluate the frozen ImageNet backbone.")
-    ] = False,
+    frozen_baseline: Annotated[bool, typer.Option(help="Also evaluate the frozen ImageNet backbone.")] = False,
 ) -> None:
     """Evaluate a network ad hoc: GAP, sensitivity at FPR 1% / 0.1%, accuracy@1, FPR at the threshold,
     for the network with several centroids per landmark and the one-centroid / nearest-photo baselines."""
