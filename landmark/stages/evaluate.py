@@ -19,6 +19,7 @@ from landmark.evaluation.collection import emulated_collection, truth_array
 from landmark.evaluation.plots import plot_precision_recall, plot_sensitivity_fpr
 from landmark.evaluation.run import Evaluation, flat_metrics, metrics_table
 from landmark.evaluation.systems import embed_sets, evaluate_systems, frozen_embedder
+from landmark.evaluation.verified import apply_verified_labels
 from landmark.params import load_params
 from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
 from landmark.retrieval.recognizer import Recognizer
@@ -60,6 +61,7 @@ def main() -> None:
     recognizer = Recognizer.load(args.index, model_path)
     known = set(recognizer.index.landmarks)
     split = read_manifest(layout.SPLIT / "manifest.csv")
+    split = apply_verified_labels(split, args.data_root / layout.DATA_NOISE_TRUTH.name, known)
     clean = read_manifest(layout.CLEAN / "manifest.csv")
     database = clean[is_landmark(clean) & clean["landmark"].isin(known)].reset_index(drop=True)
     calibration = split[(split["split"] == SPLIT_CALIBRATION) & (split["landmark"] == NON_LANDMARK)]
