@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -132,10 +133,15 @@ def recognize_command(
         rows = [{"photo": str(p), **pred.to_dict()} for p, pred in zip(photos, preds, strict=True)]
         typer.echo(json.dumps(rows, indent=2))
     else:
-        table = Table("photo", "landmark", "confidence", "similarity", "city", title=f"backend: {recognizer.backend}")
+        table = Table(title=f"backend: {recognizer.backend}")
+        table.add_column("photo", overflow="fold")
+        table.add_column("landmark", overflow="fold")
+        for name in ("confidence", "similarity", "city"):
+            table.add_column(name)
         for path, pred in zip(photos, preds, strict=True):
             if pred.error is not None:
-                table.add_row(str(path), f"[red]error:[/red] {pred.error}", "", "", "")
+                reason = pred.error.removeprefix(f"{path}: ")  # the file is in the first column
+                table.add_row(str(path), f"[red]error:[/red] {escape(reason)}", "", "", "")
                 continue
             name = pred.landmark or "[dim]no landmark[/dim]"
             table.add_row(str(path), name, f"{pred.confidence:.3f}", f"{pred.similarity:.3f}", pred.city or "")

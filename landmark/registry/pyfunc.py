@@ -61,7 +61,7 @@ def encode_image(path: Path | str) -> str:
     return base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
-class RecognizerModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class RecognizerModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
     """Loads the embedder and the index folder from the model's artifacts."""
 
     def load_context(self, context: Any) -> None:
