@@ -28,8 +28,9 @@ class Whitening:
 
 
 def fit_whitening(emb: np.ndarray, dim: int, max_samples: int = 20_000, seed: int = 0) -> Whitening:
-    """Fit on (N, D) embeddings. dim > 0: PCA-whitening to min(dim, rank) dims; 0: centring only;
-    -1: identity. At most max_samples rows (seeded sample) are used for the fit."""
+    """Fit on (N, D) embeddings. dim > 0: PCA-whitening to min(dim, rank, N // 4) dims (whitening
+    divides by the small eigenvalues, which few samples estimate badly: keep >= 4 samples per
+    dimension); 0: centring only; -1: identity. At most max_samples rows (seeded sample) are used."""
     emb = np.asarray(emb, np.float32)
     d_in = emb.shape[1]
     if dim < 0:
@@ -44,6 +45,6 @@ def fit_whitening(emb: np.ndarray, dim: int, max_samples: int = 20_000, seed: in
     eigval, eigvec = np.linalg.eigh(centred.T @ centred)  # (D, D): O(N D^2), no (N, D) factor
     eigval, eigvec = eigval[::-1], eigvec[:, ::-1]
     singular = np.sqrt(np.maximum(eigval, 0.0))
-    keep = int(min(dim, int((singular > singular[0] * 1e-6).sum())))
+    keep = int(min(dim, int((singular > singular[0] * 1e-6).sum()), max(1, sample.shape[0] // 4)))
     projection = eigvec[:, :keep] / singular[:keep]
     return Whitening(mean.astype(np.float32), projection.astype(np.float32))

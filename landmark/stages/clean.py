@@ -104,7 +104,11 @@ def run(params: Params, split_manifest: Path, out: Path, data_root: Path) -> dic
     result = clean_landmark_photos(
         emb[landmark_rows], train["landmark"].to_numpy()[landmark_rows], params.clean, fit_emb=emb
     )
-    return write_outputs(train, landmark_rows, result, out, data_root)
+    metrics = write_outputs(train, landmark_rows, result, out, data_root)
+    if len(landmark_rows) and not metrics.get("kept_photos"):
+        raise ValueError(f"cleaning kept none of the {len(landmark_rows)} landmark photos (outputs in {out} "
+                         "for inspection): lower clean.edge_similarity or clean.min_cluster_size")
+    return metrics
 
 
 def main() -> None:

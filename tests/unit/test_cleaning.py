@@ -170,3 +170,12 @@ def test_cross_duplicates_ivf_path_finds_planted_pairs() -> None:
     assert {(int(i), int(j)) for i, j in pairs[["i", "j"]].values} >= {
         (i, emb.shape[0] - 5 + i) for i in range(5)
     }
+
+
+def test_whitening_keeps_at_least_four_samples_per_dimension() -> None:
+    from landmark.cleaning.whitening import fit_whitening
+
+    emb = np.random.default_rng(0).normal(size=(40, 64)).astype(np.float32)
+    assert fit_whitening(emb, 128).apply(emb).shape == (40, 10)  # 40 // 4, not the rank 40
+    big = np.random.default_rng(1).normal(size=(1000, 64)).astype(np.float32)
+    assert fit_whitening(big, 32).apply(big).shape == (1000, 32)
