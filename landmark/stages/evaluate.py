@@ -58,7 +58,7 @@ def main() -> None:
     torch.set_num_threads(2)
     params = load_params(args.params)
     model_path = args.model or final_model(params)
-    recognizer = Recognizer.load(args.index, model_path)
+    recognizer = Recognizer.load(args.index, model_path, backend="fp32")  # exact to 1e-6; int8 may change answers
     known = set(recognizer.index.landmarks)
     split = read_manifest(layout.SPLIT / "manifest.csv")
     split = apply_verified_labels(split, args.data_root / layout.DATA_NOISE_TRUTH.name, known)
