@@ -1,0 +1,1 @@
+"""Measured experiments on the real photos (reproducible commands that write tables into docs/)."""
