@@ -102,9 +102,7 @@ def generated_scenes(out: Path, n: int, seed: int = 17, size: int = 128) -> pd.D
     )
 
 
-def split_by_source(
-    sources: pd.Series, shares: tuple[float, float], rng: np.random.Generator
-) -> np.ndarray:
+def split_by_source(sources: pd.Series, shares: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
     """(N,) split names (train | calibration | query) drawn per distinct source, shares = (train, cal)."""
     names = sorted(sources.unique())
     draw = rng.random(len(names))
@@ -128,7 +126,7 @@ def build_real_world(
 
     Non-landmark photos (scenes and skimage crops, written under `work_dir`) get `non_landmark_shares`
     = (train, calibration) and the rest query. Every photo is in exactly one split."""
-    work_dir = Path(work_dir)
+    work_dir, real_dir = Path(work_dir).resolve(), Path(real_dir).resolve()
     rng = np.random.default_rng(seed)
     real = pd.read_csv(Path(real_dir) / "manifest.csv", dtype=str)
     missing = set(unknown) - set(real["landmark"])

@@ -38,9 +38,7 @@ def world_sets(world: pd.DataFrame, params: Params) -> dict[str, pd.DataFrame]:
     non = world["landmark"] == NON_LANDMARK
     e = params.evaluate
     database = world[train & ~non].reset_index(drop=True)
-    collection = emulated_collection(
-        world, set(database["landmark"]), e.landmark_share, e.min_landmark_queries, e.seed
-    )
+    collection = emulated_collection(world, set(database["landmark"]), e.landmark_share, e.min_landmark_queries, e.seed)
     return {
         "database": database,
         "calibration": world[world["split"] == SPLIT_CALIBRATION].reset_index(drop=True),

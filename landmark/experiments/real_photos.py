@@ -129,10 +129,14 @@ def evaluate_all(args: argparse.Namespace, world: pd.DataFrame, models: dict) ->
         for system, e in ev.evaluate_model(emb, sets, params).items():
             rows.append({"model": name, "system": system, **e.metrics})
         if args.scores:
-            score_rows.append({"model": name, "system": "similarity", **ev.evaluate_score(emb, sets, params, "similarity")})
+            score_rows.append(
+                {"model": name, "system": "similarity", **ev.evaluate_score(emb, sets, params, "similarity")}
+            )
             for kind, options in SCORE_OPTIONS:
                 label = kind + "(" + ",".join(f"{k}={v}" for k, v in options.items()) + ")"
-                score_rows.append({"model": name, "system": label, **ev.evaluate_score(emb, sets, params, kind, **options)})
+                score_rows.append(
+                    {"model": name, "system": label, **ev.evaluate_score(emb, sets, params, kind, **options)}
+                )
     counts = sets["collection"]["role"].value_counts().to_dict()
     text = [
         f"Collection: {counts}; calibration non-landmarks: {len(sets['calibration'])}; "

@@ -122,9 +122,7 @@ def train_variant(
         stage_epochs = total // k + (1 if stage <= total % k else 0)
         sp = StageParams(epochs=stage_epochs, lr=lr / stage, image_size=p.backbone.image_size)
         labels = head.index(stage_rows["landmark"].tolist()).tolist()
-        result = train_stage(
-            model, head, centres, Path("/"), stage_rows["path"].tolist(), labels, p.train, sp, device
-        )
+        result = train_stage(model, head, centres, Path("/"), stage_rows["path"].tolist(), labels, p.train, sp, device)
         centres = result.centres.cpu()
         history += [{**h, "stage": float(stage)} for h in result.history]
         log.info("%s stage %d/%d (%d photos): %s", variant.name, stage, k, len(stage_rows), history[-1:])
