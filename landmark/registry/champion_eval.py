@@ -34,8 +34,11 @@ def evaluate_version_on_current_collection(root: Path, name: str, version: str) 
     index on the project's current collection (no frozen baseline); returns its metrics."""
     with tempfile.TemporaryDirectory(prefix="champion-eval-") as tmp:
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=tmp))
-        model = next(local.rglob("model_dir/model.pt"))
-        index = next(local.rglob("index_dir/index.faiss")).parent
+        models, indexes = list(local.rglob("model.pt")), list(local.rglob("index.faiss"))
+        if len(models) != 1 or len(indexes) != 1:
+            raise RuntimeError(f"{name} v{version}: expected one model.pt and one index.faiss in its artifacts, "
+                               f"found {len(models)} and {len(indexes)}")
+        model, index = models[0], indexes[0].parent
         out = Path(tmp) / "evaluate"
         args = [sys.executable, "-m", "landmark.stages.evaluate", "--model", str(model), "--index", str(index),
                 "--out", str(out), "--no-frozen"]
