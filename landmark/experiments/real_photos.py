@@ -121,13 +121,18 @@ def evaluate_all(args: argparse.Namespace, world: pd.DataFrame, models: dict) ->
     frozen = ev.embed_world(frozen_embedder(params), sets, params)
     rows: list[dict[str, object]] = []
     score_rows: list[dict[str, object]] = []
-    base = ev.evaluate_model(frozen, sets, params, main="frozen_recognizer")
-    for system, e in base.items():
-        rows.append({"model": "frozen", "system": system, **e.metrics})
+    whiten = [int(d) for d in args.whiten_dims.split(",")]
+    for dim in whiten:
+        p = with_overrides(params, "index", whiten_dim=dim)
+        base = ev.evaluate_model(frozen, sets, p, main="frozen_recognizer")
+        for system, e in base.items():
+            rows.append({"model": "frozen" + (f" +whiten{dim}" if dim else ""), "system": system, **e.metrics})
     for name, model in models.items():
         emb = ev.embed_world(model, sets, params)
-        for system, e in ev.evaluate_model(emb, sets, params).items():
-            rows.append({"model": name, "system": system, **e.metrics})
+        for dim in whiten:
+            p = with_overrides(params, "index", whiten_dim=dim)
+            for system, e in ev.evaluate_model(emb, sets, p).items():
+                rows.append({"model": name + (f" +whiten{dim}" if dim else ""), "system": system, **e.metrics})
         if args.scores:
             score_rows.append(
                 {"model": name, "system": "similarity", **ev.evaluate_score(emb, sets, params, "similarity")}
@@ -170,6 +175,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--export-bundle", type=Path, default=None)
     ap.add_argument("--time-budget", type=float, default=0.0, help="seconds; 0 = no limit")
     ap.add_argument("--scores", action="store_true", help="also the alternative acceptance scores")
+    ap.add_argument("--whiten-dims", default="0", help="index.whiten_dim values to evaluate, e.g. 0,128")
     return ap.parse_args(argv)
 
 

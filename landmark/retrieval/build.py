@@ -9,8 +9,9 @@ import numpy as np
 
 from landmark.params import IndexParams
 from landmark.retrieval.centroids import CentroidSet, build_centroids, photo_centroids, single_centroids
-from landmark.retrieval.index import CentroidIndex, IndexConfig
+from landmark.retrieval.index import CentroidIndex, IndexConfig, make_faiss_index
 from landmark.retrieval.threshold import Threshold, calibrate
+from landmark.retrieval.whitening import apply_whitening, fit_whitening, whitened_index
 
 log = logging.getLogger(__name__)
 VARIANTS = ("centroids", "single", "photos")  # several centroids (paper) | one per landmark | every photo
@@ -44,9 +45,15 @@ def build_index(
     params: IndexParams,
     variant: str = "centroids",
 ) -> CentroidIndex:
-    """Centroids (per `variant`) in a faiss index of type params.type."""
-    cs = centroid_set(embeddings, labels, params, variant)
-    return CentroidIndex.build(cs.vectors, cs.labels, IndexConfig.from_params(params), cs.sizes)
+    """Centroids (per `variant`) in a faiss index of type params.type. With params.whiten_dim > 0 the
+    centroids are taken in a whitened space fitted on `embeddings`, and the index whitens queries."""
+    if params.whiten_dim <= 0:
+        cs = centroid_set(embeddings, labels, params, variant)
+        return CentroidIndex.build(cs.vectors, cs.labels, IndexConfig.from_params(params), cs.sizes)
+    mean, proj = fit_whitening(embeddings, params.whiten_dim, params.whiten_shrinkage)
+    cs = centroid_set(apply_whitening(embeddings, mean, proj), labels, params, variant)
+    inner = make_faiss_index(cs.vectors, IndexConfig.from_params(params))
+    return CentroidIndex(whitened_index(inner, mean, proj), cs.labels, cs.sizes)
 
 
 def top1_similarity(index: CentroidIndex, embeddings: np.ndarray) -> np.ndarray:

@@ -1,0 +1,59 @@
+"""Learned whitening inside the faiss index (index.whiten_dim): the index searched with RAW embeddings
+gives the similarities of whitened, normalised vectors; whiten_dim 0 keeps the plain index."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from landmark.params import load_params
+from landmark.retrieval.build import build_index, calibrate_index
+from landmark.retrieval.index import CentroidIndex
+from landmark.retrieval.whitening import apply_whitening, fit_whitening
+from tests.conftest import REPO
+
+
+def _data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    # anisotropic space: a few loud directions shared by every landmark, landmarks differ in quiet ones
+    loud = rng.normal(size=(300, 4)) @ rng.normal(size=(4, 32)) * 3.0
+    labels = np.repeat(np.array(["a", "b", "c"], dtype=object), 100)
+    centres = rng.normal(size=(3, 32)) * 0.5
+    x = loud + centres[np.repeat(np.arange(3), 100)] + rng.normal(size=(300, 32)) * 0.2
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), labels
+
+
+def test_fit_whitening_gives_unit_covariance_without_shrinkage() -> None:
+    x, _ = _data()
+    mean, proj = fit_whitening(x, 16, shrinkage=0.0)
+    y = (x - mean) @ proj
+    assert proj.shape == (32, 16)
+    assert np.allclose(np.cov(y.T), np.eye(16), atol=1e-3)
+
+
+def test_whitened_index_matches_numpy_and_survives_save(tmp_path: Path) -> None:
+    x, labels = _data()
+    params = dataclasses.replace(load_params(REPO / "params.yaml").index, whiten_dim=16, whiten_shrinkage=1.0)
+    index = build_index(x, labels, params, "single")
+    mean, proj = fit_whitening(x, 16, 1.0)
+    wx = apply_whitening(x, mean, proj)
+    centroids = np.stack([wx[labels == n].mean(0) for n in ("a", "b", "c")])
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    sims, found = index.search(x[:20], k=1)
+    assert np.allclose(sims[:, 0], (wx[:20] @ centroids.T).max(1), atol=1e-4)
+    assert list(found[:, 0]) == list(np.array(["a", "b", "c"])[(wx[:20] @ centroids.T).argmax(1)])
+    index.save(tmp_path)
+    again, _ = CentroidIndex.load(tmp_path).search(x[:20], k=1)
+    assert np.allclose(again, sims, atol=1e-6)
+    assert calibrate_index(index, x[200:], params).n_calibration == 100
+
+
+def test_whitening_off_is_the_plain_index() -> None:
+    x, labels = _data()
+    params = dataclasses.replace(load_params(REPO / "params.yaml").index, whiten_dim=0)
+    sims, _ = build_index(x, labels, params, "single").search(x[:5], k=1)
+    plain = np.stack([x[labels == n].mean(0) for n in ("a", "b", "c")])
+    plain /= np.linalg.norm(plain, axis=1, keepdims=True)
+    assert np.allclose(sims[:, 0], (x[:5] @ plain.T).max(1), atol=1e-5)
