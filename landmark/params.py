@@ -113,6 +113,8 @@ class IndexParams:
     target_fpr: float
     fprs: tuple[float, ...]
     geo_radius_km: float
+    whiten_dim: int
+    whiten_shrinkage: float
 
 
 @dataclass(frozen=True)
