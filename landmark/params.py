@@ -122,6 +122,7 @@ class EvaluateParams:
     seed: int
     landmark_share: float
     min_landmark_queries: int
+    frozen_baseline: bool
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,8 @@ def main() -> None:
     with stage_run("evaluate", {**dataclasses.asdict(e), "model": str(model_path)}):
         assert recognizer.embedder is not None
         trained = embed_sets(recognizer.embedder, sets, args.data_root, params)
-        frozen = None if args.no_frozen else embed_sets(frozen_embedder(params), sets, args.data_root, params)
+        skip_frozen = args.no_frozen or not e.frozen_baseline
+        frozen = None if skip_frozen else embed_sets(frozen_embedder(params), sets, args.data_root, params)
         evaluations = evaluate_systems(
             trained,
             database["landmark"].to_numpy(dtype=object),

@@ -96,22 +96,48 @@ def test_failing_validation_stops_the_flow_before_any_later_stage(project: Path)
     assert (project / "artifacts" / "split" / "manifest.csv").stat().st_mtime == split_before
 
 
-def test_data_change_retrain_then_data_and_model_rollback(project: Path) -> None:
+def test_data_change_kill_during_training_resume_then_data_and_model_rollback(project: Path) -> None:
+    """New data, `kill -9` of the flow in the middle of training, retrain again: finished stages are
+    skipped, training resumes from its checkpoint and the result is registered once. Then the data is
+    rolled back byte for byte and the champion moves back to the previous version."""
     from landmark.data.versions import commit_data_version, list_versions, rollback_data
+    from landmark.registry.promotion import force_promote, rollback_champion
 
     first_data = list_versions(project)[0]
     champion_before = _champion(project)
     snapshot = {p.relative_to(project / "data"): p.read_bytes() for p in (project / "data").rglob("*") if p.is_file()}
-
     manifest = project / "data" / "manifest.csv"
     lines = manifest.read_text().splitlines()
     manifest.write_text("\n".join(lines[:-10]) + "\n")  # drop 10 photos from the database
-    changed = commit_data_version(project, "drop 10 photos", source="test")
-    assert changed.md5 != first_data.md5
+    assert commit_data_version(project, "drop 10 photos", source="test").md5 != first_data.md5
+    params_path = project / "params.yaml"
+    raw = yaml.safe_load(params_path.read_text())
+    raw["train"]["stages"][0]["epochs"] = 2  # a checkpoint after epoch 1, then the kill
+    params_path.write_text(yaml.safe_dump(raw, sort_keys=False))
+
+    ckpt = project / "artifacts" / "train" / "stage_1" / "checkpoints" / "last.pt"
+    started = time.time()
+    code = "import sys; from flows.retrain import retrain; retrain(project_dir=sys.argv[1])"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(project)], cwd=project, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and not (ckpt.exists() and ckpt.stat().st_mtime > started):
+            assert proc.poll() is None, "the flow ended before the first checkpoint"
+            time.sleep(0.3)
+        assert ckpt.exists() and ckpt.stat().st_mtime > started, "no checkpoint within 300 s"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    versions_before = len(_client(project).search_model_versions(f"name='{RECOGNIZER}'"))
     summary = _retrain(project)
-    assert summary["stages"]["validate"] == "ran"
+    assert summary["stages"]["validate"] == "skipped"  # finished before the kill
+    metrics = json.loads((project / "artifacts" / "train" / "stage_1" / "metrics.json").read_text())
+    assert metrics["resumed_from_epoch"] == 1 and metrics["epochs"] == 2
     new_version = summary["registry"]["recognizer_version"]
     assert new_version != champion_before
+    assert len(_client(project).search_model_versions(f"name='{RECOGNIZER}'")) == versions_before + 1
+    assert _retrain(project)["registry"]["registered"] is False  # registered once
 
     rollback_data(project, first_data.commit)
     restored = {p.relative_to(project / "data"): p.read_bytes() for p in (project / "data").rglob("*") if p.is_file()}
@@ -119,43 +145,10 @@ def test_data_change_retrain_then_data_and_model_rollback(project: Path) -> None
 
     client = _client(project)
     if _champion(project) != new_version:  # the gate kept the old champion: promote by hand to test rollback
-        from landmark.registry.promotion import force_promote
-
         force_promote(client, RECOGNIZER, new_version, "test")
-    from landmark.registry.promotion import rollback_champion
-
     assert rollback_champion(client, RECOGNIZER) == champion_before
     loaded = mlflow.pyfunc.load_model(f"models:/{RECOGNIZER}@champion")
     assert str(loaded.metadata.run_id) == client.get_model_version(RECOGNIZER, champion_before).run_id
-
-
-def test_kill_during_training_then_retrain_resumes_and_registers_once(project: Path) -> None:
-    params_path = project / "params.yaml"
-    raw = yaml.safe_load(params_path.read_text())
-    raw["train"]["stages"][0]["epochs"] = 3  # training must really run again
-    params_path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    ckpt = project / "artifacts" / "train" / "stage_1" / "checkpoints" / "last.pt"
-    started = time.time()
-    code = "import sys; from flows.retrain import retrain; retrain(project_dir=sys.argv[1])"
-    proc = subprocess.Popen([sys.executable, "-c", code, str(project)], cwd=project, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 240
-        while time.time() < deadline and not (ckpt.exists() and ckpt.stat().st_mtime > started):
-            assert proc.poll() is None, "the flow ended before the first checkpoint"
-            time.sleep(0.5)
-        assert ckpt.exists() and ckpt.stat().st_mtime > started, "no checkpoint within 240 s"
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    versions_before = len(_client(project).search_model_versions(f"name='{RECOGNIZER}'"))
-    summary = _retrain(project)
-    metrics = json.loads((project / "artifacts" / "train" / "stage_1" / "metrics.json").read_text())
-    assert metrics["resumed_from_epoch"] >= 1 and metrics["epochs"] == 3
-    assert summary["stages"]["validate"] == "skipped"
-    assert len(_client(project).search_model_versions(f"name='{RECOGNIZER}'")) == versions_before + 1
-    again = _retrain(project)
-    assert again["registry"]["registered"] is False  # registered once
 
 
 def test_scheduled_deployment_exists_and_a_triggered_run_completes(project: Path) -> None:

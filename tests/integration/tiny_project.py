@@ -19,7 +19,7 @@ TINY_OVERRIDES: dict[str, dict[str, Any]] = {
     "backbone": {"image_size": 64},
     "embed": {"batch_size": 32},
     "clean": {"k": 5, "min_cluster_size": 2, "whiten_dim": 16},
-    "evaluate": {"min_landmark_queries": 5, "landmark_share": 0.2},
+    "evaluate": {"min_landmark_queries": 5, "landmark_share": 0.2, "frozen_baseline": False},
 }
 
 
