@@ -54,7 +54,11 @@ def _evaluate(world: pd.DataFrame, model_path: str | None) -> dict:
     if model_path is None:
         evaluations = evaluate_model(frozen, sets, params, main="frozen_recognizer")
     else:
-        trained = embed_world(load_embedder(Path(model_path)), sets, params)
+        from landmark.experiments.train_real import load_half
+
+        path = Path(model_path)
+        model = load_half(path) if path.name.endswith(".half.pt") else load_embedder(path)
+        trained = embed_world(model, sets, params)
         evaluations = evaluate_model(trained, sets, params, frozen=frozen)
     table = metrics_table(evaluations, (*KEYS, "fpr_at_threshold", "n_centroids"))
     report = os.environ.get("LANDMARK_REAL_REPORT")
@@ -80,7 +84,7 @@ def test_frozen_backbone_and_baselines(world: pd.DataFrame) -> None:
     assert frozen["fpr_unknown"] > frozen["fpr_non_landmark"]
 
 
-@pytest.mark.skipif(not os.environ.get("LANDMARK_REAL_MODEL"), reason="set LANDMARK_REAL_MODEL=<model.pt>")
+@pytest.mark.skipif(not os.environ.get("LANDMARK_REAL_MODEL"), reason="set LANDMARK_REAL_MODEL=<model.pt | x.half.pt>")
 def test_trained_recognizer_targets(world: pd.DataFrame) -> None:
     metrics = _evaluate(world, os.environ["LANDMARK_REAL_MODEL"])["recognizer"].metrics
     assert metrics["gap"] >= 0.9 and metrics["sensitivity_at_fpr_1pct"] >= 0.8, metrics
