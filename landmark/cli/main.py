@@ -125,10 +125,13 @@ def retrain(
     register: Annotated[bool, typer.Option(help="Register and gate the models after evaluation.")] = True,
 ) -> None:
     """Run the retrain flow (Prefect): the DVC stages, then MLflow registration and the promotion gate."""
-    from flows.preflight import PreflightError, check_prefect
+    from flows.preflight import PreflightError, check_mlflow, check_prefect, check_project
+    from landmark.registry.tracking import tracking_uri
 
     root = _root()
     try:
+        check_project(root)
+        check_mlflow(tracking_uri(root))
         check_prefect()
         from flows.retrain import retrain as retrain_flow
 
@@ -214,8 +217,8 @@ def ui() -> None:
         print(line)
 
 
-def _register_optional() -> None:
-    """Commands whose modules live beside this one (ingestion, recognition)."""
+def _register_sibling_commands() -> None:
+    """Commands whose modules live beside this one (ingestion with data versioning, recognition)."""
     import functools
 
     from landmark.cli.data_import import import_command
@@ -236,14 +239,11 @@ def _register_optional() -> None:
     import_and_version.__doc__ = (import_command.__doc__ or "") + (
         "\n\nThe result becomes a new data version (data.dvc updated and committed).")
     data_app.command("import")(import_and_version)
-    try:
-        from landmark.cli.recognize import albums_command, evaluate_command, recognize_command
+    from landmark.cli.recognize import albums_command, evaluate_command, recognize_command
 
-        app.command("recognize")(recognize_command)
-        app.command("albums")(albums_command)
-        app.command("evaluate")(evaluate_command)
-    except ImportError:  # pragma: no cover
-        pass
+    app.command("recognize")(recognize_command)
+    app.command("albums")(albums_command)
+    app.command("evaluate")(evaluate_command)
 
 
-_register_optional()
+_register_sibling_commands()

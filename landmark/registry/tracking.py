@@ -41,6 +41,13 @@ def ensure_experiment(root: Path | None = None, name: str = EXPERIMENT_NAME) -> 
     return mlflow.create_experiment(name, artifact_location=artifacts.as_uri())
 
 
+def _experiment_exists(experiment_id: str) -> bool:
+    try:
+        return mlflow.get_experiment(experiment_id) is not None
+    except mlflow.exceptions.MlflowException:
+        return False
+
+
 @contextmanager
 def stage_run(stage: str, params: dict[str, Any] | None = None) -> Iterator[mlflow.ActiveRun | None]:
     """An MLflow run for one stage; yields None (logs nothing) when LANDMARK_NO_MLFLOW=1."""
@@ -48,8 +55,10 @@ def stage_run(stage: str, params: dict[str, Any] | None = None) -> Iterator[mlfl
         yield None
         return
     apply_offline_env()
-    experiment_id = os.environ.get("MLFLOW_EXPERIMENT_ID") or ensure_experiment()
     mlflow.set_tracking_uri(tracking_uri())
+    experiment_id = os.environ.get("MLFLOW_EXPERIMENT_ID")
+    if not experiment_id or not _experiment_exists(experiment_id):  # e.g. left over from another store
+        experiment_id = ensure_experiment()
     parent = os.environ.get(PARENT_RUN_ENV)
     with mlflow.start_run(run_name=stage, experiment_id=experiment_id, parent_run_id=parent) as run:
         mlflow.set_tag("stage", stage)

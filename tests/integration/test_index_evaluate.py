@@ -30,6 +30,7 @@ pytestmark = pytest.mark.integration
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("index_eval")
     raw = tiny_params()
+    raw["evaluate"]["frozen_baseline"] = True  # this test covers every baseline
     raw["backbone"]["embed_dim"] = 32
     raw["embed"]["cache_dir"] = "artifacts/cache/embeddings"
     (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
