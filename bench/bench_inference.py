@@ -157,10 +157,10 @@ def network_rows(path: Path, size: int, matmul: float) -> list[dict[str, object]
 
 def recognition_rows(path: Path, size: int, photos: list[Path]) -> list[dict[str, object]]:
     """End-to-end photos/s: fast path vs best eager torch path, same size, same faiss index."""
+    from landmark.data.images import load_rgb
     from landmark.models.decode_pool import Preprocessor, embed_photos, iter_batches
     from landmark.models.onnx_embedder import embed_array, fast_embedder
     from landmark.models.transforms import eval_transform
-    from landmark.data.images import load_rgb
     from landmark.retrieval.index import CentroidIndex
 
     reference = fast_embedder(path, "torch").to(memory_format=torch.channels_last)  # type: ignore[call-overload]
@@ -220,7 +220,9 @@ def rss_child(variant: str, size: int, n: int) -> None:
 
     model = fast_embedder(checkpoint(), variant)
     photos = list(real_photos(n=n)["file"])
-    embed = (lambda x: embed_array(model, x))
+    def embed(x: np.ndarray) -> np.ndarray:
+        return embed_array(model, x)
+
     emb = embed_photos(embed, photos, Preprocessor(model.data_config, size), model.embed_dim)
     CentroidIndex.build(emb, np.array([f"l{i % 10}" for i in range(n)])).search(emb, k=1)
     # ru_maxrss survives exec (it would report the parent's peak): read this process's own VmHWM
