@@ -39,6 +39,20 @@ def centroid_set(
     raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
 
 
+MIN_WHITEN_DIM = 16
+
+
+def whiten_dims(wanted: int, n_photos: int) -> int:
+    """Dimensions the index whitening keeps for `n_photos` database photos (0: no whitening)."""
+    if wanted <= 0:
+        return 0
+    dim = min(wanted, n_photos // 4)
+    if dim < MIN_WHITEN_DIM:
+        log.warning("index whitening off: %d database photos are too few for %d dimensions", n_photos, wanted)
+        return 0
+    return dim
+
+
 def build_index(
     embeddings: np.ndarray,
     labels: Sequence[str] | np.ndarray,
@@ -46,11 +60,14 @@ def build_index(
     variant: str = "centroids",
 ) -> CentroidIndex:
     """Centroids (per `variant`) in a faiss index of type params.type. With params.whiten_dim > 0 the
-    centroids are taken in a whitened space fitted on `embeddings`, and the index whitens queries."""
-    if params.whiten_dim <= 0:
+    centroids are taken in a whitened space fitted on `embeddings`, and the index whitens queries.
+    The whitening keeps at most N // 4 dimensions (a covariance needs several photos per dimension)
+    and is skipped, with a warning, when that leaves fewer than MIN_WHITEN_DIM."""
+    dim = whiten_dims(params.whiten_dim, len(embeddings))
+    if dim <= 0:
         cs = centroid_set(embeddings, labels, params, variant)
         return CentroidIndex.build(cs.vectors, cs.labels, IndexConfig.from_params(params), cs.sizes)
-    mean, proj = fit_whitening(embeddings, params.whiten_dim, params.whiten_shrinkage)
+    mean, proj = fit_whitening(embeddings, dim, params.whiten_shrinkage)
     cs = centroid_set(apply_whitening(embeddings, mean, proj), labels, params, variant)
     inner = make_faiss_index(cs.vectors, IndexConfig.from_params(params))
     return CentroidIndex(whitened_index(inner, mean, proj), cs.labels, cs.sizes)

@@ -57,3 +57,12 @@ def test_whitening_off_is_the_plain_index() -> None:
     plain = np.stack([x[labels == n].mean(0) for n in ("a", "b", "c")])
     plain /= np.linalg.norm(plain, axis=1, keepdims=True)
     assert np.allclose(sims[:, 0], (x[:5] @ plain.T).max(1), atol=1e-5)
+
+
+def test_index_whitening_needs_four_photos_per_dimension() -> None:
+    from landmark.retrieval.build import whiten_dims
+
+    assert whiten_dims(0, 10_000) == 0
+    assert whiten_dims(128, 10_000) == 128
+    assert whiten_dims(128, 464) == 116
+    assert whiten_dims(128, 40) == 0  # 10 dimensions would be below the floor: no whitening
