@@ -48,7 +48,7 @@ def data_sample(
     params = load_params(root / "params.yaml").sample
     summary = generate_sample_world(root / out, params, progress=True, overwrite=True)
     console.print(f"sample world: {summary}")
-    if commit:
+    if commit and (root / out).resolve() == (root / "data").resolve():  # only data/ is DVC-tracked
         version = commit_data_version(root, f"sample world (seed {params.seed})", source="sample")
         console.print(f"data version {version.commit[:10]}: {version.meta}")
 
