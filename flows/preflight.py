@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -21,18 +22,22 @@ def check_project(root: Path) -> None:
                              "(generates the sample world) or `landmark data import ...` first")
 
 
+def check_health(name: str, url: str, remedy: str, timeout_s: float = 5.0) -> None:
+    """`url`/health must answer 200 within `timeout_s`; otherwise PreflightError says what to start."""
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout_s) as response:
+            status = response.status
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise PreflightError(f"{name} at {url} is not reachable ({exc}); {remedy}") from exc
+    if status != 200:
+        raise PreflightError(f"{name} at {url} answered {status} on /health; {remedy}")
+
+
 def check_mlflow(uri: str, timeout_s: float = 5.0) -> None:
-    """An http(s) tracking server must answer /health within `timeout_s`; a sqlite store's folder
-    must exist."""
+    """An http(s) tracking server must answer; a sqlite store's folder must exist."""
     if uri.startswith(("http://", "https://")):
-        try:
-            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout_s) as response:
-                if response.status != 200:
-                    raise PreflightError(f"MLflow server at {uri} answered {response.status} on /health")
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise PreflightError(f"MLflow server at {uri} is not reachable ({exc}); start it with "
-                                 "`mlflow/server.sh` or unset MLFLOW_TRACKING_URI to use the local "
-                                 "sqlite store") from exc
+        check_health("MLflow server", uri, "start it with `mlflow/server.sh` or unset MLFLOW_TRACKING_URI "
+                     "to use the local sqlite store", timeout_s)
     elif uri.startswith("sqlite:///"):
         folder = Path(uri.removeprefix("sqlite:///")).parent
         if not folder.is_dir():
@@ -40,18 +45,9 @@ def check_mlflow(uri: str, timeout_s: float = 5.0) -> None:
 
 
 def check_prefect(timeout_s: float = 5.0) -> None:
-    """When PREFECT_API_URL names a server, it must answer /health within `timeout_s` (otherwise
-    Prefect would retry for minutes). Without it, flows use an ephemeral local server."""
-    import os
-
+    """When PREFECT_API_URL names a server, it must answer (otherwise Prefect would retry for
+    minutes). Without it, flows use an ephemeral local server."""
     url = os.environ.get("PREFECT_API_URL", "")
-    if not url:
-        return
-    try:
-        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout_s) as response:
-            if response.status != 200:
-                raise PreflightError(f"Prefect server at {url} answered {response.status} on /health")
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise PreflightError(f"Prefect server at {url} is not reachable ({exc}); start it with "
-                             "`prefect server start --host 127.0.0.1` or unset PREFECT_API_URL to run "
-                             "with a temporary local server") from exc
+    if url:
+        check_health("Prefect server", url, "start it with `prefect server start --host 127.0.0.1` or unset "
+                     "PREFECT_API_URL to run with a temporary local server", timeout_s)

@@ -24,7 +24,7 @@ from landmark.data.ingest import (
     Candidate,
     parse_coordinate,
 )
-from landmark.data.manifest import NON_LANDMARK, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, ManifestError
+from landmark.data.manifest import NON_LANDMARK, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, ManifestError, read_csv_table
 from landmark.data.quarantine import ImportSummary, QuarantineEntry
 from landmark.layout import DATA
 
@@ -116,17 +116,7 @@ def add_non_landmarks(
 
 def read_source_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     """A CSV read as strings; ManifestError names the file when it is unreadable or lacks a column."""
-    path = Path(path)
-    if not path.is_file():
-        raise ManifestError(f"{path}: file not found")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{path}: cannot be read as CSV: {exc}") from exc
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise ManifestError(f"{path}: missing required column(s) {missing}; found {list(frame.columns)}")
-    return frame
+    return read_csv_table(path, required)
 
 
 def _manifest_rows(csv_path: Path) -> tuple[list[Candidate], list[QuarantineEntry], int]:

@@ -38,21 +38,28 @@ def empty_manifest() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
 
 
+def read_csv_table(path: Path, required: tuple[str, ...], what: str = "file") -> pd.DataFrame:
+    """A CSV read as strings (ids such as `007` stay as written); ManifestError names the file when it
+    is missing, unreadable or lacks a required column."""
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"{path}: {what} not found")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: cannot be read as CSV: {exc}") from exc
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ManifestError(f"{path}: missing required column(s) {missing}; found {list(frame.columns)}")
+    return frame
+
+
 def read_manifest(path: Path) -> pd.DataFrame:
     """Read a manifest CSV as strings (ids such as `007` stay as written); lat/lon as float.
 
     Raises ManifestError naming the file when it cannot be read, is empty or lacks a required column.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ManifestError(f"{path}: manifest not found")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{path}: cannot be read as CSV: {exc}") from exc
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ManifestError(f"{path}: missing required column(s) {missing}; found {list(frame.columns)}")
+    frame = read_csv_table(path, REQUIRED_COLUMNS, what="manifest")
     if frame.empty:
         raise ManifestError(f"{path}: manifest has no rows")
     for column in OPTIONAL_COLUMNS:
