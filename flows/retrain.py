@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import mlflow
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
 
-import mlflow
 from flows.dvc_tasks import pipeline_stages, stage_task
 from flows.preflight import check_mlflow, check_project
 from landmark.env import apply_offline_env, repo_root

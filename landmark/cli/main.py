@@ -149,12 +149,12 @@ def promote(
     reason: Annotated[str, typer.Option(help="Why, recorded on the version.")] = "manual promotion",
 ) -> None:
     """Force VERSION to champion by hand (recorded as forced), bypassing the gate."""
+    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     from landmark.registry.promotion import force_promote
     from landmark.registry.register import RECOGNIZER
     from landmark.registry.tracking import ensure_experiment
-    from mlflow import MlflowClient
 
     ensure_experiment(_root())
     try:
@@ -167,10 +167,11 @@ def promote(
 @model_app.command("rollback")
 def model_rollback() -> None:
     """Move the `champion` alias back to the previous champion."""
+    from mlflow import MlflowClient
+
     from landmark.registry.promotion import rollback_champion
     from landmark.registry.register import RECOGNIZER
     from landmark.registry.tracking import ensure_experiment
-    from mlflow import MlflowClient
 
     ensure_experiment(_root())
     try:
@@ -183,8 +184,9 @@ def model_rollback() -> None:
 @model_app.command("list")
 def model_list() -> None:
     """Versions of the registered models with aliases, gate status and metrics."""
-    from landmark.registry.tracking import ensure_experiment
     from mlflow import MlflowClient
+
+    from landmark.registry.tracking import ensure_experiment
 
     ensure_experiment(_root())
     client = MlflowClient()

@@ -16,6 +16,17 @@ def _figure():  # type: ignore[no-untyped-def]
     return plt
 
 
+def _save(plt, fig, ax, path: Path, legend: str) -> Path:  # type: ignore[no-untyped-def]
+    """Grid, legend, tight layout; write the PNG and free the figure."""
+    ax.grid(alpha=0.3)
+    ax.legend(loc=legend, fontsize=8)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
 def plot_sensitivity_fpr(
     curves: dict[str, pd.DataFrame], path: Path, marks: tuple[float, ...] = (0.01, 0.001)
 ) -> Path:
@@ -32,13 +43,7 @@ def plot_sensitivity_fpr(
     ax.set_ylim(0.0, 1.02)
     ax.set_xlabel("false positive rate (photos that must be rejected)")
     ax.set_ylabel("sensitivity (landmark photos recognised correctly)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, ax, path, legend="lower right")
 
 
 def plot_precision_recall(curves: dict[str, pd.DataFrame], path: Path) -> Path:
@@ -51,10 +56,4 @@ def plot_precision_recall(curves: dict[str, pd.DataFrame], path: Path) -> Path:
     ax.set_ylim(0.0, 1.02)
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower left", fontsize=8)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, ax, path, legend="lower left")

@@ -12,11 +12,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import pandas as pd
-
 import mlflow
-from landmark import layout
+import pandas as pd
 from mlflow import MlflowClient
+
+from landmark import layout
 
 log = logging.getLogger(__name__)
 COLLECTION_TAG = "eval.collection"

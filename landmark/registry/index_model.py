@@ -11,11 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
-
-import mlflow
 
 INDEX_FILES = ("index.faiss", "centroids.csv", "index.json")
 

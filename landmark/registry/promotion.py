@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from landmark.params import PromotionParams
-from mlflow import MlflowClient
 
 log = logging.getLogger(__name__)
 CHAMPION = "champion"

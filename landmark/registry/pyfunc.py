@@ -19,12 +19,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
-
-import mlflow
 
 log = logging.getLogger(__name__)
 DEFAULT_BACKEND = "fp32"

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+from mlflow import MlflowClient
+
 from landmark import layout
 from landmark.env import apply_offline_env, repo_root
 from landmark.params import load_params
@@ -27,7 +29,6 @@ from landmark.registry.champion_eval import (
 from landmark.registry.lineage import collect_lineage
 from landmark.registry.promotion import champion_version, gate
 from landmark.registry.tracking import PARENT_RUN_ENV, ensure_experiment, tracking_uri
-from mlflow import MlflowClient
 
 log = logging.getLogger(__name__)
 RECOGNIZER = "landmark-recognizer"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+
 from landmark.env import apply_offline_env, repo_root
 
 PARENT_RUN_ENV = "LANDMARK_PARENT_RUN_ID"

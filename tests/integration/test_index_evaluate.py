@@ -11,10 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mlflow
 import pytest
 import yaml
 
-import mlflow
 from landmark.data.manifest import NON_LANDMARK, SPLIT_TRAIN, read_manifest, write_manifest
 from landmark.data.sample_world import generate_sample_world
 from landmark.data.split import assign_splits

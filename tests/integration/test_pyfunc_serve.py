@@ -11,12 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pytest
 import requests
 from PIL import Image, ImageDraw
 
-import mlflow
 from landmark.models.checkpoint import save_embedder
 from landmark.models.embedder import create_embedder
 from landmark.models.extract import embed_paths

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow import MlflowClient
 
-import mlflow
 from landmark.params import PromotionParams
 from landmark.registry.index_model import log_index_model
 from landmark.registry.promotion import (
@@ -22,7 +23,6 @@ from landmark.registry.promotion import (
     rollback_champion,
 )
 from landmark.retrieval.index import CentroidIndex
-from mlflow import MlflowClient
 
 pytestmark = pytest.mark.integration
 NAME = "landmark-index"

@@ -13,11 +13,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
 import pytest
 import yaml
-
-import mlflow
 from mlflow import MlflowClient
+
 from tests.integration.tiny_project import make_tiny_project
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

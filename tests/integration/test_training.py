@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +18,6 @@ import torch
 import yaml
 from PIL import Image, ImageDraw
 
-import mlflow
 from landmark.data.images import load_rgb
 from landmark.data.manifest import NON_LANDMARK, write_manifest
 from landmark.models.checkpoint import load_embedder
