@@ -68,7 +68,7 @@ def evaluate_recognizer(
 
 def evaluate_embeddings(
     db_embeddings: np.ndarray,
-    db_labels: Sequence[str],
+    db_labels: Sequence[str] | np.ndarray,
     calibration_embeddings: np.ndarray,
     query_embeddings: np.ndarray,
     truth: np.ndarray,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
@@ -19,7 +20,7 @@ from mlflow.models import infer_signature
 INDEX_FILES = ("index.faiss", "centroids.csv", "index.json")
 
 
-class IndexModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class IndexModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]  # untyped base
     """Nearest-centroid search over the registered index files."""
 
     def load_context(self, context: Any) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,7 @@ def stage_run(stage: str, params: dict[str, Any] | None = None) -> Iterator[mlfl
         yield run
 
 
-def log_metrics_safe(metrics: dict[str, float], step: int | None = None) -> None:
+def log_metrics_safe(metrics: Mapping[str, object], step: int | None = None) -> None:
     """Log numeric metrics to the active run, if any, with names MLflow accepts."""
     if mlflow.active_run() is None:
         return

@@ -54,6 +54,7 @@ def make_faiss_index(vectors: np.ndarray, config: IndexConfig) -> faiss.Index:
     """Build (and train if needed) a faiss inner-product index over (C, D) float32 vectors."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = vectors.shape
+    index: faiss.Index
     if config.type == "flat":
         index = faiss.IndexFlatIP(dim)
     elif config.type == "hnsw":
