@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -25,8 +26,43 @@ def pipeline_stages(root: Path) -> list[str]:
     return list(doc["stages"])
 
 
+def _pids(node: object) -> list[int]:
+    if isinstance(node, dict):
+        found = [int(node["pid"])] if "pid" in node else []
+        return found + [p for value in node.values() for p in _pids(value)]
+    if isinstance(node, list):
+        return [p for value in node for p in _pids(value)]
+    return []
+
+
+def _alive(pid: int) -> bool:
+    """Running and not a zombie (a killed process nobody reaped yet still holds its PID)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def clear_stale_dvc_lock(root: Path) -> bool:
+    """After a `kill -9` DVC's read/write lock can name processes that are gone; DVC then refuses to
+    run ("is busy") and tells the user to delete .dvc/tmp/rwlock. Do that, but only when every
+    process the lock names is dead or a zombie. Returns True when a stale lock was removed."""
+    lock = root / ".dvc" / "tmp" / "rwlock"
+    try:
+        holders = _pids(json.loads(lock.read_text() or "{}"))
+    except (OSError, ValueError):
+        return False
+    if not holders or any(_alive(pid) for pid in holders):
+        return False
+    lock.unlink(missing_ok=True)
+    return True
+
+
 def _repro(root: Path, stage: str, env: dict[str, str], force: bool) -> str:
     logger = get_run_logger()
+    if clear_stale_dvc_lock(root):
+        logger.warning("removed a stale DVC lock left by a killed run")
     args = [sys.executable, "-m", "dvc", "repro", "--single-item", stage]
     if force:
         args.append("--force")
