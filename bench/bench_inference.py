@@ -2,9 +2,11 @@
 
 Figures (medians of REPEATS runs, all in this process and run, on the real photos):
   * the network's GFLOP per photo (torch FlopCounterMode) and the CPU's float32 matmul rate
-    (numpy and torch); the share of that rate each network variant reaches;
+    (numpy and torch; bfloat16 in torch too); the share of that rate each network variant reaches;
   * network photos/s on ready tensors: eager torch (baseline: the bare model forward, NCHW,
-    no_grad), channels_last + inference_mode, ONNX Runtime fp32 and static int8;
+    no_grad), channels_last + inference_mode, ONNX Runtime fp32 (threads sleeping when idle, as in
+    the recognizer, and spinning: the network alone), OpenVINO fp32 and bf16, ONNX Runtime int8;
+  * the accuracy checks of the variants that change the numbers (int8, bf16) on real photos;
   * end-to-end recognition photos/s (decode + resize + network + faiss search): the fast path
     (decode threads + `fast_embedder(auto)`) against the best eager torch path (serial timm
     transform, channels_last + inference_mode), at 224 px and the pipeline's 128 px;
@@ -20,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 REAL = Path(os.environ.get("LANDMARK_REAL_DATA", REPO.parent / "shared" / "data" / "real-landmarks"))
 CHECKPOINT = REPO / "artifacts" / "bench" / "lite0" / "model.pt"
 SIZES = (224, 128)
-N_PHOTOS, BATCH, REPEATS = 96, 32, 3
+N_PHOTOS, BATCH, REPEATS = 96, 16, 5  # batch 16: the fastest for every runtime at 128 and 224 px here
 
 
 def _median_seconds(fn: Callable[[], object], repeats: int = REPEATS) -> float:
@@ -85,13 +88,17 @@ def real_photos(per_landmark: int | None = None, n: int | None = None) -> pd.Dat
     return pd.DataFrame({"file": [REAL / p for p in manifest["path"]], "landmark": manifest["landmark"].to_numpy()})
 
 
-def matmul_gflops(n: int = 2048) -> tuple[float, float]:
-    """(numpy, torch) float32 (n x n) @ (n x n) rate in GFLOP/s on this process's threads."""
+MATMUL_N = 2048
+
+
+def matmul_fns(n: int = MATMUL_N) -> dict[str, Callable[[], object]]:
+    """One (n x n) @ (n x n) product each: numpy fp32, torch fp32, torch bf16 (GFLOP = 2 n^3 / 1e9)."""
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-    flops = 2.0 * n**3 / 1e9
-    return flops / _median_seconds(lambda: a @ b, 5), flops / _median_seconds(lambda: ta @ tb, 5)
+    ha, hb = ta.bfloat16(), tb.bfloat16()
+    return {"matmul numpy fp32": lambda: a @ b, "matmul torch fp32": lambda: ta @ tb,
+            "matmul torch bf16": lambda: ha @ hb}
 
 
 def network_gflops(model: torch.nn.Module, size: int) -> float:
@@ -104,30 +111,37 @@ def network_gflops(model: torch.nn.Module, size: int) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def _ensure_int8(path: Path) -> dict[str, object] | None:
+def checked_variants(path: Path) -> dict[str, dict[str, Any]]:
+    """Build and check int8 and bf16 on 600 real photos (recorded next to the export, reused)."""
     from landmark.models import onnx_export as ox
     from landmark.models.checkpoint import load_embedder
     from landmark.models.extract import model_identity
-    from landmark.models.onnx_embedder import build_int8
+    from landmark.models.onnx_embedder import check_variant
 
-    int8 = ox.onnx_path(path, model_identity(load_embedder(path)), ox.INT8)
-    record = ox.read_int8_check(int8)
-    if record is None:
-        photos = real_photos(per_landmark=60)
-        record = build_int8(path, list(photos["file"]), list(photos["landmark"]))
-    return record
+    identity = model_identity(load_embedder(path))
+    records = {}
+    for variant in ox.CHECKED_VARIANTS:
+        record = ox.read_variant_check(ox.variant_check_path(path, identity, variant))
+        if record is None:
+            photos = real_photos(per_landmark=60)
+            record = check_variant(path, variant, list(photos["file"]), list(photos["landmark"]))
+        records[variant] = record
+    return records
 
 
-def network_rows(path: Path, size: int, matmul: float) -> list[dict[str, object]]:
-    """photos/s of each network variant on a ready batch of real photos, and its share of `matmul`."""
+def network_rows(path: Path, size: int) -> list[dict[str, object]]:
+    """photos/s of each network variant on a ready batch of real photos, and its share of the matmul
+    rate of its number format (fp32 or bf16, torch; int8 has no rate to compare with), measured in the
+    same interleaved rounds, so that load drifts on this shared machine hit both alike."""
+    from landmark.models.checkpoint import load_embedder
     from landmark.models.decode_pool import Preprocessor
-    from landmark.models.onnx_embedder import fast_embedder
+    from landmark.models.onnx_embedder import OnnxEmbedder, fast_embedder
 
-    torch_model = fast_embedder(path, "torch")
+    torch_model = load_embedder(path)
     gflop = network_gflops(torch_model, size)
     batch = Preprocessor(torch_model.data_config, size)(list(real_photos(n=BATCH)["file"]))
     tensor = torch.from_numpy(batch)
-    cl_model = fast_embedder(path, "torch").to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    cl_model = load_embedder(path).to(memory_format=torch.channels_last)
 
     def eager() -> None:
         with torch.no_grad():
@@ -138,36 +152,55 @@ def network_rows(path: Path, size: int, matmul: float) -> list[dict[str, object]
             cl_model(tensor.contiguous(memory_format=torch.channels_last))
 
     variants: dict[str, Callable[[], object]] = {"eager torch": eager, "channels_last+inference_mode": channels_last}
-    for name in ("fp32", "int8"):
+    for label, name in (("ORT fp32", "fp32"), ("OpenVINO fp32", "ov-fp32"), ("OpenVINO bf16", "ov-bf16"),
+                        ("ORT int8", "int8")):
         try:
-            onnx = fast_embedder(path, name)
-            variants[f"ORT {name}"] = lambda onnx=onnx: onnx.embed_batch(batch)  # type: ignore[misc]
-        except (FileNotFoundError, RuntimeError) as exc:
-            log.warning("ORT %s not measured: %s", name, exc)
-    rates = _interleaved_rates(variants, BATCH)
-    rows = [_row(f"network GFLOP/photo @{size}", gflop, None, "GFLOP")]
+            fast = fast_embedder(path, name)
+            variants[label] = lambda fast=fast: fast.embed_batch(batch)  # type: ignore[misc]
+            if name == "fp32":
+                assert isinstance(fast, OnnxEmbedder)
+                spin = OnnxEmbedder(fast.path, fast.data_config, fast.embed_dim, fast.meta, spinning=True)
+                variants["ORT fp32, spinning threads"] = lambda spin=spin: spin.embed_batch(batch)  # type: ignore[misc]
+        except (FileNotFoundError, RuntimeError, ImportError) as exc:
+            log.warning("%s not measured: %s", label, exc)
+    matmuls = matmul_fns()
+    rates = _interleaved_rates({**variants, **matmuls}, BATCH)
+    rates = {name: rate / BATCH * 2.0 * MATMUL_N**3 / 1e9 if name in matmuls else rate for name, rate in rates.items()}
+    torch32, numpy32 = rates.pop("matmul torch fp32"), rates.pop("matmul numpy fp32")
+    matmul, matmul_bf16 = max(torch32, numpy32), rates.pop("matmul torch bf16")  # fp32: the better library
+    rows = [_row(f"float32 matmul {MATMUL_N}^3 (same rounds as @{size}): torch vs numpy", torch32, numpy32,
+                 "GFLOP/s"),
+            _row(f"bfloat16 matmul {MATMUL_N}^3 (torch) vs the best float32 one (same rounds as @{size})",
+                 matmul_bf16, matmul, "GFLOP/s"),
+            _row(f"network GFLOP/photo @{size}", gflop, None, "GFLOP")]
     base = rates["eager torch"]
     for name, rate in rates.items():
-        share = rate * gflop / matmul
-        rows.append(_row(f"network @{size}: {name}", rate, base, "photos/s",
-                         f"{rate * gflop:.0f} GFLOP/s = {100 * share:.0f}% of the fp32 torch matmul rate"
-                         + (" (int8 ops: not bounded by the fp32 rate)" if "int8" in name else "")))
+        if "int8" in name:
+            note = f"{rate * gflop:.0f} GFLOP/s (int8 ops: no matmul rate of the same format measured)"
+        elif "bf16" in name:
+            note = (f"{rate * gflop:.0f} GFLOP/s = {100 * rate * gflop / matmul_bf16:.0f}% of the bf16 matmul rate, "
+                    f"{100 * rate * gflop / matmul:.0f}% of the fp32 one")
+        else:
+            note = f"{rate * gflop:.0f} GFLOP/s = {100 * rate * gflop / matmul:.0f}% of the best fp32 matmul rate"
+        rows.append(_row(f"network @{size}: {name}", rate, base, "photos/s", note))
     return rows
 
 
 def recognition_rows(path: Path, size: int, photos: list[Path]) -> list[dict[str, object]]:
     """End-to-end photos/s: fast path vs best eager torch path, same size, same faiss index."""
     from landmark.data.images import load_rgb
+    from landmark.models.checkpoint import load_embedder
     from landmark.models.decode_pool import Preprocessor, embed_photos, iter_batches
     from landmark.models.onnx_embedder import embed_array, fast_embedder
     from landmark.models.transforms import eval_transform
     from landmark.retrieval.index import CentroidIndex
 
-    reference = fast_embedder(path, "torch").to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    reference = load_embedder(path).to(memory_format=torch.channels_last)
     fast = fast_embedder(path, "auto")
     pre = Preprocessor(reference.data_config, size)
     labels = np.array([f"l{i % 10}" for i in range(40)])
-    index = CentroidIndex.build(embed_photos(fast.embed_batch, photos[:40], pre, reference.embed_dim), labels)
+    index = CentroidIndex.build(embed_photos(lambda x: embed_array(fast, x), photos[:40], pre, reference.embed_dim),
+                                labels)
     transform = eval_transform(reference.data_config, size)
     cores = len(os.sched_getaffinity(0))
 
@@ -178,7 +211,7 @@ def recognition_rows(path: Path, size: int, photos: list[Path]) -> list[dict[str
 
     def fast_path() -> None:
         for _, batch in iter_batches(photos, pre, BATCH, workers=cores):
-            index.search(fast.embed_batch(batch), k=1)  # type: ignore[union-attr]
+            index.search(embed_array(fast, batch), k=1)
 
     def decode_only() -> None:
         for _ in iter_batches(photos, pre, BATCH, workers=cores):
@@ -188,7 +221,7 @@ def recognition_rows(path: Path, size: int, photos: list[Path]) -> list[dict[str
     base, rate = rates["eager"], rates["fast"]
     variant = getattr(fast, "meta", {}).get("variant", "torch")
     return [_row(f"recognition @{size}: decode+network+search", rate, base, "photos/s",
-                 f"fast = {cores} decode threads + ORT {variant}; baseline = serial timm transform + "
+                 f"fast = {cores} decode threads + {variant} (fast_embedder auto); baseline = serial timm transform + "
                  "channels_last+inference_mode"),
             _row(f"decode+resize @{size}, {cores} threads (no network)", len(photos) / _median_seconds(decode_only),
                  None, "photos/s")]
@@ -245,16 +278,17 @@ def main() -> list[dict[str, object]]:
     cores = len(os.sched_getaffinity(0))
     torch.set_num_threads(cores)
     path = checkpoint()
-    record = _ensure_int8(path)
-    np_rate, torch_rate = matmul_gflops()
-    rows = [_row("float32 matmul 2048^3: torch vs numpy", torch_rate, np_rate, "GFLOP/s", f"{cores} cores")]
-    if record:
-        rows.append(_row("int8 accuracy@1 (nearest centroid, real photos)", float(record["int8_accuracy"]),
-                         float(record["fp32_accuracy"]), "accuracy", f"passed={record['passed']} (max drop "
-                         f"1 point); int8 used by fast_embedder(auto) only if passed and faster"))
+    records = checked_variants(path)
+    rows = []
+    for variant, record in records.items():
+        rows.append(_row(f"{variant} accuracy@1 (nearest centroid, 600 real photos) vs fp32", float(record["accuracy"]),
+                         float(record["fp32_accuracy"]), "accuracy",
+                         f"passed={record['passed']} (max drop 1 point), cosine to fp32 mean "
+                         f"{float(record['cosine_mean']):.4f}, speed-up {float(record['speedup']):.2f}; used by "
+                         "fast_embedder(auto) only if passed and faster (the fastest such)"))
     photos = list(real_photos(n=N_PHOTOS)["file"])
     for size in SIZES:
-        rows += network_rows(path, size, torch_rate)
+        rows += network_rows(path, size)
         rows += recognition_rows(path, size, photos)
     rows += decode_rows(photos, 224)
     rows += rss_rows()

@@ -37,6 +37,8 @@ class Backend(StrEnum):
     torch = "torch"
     fp32 = "fp32"
     int8 = "int8"
+    ov_fp32 = "ov-fp32"
+    ov_bf16 = "ov-bf16"
 
 
 IndexOpt = Annotated[Path, typer.Option("--index", help="Index folder written by the index stage.")]
@@ -51,8 +53,9 @@ ModelOpt = Annotated[
 BackendOpt = Annotated[
     Backend,
     typer.Option(
-        help="Network runtime: auto (int8 when its accuracy check passed and it is faster, else ONNX fp32, "
-        "else torch), torch (eager reference), fp32 / int8 (ONNX Runtime)."
+        help="Network runtime: auto (the fastest of ov-bf16 / int8 whose accuracy check passed, else "
+        "ONNX fp32, else torch), torch (eager reference), fp32 / int8 (ONNX Runtime), ov-fp32 / ov-bf16 "
+        "(OpenVINO)."
     ),
 ]
 

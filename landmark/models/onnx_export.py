@@ -3,7 +3,8 @@
 Files sit next to the checkpoint, keyed by the model's identity (hash of its meta and weights, see
 `landmark.models.extract.model_identity`), so a retrained model never reuses a stale export:
 ``<checkpoint dir>/onnx/<identity>.fp32.onnx``, ``<identity>.int8.onnx`` and
-``<identity>.int8.json`` (the int8 accuracy check, written by `record_int8_check`).
+``<identity>.<variant>.json`` (the accuracy check of a variant that changes the numbers: int8 on
+ONNX Runtime, bf16 on OpenVINO; written by `record_variant_check`).
 
 The graph takes ``pixels`` (N, 3, H, W) float32 (N, H, W dynamic) and returns ``embedding`` (N, D)
 float32, L2-normalised: the same numbers as `Embedder.forward`. GeM's `avg_pool2d` with a kernel
@@ -35,7 +36,9 @@ log = logging.getLogger(__name__)
 OPSET = 17
 INPUT_NAME = "pixels"
 OUTPUT_NAME = "embedding"
-FP32, INT8 = "fp32", "int8"
+FP32, INT8 = "fp32", "int8"  # ONNX Runtime
+OV_FP32, OV_BF16 = "ov-fp32", "ov-bf16"  # OpenVINO, compiled from the fp32 export
+CHECKED_VARIANTS = (INT8, OV_BF16)  # their numbers differ from torch: used only after an accuracy check
 
 
 class _ExportView(nn.Module):
@@ -148,29 +151,30 @@ def quantize_int8(fp32_path: Path, target: Path, calibration: np.ndarray, batch_
     return target
 
 
-def check_path(int8_path: Path) -> Path:
-    """The JSON record of the int8 accuracy check that goes with an int8 model."""
-    return Path(int8_path).with_suffix(".json")
+def variant_check_path(checkpoint: Path, identity: str, variant: str) -> Path:
+    """``<checkpoint dir>/onnx/<identity>.<variant>.json``: the accuracy check of a checked variant."""
+    if variant not in CHECKED_VARIANTS:
+        raise ValueError(f"checked variants are {CHECKED_VARIANTS}, got {variant!r}")
+    return onnx_dir(checkpoint) / f"{identity}.{variant}.json"
 
 
-def record_int8_check(int8_path: Path, fp32_accuracy: float, int8_accuracy: float,
-                      max_drop: float = 0.01, **details: Any) -> dict[str, Any]:
-    """Write the int8 accuracy check next to the int8 model; passed = drop <= max_drop (fraction)."""
-    drop = float(fp32_accuracy) - float(int8_accuracy)
-    record = {"fp32_accuracy": float(fp32_accuracy), "int8_accuracy": float(int8_accuracy),
+def record_variant_check(target: Path, variant: str, fp32_accuracy: float, accuracy: float,
+                         max_drop: float = 0.01, **details: Any) -> dict[str, Any]:
+    """Write a variant's accuracy check at `target`; passed = accuracy@1 drop against fp32 <= max_drop."""
+    drop = float(fp32_accuracy) - float(accuracy)
+    record = {"variant": variant, "fp32_accuracy": float(fp32_accuracy), "accuracy": float(accuracy),
               "drop": drop, "max_drop": float(max_drop), "passed": bool(drop <= max_drop + 1e-9), **details}
-    target = check_path(int8_path)
-    tmp = _atomic_target(target)
+    tmp = _atomic_target(Path(target))
     tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
     os.replace(tmp, target)
-    log.info("int8 check %s: accuracy@1 fp32 %.4f int8 %.4f (drop %.4f, max %.4f)", "passed"
-             if record["passed"] else "FAILED", fp32_accuracy, int8_accuracy, drop, max_drop)
+    log.info("%s check %s: accuracy@1 fp32 %.4f %s %.4f (drop %.4f, max %.4f)", variant,
+             "passed" if record["passed"] else "FAILED", fp32_accuracy, variant, accuracy, drop, max_drop)
     return record
 
 
-def read_int8_check(int8_path: Path) -> dict[str, Any] | None:
-    """The recorded int8 check, or None when the int8 model was never checked."""
-    target = check_path(int8_path)
+def read_variant_check(target: Path) -> dict[str, Any] | None:
+    """The recorded check, or None when the variant was never checked."""
+    target = Path(target)
     if not target.is_file():
         return None
     return dict(json.loads(target.read_text()))

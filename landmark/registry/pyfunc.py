@@ -26,7 +26,7 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
 log = logging.getLogger(__name__)
-DEFAULT_BACKEND = "fp32"
+DEFAULT_BACKEND = "auto"  # the fastest variant whose accuracy check passed (onnx_embedder.fast_embedder)
 INPUT_SCHEMA = Schema(
     [
         ColSpec("string", "image"),
@@ -123,6 +123,7 @@ def _requirements() -> list[str]:
         "faiss-cpu",
         "onnxruntime",
         "onnx",
+        "openvino",
         "numpy",
         "pandas",
         "pillow",
@@ -136,9 +137,15 @@ def _requirements() -> list[str]:
     return out
 
 
-def _export_fp32(model_path: Path) -> None:
-    """Write the checkpoint's checked fp32 ONNX export into `<model dir>/onnx/` (logged with it)."""
+def _export_fp32(model_path: Path, source: Path) -> None:
+    """Write the checkpoint's checked fp32 ONNX export into `<model dir>/onnx/` (logged with it), with the
+    accuracy checks of the fast variants (and a checked int8 model) beside the source checkpoint's export."""
     from landmark.models.onnx_embedder import fast_embedder
+    from landmark.models.onnx_export import onnx_dir
+
+    for found in sorted([*onnx_dir(source).glob("*.json"), *onnx_dir(source).glob("*.int8.onnx")]):
+        onnx_dir(model_path).mkdir(parents=True, exist_ok=True)
+        shutil.copy(found, onnx_dir(model_path) / found.name)
 
     try:
         fast_embedder(model_path, "fp32", threads=1)
@@ -155,7 +162,8 @@ def log_recognizer(
 ) -> mlflow.models.model.ModelInfo:
     """Log network (model_path + its .json meta, + its ONNX fp32 export unless backend is torch) and
     index folder as one pyfunc model in the active run (a run is started if none is active); register
-    it when registered_model_name is given. backend: what the served model runs (fp32 | torch | auto)."""
+    it when registered_model_name is given. backend: what the served model runs (auto | fp32 | ov-bf16 |
+    torch ...; auto: the fastest variant whose accuracy check, copied from beside model_path, passed)."""
     index_dir, model_path = Path(index_dir), Path(model_path)
     package = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
@@ -164,7 +172,7 @@ def log_recognizer(
         shutil.copy(model_path, model_dir / "model.pt")
         shutil.copy(model_path.with_suffix(".json"), model_dir / "model.json")
         if backend != "torch":
-            _export_fp32(model_dir / "model.pt")
+            _export_fp32(model_dir / "model.pt", model_path)
         example = pd.DataFrame({"image": [_example_photo(index_dir)]})
         info = mlflow.pyfunc.log_model(
             name=artifact_path,

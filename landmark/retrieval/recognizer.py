@@ -3,7 +3,8 @@
 One CNN pass per photo, a nearest-centroid search, the location filter when the photo has a
 location, and "no landmark" below the calibrated similarity threshold. Photos are decoded and
 resized in a thread pool while the network runs (`landmark.models.decode_pool`); the network is the
-fastest verified backend of the checkpoint (`fast_embedder`: ONNX Runtime int8 / fp32, or eager
+fastest verified backend of the checkpoint (`fast_embedder`: OpenVINO bf16 / ONNX Runtime int8 /
+fp32, or eager
 torch, the reference).
 Folder layout (artifacts/index/): index.faiss, centroids.csv, landmarks.csv, index.json.
 """
@@ -26,16 +27,16 @@ from landmark.retrieval.index import CentroidIndex
 from landmark.retrieval.threshold import Threshold
 
 if TYPE_CHECKING:
+    from landmark.models.array_embedder import ArrayEmbedder
     from landmark.models.decode_pool import Preprocessor
     from landmark.models.embedder import Embedder
-    from landmark.models.onnx_embedder import OnnxEmbedder
 
 log = logging.getLogger(__name__)
 GEO_CANDIDATES = 64  # centroids searched when a location filter applies
 Location = tuple[float, float] | None
 Photo = Image.Image | str | Path
 Progress = Callable[[int], None]
-BACKENDS = ("auto", "torch", "fp32", "int8")
+BACKENDS = ("auto", "torch", "fp32", "int8", "ov-fp32", "ov-bf16")
 
 
 @dataclass(frozen=True)
@@ -75,14 +76,14 @@ class Recognizer:
 
     def __init__(
         self,
-        embedder: Embedder | OnnxEmbedder | None,
+        embedder: Embedder | ArrayEmbedder | None,
         index: CentroidIndex,
         threshold: Threshold,
         landmarks: pd.DataFrame | None = None,
         geo_radius_km: float = 50.0,
         model_ref: str = "",
         device: str = "cpu",
-        batch_size: int = 32,
+        batch_size: int = 16,  # measured fastest for ORT and OpenVINO at 128 and 224 px (docs/performance.md)
         workers: int = 2,
     ) -> None:
         self.embedder, self.index, self.threshold = embedder, index, threshold
@@ -103,7 +104,7 @@ class Recognizer:
 
     @property
     def backend(self) -> str:
-        """The network runtime: "torch", "fp32", "int8", or "none" without an embedder."""
+        """The network runtime: "torch", "fp32", "int8", "ov-fp32", "ov-bf16", or "none" without an embedder."""
         if self.embedder is None:
             return "none"
         return str(getattr(self.embedder, "meta", {}).get("variant", "torch"))
@@ -149,10 +150,10 @@ class Recognizer:
         """(B, 3, H, W) float32 -> (B, D) float32 on this recognizer's backend and device."""
         import torch
 
-        from landmark.models.onnx_embedder import OnnxEmbedder
+        from landmark.models.array_embedder import ArrayEmbedder
 
         model = self.embedder
-        if isinstance(model, OnnxEmbedder):
+        if isinstance(model, ArrayEmbedder):
             return model.embed_batch
         assert model is not None
         model.eval().to(self.device)
@@ -253,14 +254,15 @@ class Recognizer:
         threads: int | None = None,
     ) -> Recognizer:
         """Read a saved index folder; with model_path, also the network on `backend`:
-        "auto" (the fastest verified: int8 when its accuracy check passed, else ONNX fp32, else
-        torch), "fp32", "int8" (ONNX Runtime, CPU) or "torch" (eager reference; the only one on
-        a non-CPU device). threads: ONNX Runtime intra-op threads (default: usable cores)."""
+        "auto" (the fastest checked variant: ov-bf16 or int8 when its accuracy check passed and it
+        was measured faster, else ONNX fp32, else torch), "fp32", "int8" (ONNX Runtime, CPU),
+        "ov-fp32", "ov-bf16" (OpenVINO, CPU) or "torch" (eager reference; the only one on a
+        non-CPU device). threads: ONNX Runtime intra-op threads (default: usable cores)."""
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         index_dir = Path(index_dir)
         meta = json.loads((index_dir / "index.json").read_text())
-        embedder: Embedder | OnnxEmbedder | None = None
+        embedder: Embedder | ArrayEmbedder | None = None
         if model_path is not None:
             if device != "cpu" or backend == "torch":
                 from landmark.models.checkpoint import load_embedder

@@ -63,6 +63,8 @@ def test_index_then_evaluate(project: Path) -> None:
     assert -1.0 <= meta["threshold"] <= 1.0 and set(meta["fprs"]) == {"0.01", "0.001"}
     assert index_metrics["n_landmarks"] == 5  # 6 landmarks, 1 left out as unknown
     assert 5 <= index_metrics["n_centroids"] <= 15
+    assert index_metrics["bf16_checked"] == 1.0 and abs(index_metrics["bf16_accuracy_drop"]) < 0.2, index_metrics
+    assert list((project / "artifacts" / "train").glob("stage_*/onnx/*.ov-bf16.json"))  # read by fast_embedder
 
     _run(project, "landmark.stages.evaluate")
     out = project / "artifacts" / "evaluate"

@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 from landmark.models.checkpoint import save_embedder
 from landmark.models.embedder import create_embedder
 from landmark.models.extract import embed_paths
+from landmark.models.onnx_embedder import check_variant
 from landmark.params import load_params
 from landmark.registry.pyfunc import encode_image, log_recognizer
 from landmark.retrieval.build import build_index
@@ -65,6 +66,9 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     index = build_index(embed_paths(model, db), labels, params.index)
     sims, _ = index.search(embed_paths(model, neg), 1)
     Recognizer(model, index, calibrate(sims[:, 0], 0.1, (0.1,))).save(root / "index")
+    # the bf16 variant's check travels with the logged model, so the served model runs on it
+    record = check_variant(root / "model.pt", "ov-bf16", db, list(labels), max_drop=1.0)
+    assert record["passed"]
     query = _photo(root / "query_tower.png", 0, 999)
     return root / "index", root / "model.pt", query
 
@@ -77,9 +81,9 @@ def test_pyfunc_log_load_and_serve(bundle: tuple[Path, Path, Path], tmp_path: Pa
     with mlflow.start_run(experiment_id=experiment):
         info = log_recognizer(index_dir, model_path, registered_model_name="landmark-recognizer-test")
     assert info.signature is not None and "image" in info.signature.inputs.input_names()
-    local = mlflow.pyfunc.load_model(info.model_uri).predict(
-        __import__("pandas").DataFrame({"image": [encode_image(query)]})
-    )
+    loaded = mlflow.pyfunc.load_model(info.model_uri)
+    assert loaded.unwrap_python_model().recognizer.backend == "ov-bf16"
+    local = loaded.predict(__import__("pandas").DataFrame({"image": [encode_image(query)]}))
     assert local["landmark"].tolist() == ["tower"]
 
     port = _free_port()

@@ -1,4 +1,5 @@
-"""ONNX export, OnnxEmbedder, fast_embedder and the decode pool on a tiny timm network (random weights)."""
+"""ONNX export, the ONNX Runtime and OpenVINO embedders, fast_embedder and the decode pool on a tiny timm
+network (random weights)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ from landmark.models.embedder import Embedder, create_embedder
 from landmark.models.extract import embed_images, model_identity
 from landmark.models.onnx_embedder import (
     OnnxEmbedder,
+    check_variant,
     embed_array,
     fast_embedder,
     nearest_centroid_accuracy,
 )
+from landmark.models.openvino_embedder import OpenVinoEmbedder
 from landmark.models.transforms import eval_transform
 from landmark.params import BackboneParams
 
@@ -75,17 +78,65 @@ def test_export_is_cached_by_model_identity(checkpoint: Path) -> None:
     assert ox.onnx_path(checkpoint, model_identity(model), ox.FP32) != path
 
 
-def test_int8_needs_a_built_model_and_a_passed_check(checkpoint: Path, tmp_path: Path) -> None:
+def test_checked_variants_need_a_passed_check(checkpoint: Path, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="int8"):
         fast_embedder(checkpoint, "int8")
-    record = ox.record_int8_check(tmp_path / "m.int8.onnx", 0.80, 0.785)
+    target = tmp_path / "m.int8.json"
+    record = ox.record_variant_check(target, ox.INT8, 0.80, 0.785)
     assert not record["passed"] and record["drop"] == pytest.approx(0.015)
-    assert ox.record_int8_check(tmp_path / "m.int8.onnx", 0.80, 0.795)["passed"]
-    assert not ox.record_int8_check(tmp_path / "m.int8.onnx", 0.80, 0.78)["passed"]
-    assert ox.read_int8_check(tmp_path / "m.int8.onnx")["int8_accuracy"] == 0.78
-    assert ox.read_int8_check(tmp_path / "other.int8.onnx") is None
+    assert ox.record_variant_check(target, ox.INT8, 0.80, 0.795)["passed"]
+    assert not ox.record_variant_check(target, ox.INT8, 0.80, 0.78)["passed"]
+    assert ox.read_variant_check(target)["accuracy"] == 0.78
+    assert ox.read_variant_check(tmp_path / "other.int8.json") is None
     with pytest.raises(ValueError, match="variant"):
         fast_embedder(checkpoint, "bf16")
+    with pytest.raises(ValueError, match="checked variants"):
+        ox.variant_check_path(checkpoint, "x", ox.FP32)
+
+
+def test_openvino_fp32_matches_torch(checkpoint: Path) -> None:
+    ov32, torch_model = fast_embedder(checkpoint, "ov-fp32"), fast_embedder(checkpoint, "torch")
+    assert isinstance(ov32, OpenVinoEmbedder) and ov32.meta["variant"] == ox.OV_FP32
+    for n, size in ((1, 48), (5, 48), (2, 64)):
+        x = np.random.default_rng(n).normal(size=(n, 3, size, size)).astype(np.float32)
+        got, ref = ov32.embed_batch(x), embed_array(torch_model, x)
+        assert got.shape == (n, CFG.embed_dim) and got.dtype == np.float32
+        assert np.min(np.sum(got * ref, axis=1)) >= 0.9999
+    first = ov32.embed_batch(np.ones((2, 3, 48, 48), np.float32))
+    ov32.embed_batch(np.zeros((2, 3, 48, 48), np.float32))
+    assert not np.allclose(first, ov32.embed_batch(np.zeros((2, 3, 48, 48), np.float32)))  # no shared buffer
+    with pytest.raises(ValueError, match="N, 3, H, W"):
+        ov32.embed_batch(np.zeros((2, 48, 48), np.float32))
+
+
+def test_auto_takes_the_fastest_variant_whose_check_passed(checkpoint: Path) -> None:
+    photos, labels = _photos(12), [f"l{i % 3}" for i in range(12)]
+    files = []
+    for i, image in enumerate(photos):
+        files.append(checkpoint.parent / f"p{i}.png")
+        image.save(files[-1])
+    record = check_variant(checkpoint, ox.OV_BF16, files, labels, max_drop=1.0)
+    assert record["variant"] == ox.OV_BF16 and record["passed"] and record["n_photos"] == 12
+    assert record["cosine_mean"] > 0.95, record  # bf16 (or f32 where the CPU lacks bf16) stays close
+    int8 = check_variant(checkpoint, ox.INT8, files, labels, calibration_size=8, max_drop=1.0)
+    assert int8["calibration_photos"] == 8
+    identity = model_identity(fast_embedder(checkpoint, "torch"))  # type: ignore[arg-type]
+
+    def claim(variant: str, speedup: float, passed: bool = True) -> None:
+        ox.record_variant_check(ox.variant_check_path(checkpoint, identity, variant), variant, 0.8,
+                                0.8 if passed else 0.5, speedup=speedup)
+
+    claim(ox.INT8, 1.4)
+    claim(ox.OV_BF16, 2.0)
+    assert fast_embedder(checkpoint, "auto").meta["variant"] == ox.OV_BF16
+    claim(ox.OV_BF16, 2.0, passed=False)
+    assert fast_embedder(checkpoint, "auto").meta["variant"] == ox.INT8
+    claim(ox.INT8, 0.9)  # passed but slower than fp32
+    assert fast_embedder(checkpoint, "auto").meta["variant"] == ox.FP32
+    with pytest.raises(ValueError, match="check_variant takes"):
+        check_variant(checkpoint, ox.FP32, files, labels)
+    with pytest.raises(ValueError, match="at least 2 landmarks"):
+        check_variant(checkpoint, ox.OV_BF16, files, ["one"] * 12)
 
 
 def test_onnx_embedder_is_a_drop_in_for_embed_images(checkpoint: Path) -> None:
