@@ -22,7 +22,7 @@ from landmark.data.manifest import NON_LANDMARK
 from landmark.models.embedder import create_embedder
 from landmark.params import load_params, with_overrides
 from landmark.training.augment import train_transform
-from landmark.training.dataset import PhotoDataset
+from landmark.training.dataset import PhotoDataset, background_worker
 from landmark.training.finetune import apply_trainable_blocks, set_train_mode
 from landmark.training.head import GrowingHead
 from landmark.training.losses import MetricLoss, init_centres
@@ -112,8 +112,9 @@ def measure(
             labels, train.batch_size, train.m_per_class, train.non_landmark_per_batch, 0
         )
         dataset = PhotoDataset(Path(tmp), paths, labels, train_transform(model.data_config, size))
-        loader = torch.utils.data.DataLoader(
-            dataset, batch_sampler=sampler, num_workers=workers, pin_memory=device.type == "cuda"
+        loader = torch.utils.data.DataLoader(  # as the trainer builds it
+            dataset, batch_sampler=sampler, num_workers=workers, pin_memory=device.type == "cuda",
+            worker_init_fn=background_worker if workers else None, prefetch_factor=4 if workers else None,
         )
         first = next(iter(loader))
         fixed = (first[0].to(device), first[1].to(device))
@@ -154,7 +155,7 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
 
 def main() -> list[dict[str, Any]]:
     """Measure on cuda when present, else cpu, with params.yaml's train settings; print the table."""
-    rows = measure("cuda" if torch.cuda.is_available() else "cpu")
+    rows = measure("cuda" if torch.cuda.is_available() else "cpu", steps=10, repeats=5)
     print(to_markdown(rows))
     return rows
 
@@ -163,9 +164,9 @@ def cli(argv: list[str] | None = None) -> list[dict[str, Any]]:
     """`python -m bench.bench_training [--device D] [--steps N] [--repeats R] [--workers W]`."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=None, help="default train.num_workers")
     ap.add_argument("--weights", default=None, help="override backbone.weights")

@@ -27,7 +27,7 @@ from landmark.models.embedder import Embedder
 from landmark.params import StageParams, TrainParams
 from landmark.training import state as ckpt
 from landmark.training.augment import train_transform
-from landmark.training.dataset import PhotoDataset
+from landmark.training.dataset import PhotoDataset, background_worker
 from landmark.training.finetune import apply_trainable_blocks, set_train_mode
 from landmark.training.head import GrowingHead
 from landmark.training.losses import MetricLoss
@@ -146,8 +146,10 @@ def train_stage(
     for epoch in range(start, stage.epochs):
         torch.manual_seed(train.seed * 1000 + epoch)
         sampler.set_epoch(epoch)
+        workers = train.num_workers
         loader = torch.utils.data.DataLoader(
-            dataset, batch_sampler=sampler, num_workers=train.num_workers, pin_memory=device.type == "cuda"
+            dataset, batch_sampler=sampler, num_workers=workers, pin_memory=device.type == "cuda",
+            worker_init_fn=background_worker if workers else None, prefetch_factor=4 if workers else None,
         )
         set_train_mode(model, frozen)
         head.train()
