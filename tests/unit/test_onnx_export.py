@@ -189,3 +189,29 @@ def test_nearest_centroid_accuracy_by_hand() -> None:
     query_b = rng.permutation(np.arange(4, 8))[:2]
     expected_b = sum(1 for q in query_b if q != 7) / 2  # row 7 is the misplaced "b"
     assert acc == pytest.approx((2 + 2 * expected_b) / 4)
+
+
+def test_openvino_leaves_the_signal_stack_as_it_was(checkpoint: Path) -> None:
+    """OpenVINO installs its own alternate signal stack when compiling; destroyed out of order, models
+    used to leave a freed one behind (SIGSEGV at the next SIGCHLD). The embedder keeps Python's."""
+    import ctypes
+    import gc
+
+    from landmark.models.openvino_embedder import _SignalStack
+
+    libc = ctypes.CDLL(None)
+
+    def current() -> tuple[int | None, int]:
+        stack = _SignalStack()
+        libc.sigaltstack(None, ctypes.byref(stack))
+        return stack.ss_sp, stack.ss_size
+
+    before = current()
+    first, second = fast_embedder(checkpoint, "ov-fp32"), fast_embedder(checkpoint, "ov-fp32")
+    assert current() == before
+    del first
+    gc.collect()
+    assert current() == before
+    del second
+    gc.collect()
+    assert current() == before
