@@ -70,6 +70,9 @@ class CleanParams:
     num_parts: int
     mutual_knn: bool
     whiten_dim: int
+    cross_k: int
+    cross_margin: float
+    second_pass_margin: float
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ DUPLICATE_COLUMNS = ("i", "j", "landmark_i", "landmark_j", "similarity")
 FLAT_MAX = 20_000  # above this many photos an IVF index (near-duplicates share a cell) replaces the flat one
 
 
-def _knn(x: np.ndarray, k: int, nprobe: int = 8) -> tuple[np.ndarray, np.ndarray]:
+def knn_search(x: np.ndarray, k: int, nprobe: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """k nearest neighbours of every row (itself included): exact up to FLAT_MAX rows, IVF above.
 
     Near-duplicates (similarity close to 1) fall into the same or a neighbouring IVF cell, so a few
@@ -42,7 +42,7 @@ def find_cross_duplicates(emb: np.ndarray, labels: np.ndarray, threshold: float,
     if n < 2:
         return pd.DataFrame(columns=list(DUPLICATE_COLUMNS))
     x = np.ascontiguousarray(emb, dtype=np.float32)
-    sims, ids = _knn(x, min(k + 1, n))
+    sims, ids = knn_search(x, min(k + 1, n))
     rows = np.repeat(np.arange(n), ids.shape[1])
     cols, vals = ids.ravel(), sims.ravel()
     hit = (cols >= 0) & (cols != rows) & (vals >= threshold)

@@ -1,6 +1,7 @@
 """The whole cleaning of the landmark database as one pure function over arrays.
 
-whitening (fitted on the photos given) -> per-landmark graph cleaning -> near-duplicates across
+whitening (fitted on the photos given) -> per-landmark graph cleaning -> cross-landmark neighbour
+evidence (photos more like another landmark's photos than their own's) -> near-duplicates across
 landmarks (the member less like its landmark is removed) -> difficulty and curriculum parts.
 """
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from landmark.cleaning.cross_evidence import neighbour_evidence
 from landmark.cleaning.difficulty import centroid_similarity, difficulty_table
 from landmark.cleaning.duplicates import duplicate_losers, find_cross_duplicates
 from landmark.cleaning.graph import clean_database
@@ -21,6 +23,7 @@ from landmark.params import CleanParams
 log = logging.getLogger(__name__)
 
 REASON_DUPLICATE = "duplicate_across_landmarks"
+REASON_OTHER_LANDMARK = "closer_to_another_landmark"  # cross_evidence.neighbour_evidence > clean.cross_margin
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,10 @@ def clean_landmark_photos(
     space = whitening.apply(emb)
     graph = clean_database(space, labels, params)
     keep, reason = graph.keep.copy(), graph.reason.copy()
+    evidence = neighbour_evidence(space, labels, params.cross_k) if labels.size > 1 else np.zeros(labels.size)
+    moved = keep & (evidence > params.cross_margin)
+    keep[moved] = False
+    reason[moved] = REASON_OTHER_LANDMARK
     pairs = find_cross_duplicates(emb, labels, params.duplicate_similarity)
     losers = duplicate_losers(pairs, centroid_similarity(space, labels, keep))
     losers = losers[keep[losers]]
@@ -66,6 +73,7 @@ def clean_landmark_photos(
         "landmarks": int(table.shape[0]),
         "landmarks_dropped": int(table["dropped"].sum()),
         "duplicate_pairs": int(len(pairs)),
+        "closer_to_another_landmark": int(moved.sum()),
         "whiten_dim": int(space.shape[1]),
     }
     log.info("cleaning: %s", metrics)

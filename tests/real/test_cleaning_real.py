@@ -5,10 +5,12 @@ other landmarks (distractors), and 20% of the remaining photos are moved to a wr
 The baseline drops the photos least similar to their landmark's mean embedding, with the same removal
 count, in the raw ImageNet space and in the same whitened space the graph uses.
 
-Measured (lite0 ImageNet, 128 px, GeM, params.yaml clean section, seeds 0-2): graph P 0.86-0.89,
-R 0.67-0.71; whitened baseline at the same count P 0.85-0.88, R 0.66-0.70; raw baseline P 0.53-0.58,
-R 0.43-0.46. The issue's target (R >= 0.85 at P >= 0.90) is NOT reached with frozen ImageNet features:
-the best F1 any threshold gives the baseline is 0.83; the features, not the graph, are the limit.
+Measured (lite0 ImageNet, 128 px, GeM, params.yaml clean section): the per-landmark graph alone gave
+P 0.86-0.89, R 0.67-0.71 (seeds 0-2); with the cross-landmark neighbour evidence (cross_evidence.py)
+P 0.843 / 0.872, R 0.861 / 0.867 (seeds 0 / 1); whitened baseline at the same count P 0.81 / 0.83;
+raw baseline P 0.53 / 0.54. With frozen ImageNet features the issue's target (R >= 0.85 at
+P >= 0.90) is reached in recall, not in precision; the second pass with the trained network
+(docs/cleaning.md) reaches both.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def test_graph_cleaning_against_baseline(
         baseline_remove(fit_whitening(emb, params.whiten_dim).apply(emb), noisy.filed, n), noisy.is_noise
     )
     log.warning("seed %d graph %s | baseline raw %s | baseline whitened %s", seed, graph, raw, white)
-    assert graph["precision"] >= 0.8 and graph["recall"] >= 0.6
-    assert graph["f1"] >= raw["f1"] + 0.15  # far better than the baseline in the raw space
-    assert graph["f1"] >= white["f1"] - 0.01  # at least as good as the baseline in the same space
+    assert graph["precision"] >= 0.82 and graph["recall"] >= 0.83
+    assert graph["f1"] >= raw["f1"] + 0.25  # far better than the baseline in the raw space
+    assert graph["f1"] >= white["f1"] + 0.01  # better than the baseline in the same space
     assert not result.landmarks["dropped"].any()

@@ -22,6 +22,9 @@ P = CleanParams(
     duplicate_similarity=0.99,
     num_parts=2,
     mutual_knn=False,
+    cross_k=3,
+    cross_margin=2.0,
+    second_pass_margin=0.0,
     whiten_dim=-1,
 )
 

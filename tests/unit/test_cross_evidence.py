@@ -1,0 +1,54 @@
+"""Cross-landmark neighbour evidence against a brute-force computation, and on a moved photo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from landmark.cleaning.cross_evidence import neighbour_evidence
+
+
+def _brute(emb: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    sims = emb @ emb.T
+    np.fill_diagonal(sims, -np.inf)
+    names = np.unique(labels)
+    per = np.stack([np.sort(sims[:, labels == n], axis=1)[:, -k:].mean(axis=1) for n in names], axis=1)
+    own_col = np.searchsorted(names, labels)
+    own = per[np.arange(len(labels)), own_col].copy()
+    per[np.arange(len(labels)), own_col] = -np.inf
+    return per.max(axis=1) - own
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_matches_brute_force_when_the_pool_holds_everything() -> None:
+    rng = np.random.default_rng(0)
+    emb = _unit(rng.normal(size=(300, 16)))
+    labels = rng.choice(np.array(["a", "b", "c", "d"]), 300)
+    np.testing.assert_allclose(neighbour_evidence(emb, labels, k=5, pool=299), _brute(emb, labels, 5), atol=1e-5)
+    approx = neighbour_evidence(emb, labels, k=5, pool=40)  # the default path: a pool of nearest photos
+    assert np.corrcoef(approx, _brute(emb, labels, 5))[0, 1] > 0.95
+
+
+def test_a_moved_photo_has_positive_evidence_and_the_others_negative() -> None:
+    rng = np.random.default_rng(1)
+    centres = _unit(rng.normal(size=(3, 32)))
+    emb = _unit(np.repeat(centres, 20, axis=0) + 0.15 * rng.normal(size=(60, 32)))
+    labels = np.repeat(np.array(["a", "b", "c"]), 20)
+    labels[5] = "b"  # a photo of a filed under b
+    evidence = neighbour_evidence(emb, labels, k=5)
+    assert evidence[5] > 0.3
+    assert np.all(np.delete(evidence, 5) < 0)
+
+
+def test_edge_cases() -> None:
+    assert neighbour_evidence(np.ones((1, 4), np.float32), np.array(["a"])).shape == (1,)
+    emb = _unit(np.random.default_rng(2).normal(size=(6, 4)))
+    assert np.all(neighbour_evidence(emb, np.array(["a"] * 6), k=2) <= 0)  # one landmark: none closer
+    with pytest.raises(ValueError, match="labels"):
+        neighbour_evidence(emb, np.array(["a"] * 5))
+    with pytest.raises(ValueError, match="k must"):
+        neighbour_evidence(emb, np.array(["a"] * 6), k=0)
+
