@@ -7,7 +7,9 @@ when the removed photo is noise (its filed landmark is not its true one).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -133,3 +135,19 @@ def recall_at_precision(emb: np.ndarray, labels: np.ndarray, is_noise: np.ndarra
 def score_table(rows: list[dict[str, float]]) -> pd.DataFrame:
     """Rows of named scores as a table (method, precision, recall, f1, removed, noise)."""
     return pd.DataFrame(rows)
+
+
+def truth_removal_scores(photo_ids: Sequence[str], kept_ids: Iterable[str], truth_csv: Path) -> dict[str, float]:
+    """Removal precision / recall against a truth file of mislabelled photos (the sample world's
+    noise_truth.csv: image_id, filed_landmark, true_landmark); {} when the file does not exist.
+
+    photo_ids: the landmark photos the cleaning looked at; kept_ids: those it kept."""
+    truth_csv = Path(truth_csv)
+    if not truth_csv.is_file():
+        return {}
+    truth = pd.read_csv(truth_csv, dtype=str, keep_default_na=False)
+    wrong = set(truth.loc[truth["filed_landmark"] != truth["true_landmark"], "image_id"])
+    ids = np.asarray(list(photo_ids), dtype=str)
+    kept = set(kept_ids)
+    scores = removal_scores(np.array([i not in kept for i in ids]), np.array([i in wrong for i in ids]))
+    return {f"truth_{k}": float(v) for k, v in scores.items()}

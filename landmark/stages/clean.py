@@ -23,7 +23,8 @@ import pandas as pd
 from landmark import layout
 from landmark.cleaning.pipeline import DatabaseCleaning, clean_landmark_photos
 from landmark.cleaning.report import gallery, write_report
-from landmark.data.manifest import SPLIT_TRAIN, is_landmark, read_manifest, write_manifest
+from landmark.cleaning.scoring import truth_removal_scores
+from landmark.data.manifest import NOISE_TRUTH_NAME, SPLIT_TRAIN, is_landmark, read_manifest, write_manifest
 from landmark.models.embedder import create_embedder
 from landmark.models.extract import embed_paths
 from landmark.params import Params, load_params
@@ -105,6 +106,11 @@ def run(params: Params, split_manifest: Path, out: Path, data_root: Path) -> dic
         emb[landmark_rows], train["landmark"].to_numpy()[landmark_rows], params.clean, fit_emb=emb
     )
     metrics = write_outputs(train, landmark_rows, result, out, data_root)
+    ids = train["image_id"].to_numpy(dtype=str)[landmark_rows]
+    truth = truth_removal_scores(ids, ids[result.keep], data_root / NOISE_TRUTH_NAME)  # sample world only
+    if truth:
+        metrics.update(truth)
+        write_metrics(out / "metrics.json", metrics)
     if len(landmark_rows) and not metrics.get("kept_photos"):
         raise ValueError(f"cleaning kept none of the {len(landmark_rows)} landmark photos (outputs in {out} "
                          "for inspection): lower clean.edge_similarity or clean.min_cluster_size")

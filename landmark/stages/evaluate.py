@@ -62,8 +62,8 @@ def main() -> None:
     known = set(recognizer.index.landmarks)
     split = read_manifest(layout.SPLIT / "manifest.csv")
     split = apply_verified_labels(split, args.data_root / layout.DATA_NOISE_TRUTH.name, known)
-    clean = read_manifest(layout.CLEAN / "manifest.csv")
-    database = clean[is_landmark(clean) & clean["landmark"].isin(known)].reset_index(drop=True)
+    indexed = read_manifest(args.index / "database.csv")  # the index stage's database, after its second pass
+    database = indexed[is_landmark(indexed) & indexed["landmark"].isin(known)].reset_index(drop=True)
     calibration = split[(split["split"] == SPLIT_CALIBRATION) & (split["landmark"] == NON_LANDMARK)]
     e = params.evaluate
     collection = emulated_collection(split, known, e.landmark_share, e.min_landmark_queries, e.seed)

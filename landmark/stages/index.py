@@ -1,5 +1,8 @@
-"""Stage `index`: embed the cleaned database with the trained network, build per-landmark centroids and
-the faiss index, calibrate the threshold on non-landmark calibration photos; write artifacts/index/.
+"""Stage `index`: embed the cleaned database with the trained network, clean it a second time with it
+(landmark.cleaning.second_pass: photos whose neighbours, in frozen and trained features alike, are
+another landmark's), build per-landmark centroids and the faiss index, calibrate the threshold on
+non-landmark calibration photos; write artifacts/index/ (database.csv: the indexed photos;
+second_pass_removed.csv: the photos the second pass removed, with their evidence).
 It also checks the network's fast OpenVINO bf16 variant on the database photos (accuracy@1 within 1
 point of fp32), so `landmark recognize`, `albums` and the registered model can use it.
 
@@ -19,7 +22,19 @@ import pandas as pd
 import torch
 
 from landmark import layout
-from landmark.data.manifest import NON_LANDMARK, SPLIT_CALIBRATION, is_landmark, read_manifest
+from landmark.cleaning.scoring import truth_removal_scores
+from landmark.cleaning.second_pass import second_pass_keep
+from landmark.cleaning.whitening import fit_whitening
+from landmark.data.manifest import (
+    NOISE_TRUTH_NAME,
+    NON_LANDMARK,
+    SPLIT_CALIBRATION,
+    SPLIT_TRAIN,
+    is_landmark,
+    read_manifest,
+    write_manifest,
+)
+from landmark.evaluation.systems import frozen_embedder
 from landmark.models.checkpoint import load_embedder
 from landmark.models.embedder import Embedder
 from landmark.models.extract import embed_paths
@@ -49,6 +64,25 @@ def embed_manifest(model: Embedder, rows: pd.DataFrame, data_root: Path, params:
     )
 
 
+def second_pass(
+    database: pd.DataFrame, db_emb: np.ndarray, data_root: Path, params: Params
+) -> tuple[np.ndarray, np.ndarray]:
+    """(keep (N,) bool, evidence (N,) float32) of the second cleaning pass over the database photos.
+    A landmark whose photos would all go keeps them all; clean.second_pass_margin >= 2 turns it off."""
+    c = params.clean
+    labels = database["landmark"].to_numpy(dtype=str)
+    if c.second_pass_margin >= 2 or len(set(labels)) < 2:
+        return np.ones(len(database), dtype=bool), np.zeros(len(database), dtype=np.float32)
+    frozen = embed_manifest(frozen_embedder(params), database, data_root, params)  # cached by the clean stage
+    white = fit_whitening(frozen, c.whiten_dim).apply(frozen)
+    keep, evidence = second_pass_keep([white, db_emb], labels, c.cross_k, c.second_pass_margin)
+    for name in set(labels[~keep]):
+        if not keep[labels == name].any():
+            log.warning("second pass would remove every photo of %s: all kept", name)
+            keep[labels == name] = True
+    return keep, evidence
+
+
 def build_recognizer(
     model: Embedder,
     database: pd.DataFrame,
@@ -57,9 +91,15 @@ def build_recognizer(
     params: Params,
     model_ref: str,
 ) -> tuple[Recognizer, dict[str, float]]:
-    """Embed database + calibration photos; centroids, index, threshold -> (recognizer, metrics)."""
+    """Embed database + calibration photos, clean the database a second time (`second_pass`); centroids,
+    index, threshold -> (recognizer, metrics). The database rows get an `evidence` column and a `kept`
+    one (False: removed by the second pass)."""
     start = time.perf_counter()
     db_emb = embed_manifest(model, database, data_root, params)
+    keep, evidence = second_pass(database, db_emb, data_root, params)
+    database["evidence"], database["kept"] = evidence, keep
+    n_all = len(database)
+    database, db_emb = database[keep].reset_index(drop=True), db_emb[keep]
     cal_emb = embed_manifest(model, calibration, data_root, params)
     index = build_index(db_emb, database["landmark"].to_numpy(dtype=object), params.index)
     threshold = calibrate_index(index, cal_emb, params.index)
@@ -70,6 +110,7 @@ def build_recognizer(
     cal_sims = top1_similarity(index, cal_emb)
     metrics = {
         "n_database_photos": len(database),
+        "second_pass_removed": n_all - len(database),
         "n_landmarks": landmarks,
         "n_centroids": int(index.index.ntotal),
         "centroids_per_landmark": index.index.ntotal / max(1, landmarks),
@@ -122,10 +163,16 @@ def main() -> None:
             model, database, calibration.reset_index(drop=True), args.data_root, params, str(model_path)
         )
         recognizer.save(args.out, extra={"params": dataclasses.asdict(params.index)})
-        metrics.update(check_fast_variant(model_path, database, args.data_root))
+        write_manifest(database[database["kept"]].drop(columns=["kept"]), args.out / "database.csv")
+        write_manifest(database[~database["kept"]].drop(columns=["kept"]), args.out / "second_pass_removed.csv")
+        metrics.update(check_fast_variant(model_path, database[database["kept"]], args.data_root))
+        # both passes together, against the sample world's truth: train landmark photos vs indexed ones
+        train = split[(split["split"] == SPLIT_TRAIN) & is_landmark(split)]
+        indexed = database.loc[database["kept"], "image_id"]
+        metrics.update(truth_removal_scores(train["image_id"], indexed, args.data_root / NOISE_TRUTH_NAME))
         write_metrics(args.out / "metrics.json", metrics)
         log_metrics_safe(metrics)
-        for name in ("index.json", "centroids.csv", "metrics.json"):
+        for name in ("index.json", "centroids.csv", "metrics.json", "second_pass_removed.csv"):
             log_artifact_safe(args.out / name, artifact_path="index")
     log.info("index: %s", metrics)
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 import yaml
 
@@ -65,6 +66,13 @@ def test_index_then_evaluate(project: Path) -> None:
     assert 5 <= index_metrics["n_centroids"] <= 15
     assert index_metrics["bf16_checked"] == 1.0 and abs(index_metrics["bf16_accuracy_drop"]) < 0.2, index_metrics
     assert list((project / "artifacts" / "train").glob("stage_*/onnx/*.ov-bf16.json"))  # read by fast_embedder
+    # every landmark photo of the cleaned database is either indexed or removed by the second pass
+    indexed = read_manifest(index_dir / "database.csv")
+    removed = pd.read_csv(index_dir / "second_pass_removed.csv", dtype=str)
+    clean = read_manifest(project / "artifacts" / "clean" / "manifest.csv")
+    assert len(indexed) == index_metrics["n_database_photos"] and len(removed) == index_metrics["second_pass_removed"]
+    assert len(indexed) + len(removed) == int((clean["landmark"] != NON_LANDMARK).sum())
+    assert set(indexed["image_id"]).isdisjoint(removed["image_id"]) and "evidence" in indexed
 
     _run(project, "landmark.stages.evaluate")
     out = project / "artifacts" / "evaluate"

@@ -1,0 +1,32 @@
+"""The second cleaning pass, with the trained network (the paper cleans with its own landmark CNN).
+
+The first pass (pipeline.py) works in frozen ImageNet features. After training on what it kept, the
+trained network separates the landmarks far better, but it has seen the remaining noise under the
+wrong labels; frozen features have not. So the evidence that a photo belongs to another landmark
+(cross_evidence.py) is averaged over both spaces: the whitened frozen features and the trained
+embeddings. A photo is removed when the mean evidence exceeds `margin` (0: the other landmark's
+photos are, on average over both views, closer than its own landmark's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from landmark.cleaning.cross_evidence import neighbour_evidence
+
+
+def second_pass_evidence(spaces: Sequence[np.ndarray], labels: np.ndarray, k: int = 10) -> np.ndarray:
+    """(N,) float32: neighbour evidence averaged over embedding spaces, each (N, D_i) L2-normalised."""
+    if not spaces:
+        raise ValueError("second_pass_evidence needs at least one embedding space")
+    labels = np.asarray(labels).astype(str)
+    return np.mean([neighbour_evidence(space, labels, k) for space in spaces], axis=0).astype(np.float32)
+
+
+def second_pass_keep(spaces: Sequence[np.ndarray], labels: np.ndarray, k: int = 10,
+                     margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(keep (N,) bool, evidence (N,) float32): keep photos whose mean evidence is <= margin."""
+    evidence = second_pass_evidence(spaces, labels, k)
+    return evidence <= margin, evidence
