@@ -59,7 +59,7 @@ def test_checked_variant_keeps_accuracy_or_is_not_used(checkpoint: Path, photos:
     chosen = fast_embedder(checkpoint, "auto")
     assert isinstance(chosen, ArrayEmbedder)
     if record["passed"]:
-        assert record["drop"] <= 0.01
+        assert record["drop"] <= 0.01 + 1e-9  # one photo in 100 is exactly the allowed point
         fast = fast_embedder(checkpoint, variant)  # its embeddings really are that accurate
         emb = embed_photos(fast.embed_batch, files[:20], Preprocessor(fast.data_config), fast.embed_dim)
         assert np.isfinite(emb).all()
