@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from landmark.timing import median_seconds
+
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[1]
 REAL = Path(os.environ.get("LANDMARK_REAL_DATA", REPO.parent / "shared" / "data" / "real-landmarks"))
@@ -36,14 +38,8 @@ SIZES = (224, 128)
 N_PHOTOS, BATCH, REPEATS = 96, 16, 5  # batch 16: the fastest for every runtime at 128 and 224 px here
 
 
-def _median_seconds(fn: Callable[[], object], repeats: int = REPEATS) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+def _median(fn: Callable[[], object]) -> float:
+    return median_seconds(fn, REPEATS)
 
 
 def _interleaved_rates(fns: dict[str, Callable[[], object]], items: int, repeats: int = REPEATS) -> dict[str, float]:
@@ -223,7 +219,7 @@ def recognition_rows(path: Path, size: int, photos: list[Path]) -> list[dict[str
     return [_row(f"recognition @{size}: decode+network+search", rate, base, "photos/s",
                  f"fast = {cores} decode threads + {variant} (fast_embedder auto); baseline = serial timm transform + "
                  "channels_last+inference_mode"),
-            _row(f"decode+resize @{size}, {cores} threads (no network)", len(photos) / _median_seconds(decode_only),
+            _row(f"decode+resize @{size}, {cores} threads (no network)", len(photos) / _median(decode_only),
                  None, "photos/s")]
 
 
@@ -237,9 +233,9 @@ def decode_rows(photos: list[Path], size: int) -> list[dict[str, object]]:
     config = read_meta(checkpoint())["data_config"]
     pre, transform = Preprocessor(config, size), eval_transform(config, size)
     images = [load_rgb(p) for p in photos]
-    decode = len(photos) / _median_seconds(lambda: [load_rgb(p) for p in photos])
-    ours = len(photos) / _median_seconds(lambda: pre.normalise(np.stack([pre.prepare(im) for im in images])))
-    timm_rate = len(photos) / _median_seconds(lambda: torch.stack([transform(im) for im in images]))
+    decode = len(photos) / _median(lambda: [load_rgb(p) for p in photos])
+    ours = len(photos) / _median(lambda: pre.normalise(np.stack([pre.prepare(im) for im in images])))
+    timm_rate = len(photos) / _median(lambda: torch.stack([transform(im) for im in images]))
     return [_row("decode (load_rgb, 128 px PNG), 1 thread", decode, None, "photos/s"),
             _row(f"resize+crop+normalise @{size}, 1 thread", ours, timm_rate, "photos/s",
                  "baseline: timm eval transform per photo")]

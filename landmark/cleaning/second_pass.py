@@ -5,16 +5,20 @@ trained network separates the landmarks far better, but it has seen the remainin
 wrong labels; frozen features have not. So the evidence that a photo belongs to another landmark
 (cross_evidence.py) is averaged over both spaces: the whitened frozen features and the trained
 embeddings. A photo is removed when the mean evidence exceeds `margin` (0: the other landmark's
-photos are, on average over both views, closer than its own landmark's).
+photos are, on average over both views, closer than its own landmark's). A landmark is never emptied:
+when every one of its photos would go, they all stay (with a warning), as in the first pass.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import numpy as np
 
 from landmark.cleaning.cross_evidence import neighbour_evidence
+
+log = logging.getLogger(__name__)
 
 
 def second_pass_evidence(spaces: Sequence[np.ndarray], labels: np.ndarray, k: int = 10) -> np.ndarray:
@@ -27,6 +31,14 @@ def second_pass_evidence(spaces: Sequence[np.ndarray], labels: np.ndarray, k: in
 
 def second_pass_keep(spaces: Sequence[np.ndarray], labels: np.ndarray, k: int = 10,
                      margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """(keep (N,) bool, evidence (N,) float32): keep photos whose mean evidence is <= margin."""
+    """(keep (N,) bool, evidence (N,) float32): keep photos whose mean evidence is <= margin; a landmark
+    whose photos would all go keeps them all."""
+    labels = np.asarray(labels).astype(str)
     evidence = second_pass_evidence(spaces, labels, k)
-    return evidence <= margin, evidence
+    keep = evidence <= margin
+    for name in np.unique(labels[~keep]):
+        mine = labels == name
+        if not keep[mine].any():
+            log.warning("second pass would remove every photo of %s: all %d kept", name, int(mine.sum()))
+            keep[mine] = True
+    return keep, evidence

@@ -10,7 +10,6 @@ checked variant that passed and was measured fastest, else fp32, else torch.
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import torch
 from landmark.models import onnx_export as ox
 from landmark.models.array_embedder import ArrayEmbedder, cpu_cores
 from landmark.models.embedder import Embedder
+from landmark.timing import median_seconds
 
 log = logging.getLogger(__name__)
 
@@ -200,16 +200,6 @@ def nearest_centroid_accuracy(embeddings: np.ndarray, labels: np.ndarray, seed: 
     return float(np.mean(predicted == labels[query]))
 
 
-def _batch_seconds(embedder: ArrayEmbedder, batch: np.ndarray, repeats: int = 3) -> float:
-    embedder.embed_batch(batch)  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        embedder.embed_batch(batch)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def check_variant(model_path: Path, variant: str, photos: list[Path], labels: list[str],
                   calibration_size: int = 64, seed: int = 0, max_drop: float = 0.01,
                   threads: int | None = None) -> dict[str, Any]:
@@ -248,7 +238,7 @@ def check_variant(model_path: Path, variant: str, photos: list[Path], labels: li
     emb32 = embed_photos(fp32.embed_batch, photos, pre, model.embed_dim)
     emb = embed_photos(candidate.embed_batch, photos, pre, model.embed_dim)
     probe = pre(photos[:32])
-    speedup = _batch_seconds(fp32, probe) / _batch_seconds(candidate, probe)
+    speedup = median_seconds(lambda: fp32.embed_batch(probe)) / median_seconds(lambda: candidate.embed_batch(probe))
     return ox.record_variant_check(
         ox.variant_check_path(model_path, identity, variant), variant,
         nearest_centroid_accuracy(emb32, np.asarray(labels), seed),

@@ -67,20 +67,15 @@ def embed_manifest(model: Embedder, rows: pd.DataFrame, data_root: Path, params:
 def second_pass(
     database: pd.DataFrame, db_emb: np.ndarray, data_root: Path, params: Params
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(keep (N,) bool, evidence (N,) float32) of the second cleaning pass over the database photos.
-    A landmark whose photos would all go keeps them all; clean.second_pass_margin >= 2 turns it off."""
+    """(keep (N,) bool, evidence (N,) float32) of the second cleaning pass over the database photos
+    (clean.second_pass_margin >= 2 turns it off)."""
     c = params.clean
     labels = database["landmark"].to_numpy(dtype=str)
     if c.second_pass_margin >= 2 or len(set(labels)) < 2:
         return np.ones(len(database), dtype=bool), np.zeros(len(database), dtype=np.float32)
     frozen = embed_manifest(frozen_embedder(params), database, data_root, params)  # cached by the clean stage
     white = fit_whitening(frozen, c.whiten_dim).apply(frozen)
-    keep, evidence = second_pass_keep([white, db_emb], labels, c.cross_k, c.second_pass_margin)
-    for name in set(labels[~keep]):
-        if not keep[labels == name].any():
-            log.warning("second pass would remove every photo of %s: all kept", name)
-            keep[labels == name] = True
-    return keep, evidence
+    return second_pass_keep([white, db_emb], labels, c.cross_k, c.second_pass_margin)
 
 
 def build_recognizer(
@@ -90,16 +85,16 @@ def build_recognizer(
     data_root: Path,
     params: Params,
     model_ref: str,
-) -> tuple[Recognizer, dict[str, float]]:
+) -> tuple[Recognizer, dict[str, float], pd.DataFrame]:
     """Embed database + calibration photos, clean the database a second time (`second_pass`); centroids,
-    index, threshold -> (recognizer, metrics). The database rows get an `evidence` column and a `kept`
-    one (False: removed by the second pass)."""
+    index, threshold -> (recognizer, metrics, the database rows with an `evidence` column and a `kept`
+    one (False: removed by the second pass)). The caller's frame is left as it was."""
     start = time.perf_counter()
     db_emb = embed_manifest(model, database, data_root, params)
     keep, evidence = second_pass(database, db_emb, data_root, params)
-    database["evidence"], database["kept"] = evidence, keep
+    annotated = database.assign(evidence=evidence, kept=keep)
     n_all = len(database)
-    database, db_emb = database[keep].reset_index(drop=True), db_emb[keep]
+    database, db_emb = annotated[keep].reset_index(drop=True), db_emb[keep]
     cal_emb = embed_manifest(model, calibration, data_root, params)
     index = build_index(db_emb, database["landmark"].to_numpy(dtype=object), params.index)
     threshold = calibrate_index(index, cal_emb, params.index)
@@ -120,7 +115,7 @@ def build_recognizer(
         "seconds": time.perf_counter() - start,
     }
     metrics.update({f"threshold_at_fpr_{k}": v for k, v in threshold.by_fpr.items()})
-    return recognizer, metrics
+    return recognizer, metrics, annotated
 
 
 def check_fast_variant(model_path: Path, database: pd.DataFrame, data_root: Path) -> dict[str, float]:
@@ -159,7 +154,7 @@ def main() -> None:
         raise ValueError(f"{layout.SPLIT / 'manifest.csv'}: no non-landmark calibration photos")
     with stage_run("index", {**dataclasses.asdict(params.index), "model": str(model_path)}):
         model = load_embedder(model_path)
-        recognizer, metrics = build_recognizer(
+        recognizer, metrics, database = build_recognizer(
             model, database, calibration.reset_index(drop=True), args.data_root, params, str(model_path)
         )
         recognizer.save(args.out, extra={"params": dataclasses.asdict(params.index)})

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from landmark.cleaning.cross_evidence import neighbour_evidence
+from landmark.cleaning.second_pass import second_pass_keep
 
 
 def _brute(emb: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -52,3 +53,19 @@ def test_edge_cases() -> None:
     with pytest.raises(ValueError, match="k must"):
         neighbour_evidence(emb, np.array(["a"] * 6), k=0)
 
+
+
+
+def test_second_pass_removes_a_moved_photo_but_never_empties_a_landmark() -> None:
+    rng = np.random.default_rng(3)
+    axes = np.eye(6, dtype=np.float32)
+    a = _unit(axes[0] + 0.05 * rng.standard_normal((8, 6)))
+    b = _unit(axes[1] + 0.05 * rng.standard_normal((7, 6)))
+    moved = _unit(axes[0:1] + 0.05 * rng.standard_normal((1, 6)))  # a photo of a filed under b
+    c = _unit(axes[0] + 0.3 * axes[2] + 0.02 * rng.standard_normal((2, 6)))  # c's only photos look like a's
+    emb = np.concatenate([a, b, moved, c])
+    labels = np.array(["a"] * 8 + ["b"] * 8 + ["c"] * 2)
+    keep, evidence = second_pass_keep([emb, emb], labels, k=2, margin=0.0)
+    assert not keep[15] and evidence[15] > 0
+    assert keep[:15].all()
+    assert keep[16:].all() and (evidence[16:] > 0).all()  # c would lose everything: it keeps its photos
