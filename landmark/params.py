@@ -73,6 +73,7 @@ class CleanParams:
     cross_k: int
     cross_margin: float
     second_pass_margin: float
+    twin_share: float
 
 
 @dataclass(frozen=True)

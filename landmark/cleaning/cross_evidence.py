@@ -24,6 +24,14 @@ def neighbour_evidence(emb: np.ndarray, labels: np.ndarray, k: int = 10, pool: i
 
     emb: (N, D) float32 L2-normalised (a whitened space works best); labels: (N,) landmark names.
     """
+    return evidence_and_rival(emb, labels, k, pool)[0]
+
+
+def evidence_and_rival(
+    emb: np.ndarray, labels: np.ndarray, k: int = 10, pool: int = 64
+) -> tuple[np.ndarray, np.ndarray]:
+    """(evidence (N,) float32 as `neighbour_evidence`, rival (N,) object: the best other landmark's
+    name, "" when no other landmark's photo is among the pool)."""
     emb = np.ascontiguousarray(emb, dtype=np.float32)
     labels = np.asarray(labels).astype(str)
     n = len(labels)
@@ -32,7 +40,7 @@ def neighbour_evidence(emb: np.ndarray, labels: np.ndarray, k: int = 10, pool: i
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     if n < 2:
-        return np.zeros(n, dtype=np.float32)
+        return np.zeros(n, dtype=np.float32), np.full(n, "", dtype=object)
     names, codes = np.unique(labels, return_inverse=True)
     width = min(n - 1, max(pool, 4 * k))
     sims, ids = knn_search(emb, width + 1)
@@ -66,4 +74,31 @@ def neighbour_evidence(emb: np.ndarray, labels: np.ndarray, k: int = 10, pool: i
     is_own = group_code == codes[group_row]
     own[group_row[is_own]] = mean[is_own]
     np.maximum.at(other, group_row[~is_own], mean[~is_own])
-    return (other - own).astype(np.float32)
+    rival = np.full(n, "", dtype=object)
+    rows_o, codes_o, mean_o = group_row[~is_own], group_code[~is_own], mean[~is_own]
+    best = np.lexsort((-mean_o, rows_o))  # per row, the highest mean first
+    first = best[np.r_[True, np.diff(rows_o[best]) != 0]] if best.size else best
+    rival[rows_o[first]] = names[codes_o[first]]
+    return (other - own).astype(np.float32), rival
+
+
+def mutual_confusion(labels: np.ndarray, flagged: np.ndarray, rival: np.ndarray, min_share: float) -> np.ndarray:
+    """(N,) bool: flagged photos whose landmark and rival confuse each other both ways.
+
+    Random mislabels flow one way (the photos of B filed under A point to B; B's own photos do not
+    point to A). Two landmarks that simply look alike (twin towers, two similar churches) send many
+    photos each way: when at least `min_share` of A's photos point to B AND of B's to A, the pair is
+    a look-alike, not noise, and its photos are not removed for pointing at each other.
+    """
+    labels = np.asarray(labels).astype(str)
+    flagged = np.asarray(flagged, dtype=bool)
+    out = np.zeros(labels.size, dtype=bool)
+    if min_share <= 0 or not flagged.any():
+        return out
+    sizes = dict(zip(*np.unique(labels, return_counts=True), strict=True))
+    pairs, counts = np.unique(np.stack([labels[flagged], rival[flagged].astype(str)]), axis=1, return_counts=True)
+    share = {(a, b): c / sizes[a] for (a, b), c in zip(pairs.T, counts, strict=True)}
+    for (a, b), value in share.items():
+        if value >= min_share and share.get((b, a), 0.0) >= min_share:
+            out |= flagged & (labels == a) & (rival == b)
+    return out

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from landmark.cleaning.cross_evidence import neighbour_evidence
+from landmark.cleaning.cross_evidence import evidence_and_rival, mutual_confusion
 from landmark.cleaning.difficulty import centroid_similarity, difficulty_table
 from landmark.cleaning.duplicates import duplicate_losers, find_cross_duplicates
 from landmark.cleaning.graph import clean_database
@@ -51,8 +51,10 @@ def clean_landmark_photos(
     space = whitening.apply(emb)
     graph = clean_database(space, labels, params)
     keep, reason = graph.keep.copy(), graph.reason.copy()
-    evidence = neighbour_evidence(space, labels, params.cross_k) if labels.size > 1 else np.zeros(labels.size)
-    moved = keep & (evidence > params.cross_margin)
+    evidence, rival = evidence_and_rival(space, labels, params.cross_k)
+    flagged = evidence > params.cross_margin
+    look_alike = mutual_confusion(labels, flagged, rival, params.twin_share)
+    moved = keep & flagged & ~look_alike
     keep[moved] = False
     reason[moved] = REASON_OTHER_LANDMARK
     pairs = find_cross_duplicates(emb, labels, params.duplicate_similarity)
@@ -74,6 +76,7 @@ def clean_landmark_photos(
         "landmarks_dropped": int(table["dropped"].sum()),
         "duplicate_pairs": int(len(pairs)),
         "closer_to_another_landmark": int(moved.sum()),
+        "look_alike_kept": int((keep & look_alike).sum()),
         "whiten_dim": int(space.shape[1]),
     }
     log.info("cleaning: %s", metrics)

@@ -55,7 +55,8 @@ def run_seed(real: Path, seed: int, epochs: int, frozen: np.ndarray, manifest: p
     trained = embed_paths(model, [Path(p) for p in paths], batch_size=32, num_workers=1)
     white = fit_whitening(emb, params.clean.whiten_dim).apply(emb)
     margin = params.clean.second_pass_margin
-    keep2, evidence = second_pass_keep([white, trained], noisy.filed, params.clean.cross_k, margin)
+    keep2, evidence = second_pass_keep([white, trained], noisy.filed, params.clean.cross_k, margin,
+                                       params.clean.twin_share)
     s1, s2 = removal_scores(~first.keep, noisy.is_noise), removal_scores(~keep2, noisy.is_noise)
     base = removal_scores(baseline_remove(white, noisy.filed, int((~keep2).sum())), noisy.is_noise)
     row: dict[str, Any] = {

@@ -75,7 +75,7 @@ def second_pass(
         return np.ones(len(database), dtype=bool), np.zeros(len(database), dtype=np.float32)
     frozen = embed_manifest(frozen_embedder(params), database, data_root, params)  # cached by the clean stage
     white = fit_whitening(frozen, c.whiten_dim).apply(frozen)
-    return second_pass_keep([white, db_emb], labels, c.cross_k, c.second_pass_margin)
+    return second_pass_keep([white, db_emb], labels, c.cross_k, c.second_pass_margin, c.twin_share)
 
 
 def build_recognizer(

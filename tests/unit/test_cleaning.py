@@ -25,6 +25,7 @@ P = CleanParams(
     cross_k=3,
     cross_margin=2.0,
     second_pass_margin=0.0,
+    twin_share=0.0,
     whiten_dim=-1,
 )
 

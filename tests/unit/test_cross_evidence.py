@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from landmark.cleaning.cross_evidence import neighbour_evidence
+from landmark.cleaning.cross_evidence import evidence_and_rival, mutual_confusion, neighbour_evidence
 from landmark.cleaning.second_pass import second_pass_keep
 
 
@@ -69,3 +69,30 @@ def test_second_pass_removes_a_moved_photo_but_never_empties_a_landmark() -> Non
     assert not keep[15] and evidence[15] > 0
     assert keep[:15].all()
     assert keep[16:].all() and (evidence[16:] > 0).all()  # c would lose everything: it keeps its photos
+
+
+def test_rival_is_the_landmark_whose_photos_are_closest() -> None:
+    rng = np.random.default_rng(5)
+    emb = _unit(rng.standard_normal((120, 8)))
+    labels = np.array([f"l{i % 5}" for i in range(120)])
+    evidence, rival = evidence_and_rival(emb, labels, k=3, pool=119)
+    sims = emb @ emb.T
+    np.fill_diagonal(sims, -np.inf)
+    names = np.unique(labels)
+    per = np.stack([np.sort(sims[:, labels == n], axis=1)[:, -3:].mean(axis=1) for n in names], axis=1)
+    per[np.arange(120), np.searchsorted(names, labels)] = -np.inf
+    assert (rival == names[per.argmax(axis=1)]).all()
+    assert np.allclose(evidence, neighbour_evidence(emb, labels, k=3, pool=119))
+
+
+def test_mutual_confusion_spares_look_alikes_not_one_way_mislabels() -> None:
+    labels = np.array(["a"] * 10 + ["b"] * 10 + ["c"] * 10)
+    flagged = np.zeros(30, dtype=bool)
+    rival = np.full(30, "", dtype=object)
+    flagged[[0, 1, 2]], rival[[0, 1, 2]] = True, "b"  # a <-> b: 30% each way: look-alikes
+    flagged[[10, 11, 12]], rival[[10, 11, 12]] = True, "a"
+    flagged[[20, 21, 22]], rival[[20, 21, 22]] = True, "a"  # c -> a only: mislabelled photos
+    spared = mutual_confusion(labels, flagged, rival, min_share=0.2)
+    assert spared.tolist() == [True] * 3 + [False] * 7 + [True] * 3 + [False] * 17
+    assert not mutual_confusion(labels, flagged, rival, min_share=0.4).any()  # 30% < 40%
+    assert not mutual_confusion(labels, flagged, rival, min_share=0.0).any()  # 0 = off
