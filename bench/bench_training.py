@@ -11,6 +11,7 @@ import argparse
 import logging
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +79,12 @@ def measure(
     steps: int = 6,
     warmup: int = 2,
     repeats: int = 3,
-    workers: int | None = None,
+    workers: Sequence[int] | int | None = None,
     weights: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Alternate the bare loop and the pipeline `repeats` times on the same model; medians of photos/s."""
+    """Per repeat: the bare loop, then the pipeline with each loader worker count (default: 0 and
+    train.num_workers), on the same model. Rows per worker count: medians of photos/s, and the median
+    of the paired ratios pipeline / the bare repeat just before it."""
     device = torch.device(device_name)
     params = load_params()
     train = params.train
@@ -101,8 +104,12 @@ def measure(
         train_step(model, loss_fn, optimizer, images, labels, centres)
 
     total = warmup + steps
-    workers = train.num_workers if workers is None else workers
-    bare_runs, pipe_runs = [], []
+    if workers is None:
+        counts = sorted({0, train.num_workers})
+    else:
+        counts = [workers] if isinstance(workers, int) else list(workers)
+    bare_runs: list[float] = []
+    pipe_runs: dict[int, list[float]] = {w: [] for w in counts}
     with tempfile.TemporaryDirectory() as tmp:
         per_class = max(train.m_per_class, (total * train.batch_size) // classes + 1)
         paths, labels = make_photos(
@@ -112,41 +119,55 @@ def measure(
             labels, train.batch_size, train.m_per_class, train.non_landmark_per_batch, 0
         )
         dataset = PhotoDataset(Path(tmp), paths, labels, train_transform(model.data_config, size))
-        loader = torch.utils.data.DataLoader(  # as the trainer builds it
-            dataset, batch_sampler=sampler, num_workers=workers, pin_memory=device.type == "cuda",
-            worker_init_fn=background_worker if workers else None, prefetch_factor=4 if workers else None,
-        )
-        first = next(iter(loader))
+        loaders = {
+            w: torch.utils.data.DataLoader(  # as the trainer builds it
+                dataset, batch_sampler=sampler, num_workers=w, pin_memory=device.type == "cuda",
+                worker_init_fn=background_worker if w else None, prefetch_factor=4 if w else None,
+            )
+            for w in counts
+        }
+        first = next(iter(loaders[counts[0]]))
         fixed = (first[0].to(device), first[1].to(device))
         for r in range(repeats):
             sampler.set_epoch(r)
             bare_runs.append(_timed(step, iter(lambda: fixed, None), warmup, steps, device))
-            pipe_runs.append(_timed(step, loader, warmup, steps, device))
-    bare, pipeline = float(np.median(bare_runs)), float(np.median(pipe_runs))
+            for w in counts:
+                pipe_runs[w].append(_timed(step, loaders[w], warmup, steps, device))
+    bare = float(np.median(bare_runs))
     gpu_peak = torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else 0.0
-    return [
-        {
+    rows = []
+    for w in counts:
+        # each pipeline repeat against the bare repeat just before it: a machine whose speed drifts (other
+        # tenants) moves both alike, so the median of these paired ratios is the steadier figure
+        paired = [p / b for p, b in zip(pipe_runs[w], bare_runs, strict=True)]
+        pipeline = float(np.median(pipe_runs[w]))
+        rows.append({
             "figure": f"training photos/s ({device.type}, batch {train.batch_size}, {size} px, "
-            f"trainable_blocks {train.trainable_blocks}, {workers} workers)",
+            f"trainable_blocks {train.trainable_blocks}, {w} workers)",
             "project": round(pipeline, 1),
             "baseline": round(bare, 1),
-            "ratio": round(pipeline / bare, 3),
+            "ratio": round(float(np.median(paired)), 3),
+            "ratio_of_medians": round(pipeline / bare, 3),
+            "paired_ratios": [round(x, 3) for x in paired],
             "unit": "photos/s; baseline = bare loop on a fixed in-memory batch",
             "peak_rss_mb": round(peak_rss_mb()),
             "gpu_peak_mb": round(gpu_peak),
-            "note": f"medians of {repeats} alternating repeats of {steps} steps after {warmup} warm-up",
-        }
-    ]
+            "note": f"ratio: median of {repeats} paired (bare, then pipeline) repeats of {steps} steps after "
+            f"{warmup} warm-up; photos/s: medians",
+        })
+    return rows
 
 
 def to_markdown(rows: list[dict[str, Any]]) -> str:
     """The rows as a markdown table."""
     lines = [
-        "| figure | pipeline photos/s | bare photos/s | ratio | peak RSS MiB | peak GPU MiB |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| figure | pipeline photos/s | bare photos/s | ratio (median paired) | ratio of medians | paired ratios | "
+        "peak RSS MiB | peak GPU MiB |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     lines += [
-        f"| {r['figure']} | {r['project']} | {r['baseline']} | {r['ratio']} | {r['peak_rss_mb']} | "
+        f"| {r['figure']} | {r['project']} | {r['baseline']} | {r['ratio']} | {r['ratio_of_medians']} | "
+        f"{', '.join(str(x) for x in r['paired_ratios'])} | {r['peak_rss_mb']} | "
         f"{r['gpu_peak_mb']} |"
         for r in rows
     ]
@@ -155,7 +176,7 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
 
 def main() -> list[dict[str, Any]]:
     """Measure on cuda when present, else cpu, with params.yaml's train settings; print the table."""
-    rows = measure("cuda" if torch.cuda.is_available() else "cpu", steps=10, repeats=5)
+    rows = measure("cuda" if torch.cuda.is_available() else "cpu", steps=10, repeats=7)
     print(to_markdown(rows))
     return rows
 
@@ -166,9 +187,10 @@ def cli(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--workers", type=int, default=None, help="default train.num_workers")
+    ap.add_argument("--workers", type=int, nargs="+", default=None,
+                    help="loader worker counts to measure (default: 0 and train.num_workers)")
     ap.add_argument("--weights", default=None, help="override backbone.weights")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)

@@ -19,6 +19,7 @@ from torchvision import transforms as T
 
 from landmark.training.colour_jitter import ColourJitter
 from landmark.training.geometry import RandomCropPerspective
+from landmark.training.pixel_ops import RandomBlur, RandomGrey
 
 
 def train_transform(data_config: dict[str, Any], image_size: int) -> Callable[[Image.Image], torch.Tensor]:
@@ -28,8 +29,8 @@ def train_transform(data_config: dict[str, Any], image_size: int) -> Callable[[I
     return T.Compose(
         [
             RandomCropPerspective(image_size, scale=(0.45, 1.0), ratio=(0.75, 4 / 3), distortion=0.25, p=0.3),
-            T.RandomGrayscale(p=0.05),
-            T.RandomApply([T.GaussianBlur(kernel_size=5, sigma=(0.1, 1.5))], p=0.15),
+            RandomGrey(p=0.05),
+            RandomBlur(p=0.15, kernel=5, sigma=(0.1, 1.5)),
             ColourJitter(brightness=0.3, contrast=0.3, saturation=0.25, hue=0.03,
                          mean=tuple(data_config["mean"]), std=tuple(data_config["std"])),
         ]

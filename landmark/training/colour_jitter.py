@@ -4,8 +4,9 @@ torchvision's ColorJitter on PIL images costs about 1 ms per 128 px photo on thi
 through HSV), half of all augmentation work, and on 2 cores the loader worker's time is taken from
 the training step. Brightness, contrast (around the photo's mean grey), saturation (towards the
 photo's grey) and a small hue rotation (in YIQ, which keeps luma) are all affine maps of RGB, so
-their product is applied as one 3x3 matrix and an offset, fused with ToTensor and Normalize: about
-0.3 ms per photo, against 0.55 ms for ToTensor + Normalize + the same jitter applied op by op.
+their product is applied as one 3x3 matrix and an offset, fused with ToTensor and Normalize (one
+OpenCV per-pixel affine `transform`): about 0.1 ms per 128 px photo, against 0.55 ms for ToTensor +
+Normalize + the same jitter applied op by op.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image
@@ -62,24 +64,27 @@ class ColourJitter:
         self.std = np.asarray(std, dtype=np.float32)
 
     def __call__(self, image: Image.Image | np.ndarray) -> torch.Tensor:
-        pixels = np.asarray(image, dtype=np.float32)
+        pixels = np.asarray(image)
         if pixels.ndim != 3 or pixels.shape[2] != 3:
             raise ValueError(f"ColourJitter expects an RGB image (H, W, 3), got shape {pixels.shape}")
-        height, width = pixels.shape[:2]
+        if pixels.dtype != np.uint8:
+            pixels = pixels.astype(np.float32)
         draws = torch.rand(4)
         b, c, s = (1.0 + r * (2.0 * float(u) - 1.0) for r, u in zip(self.ranges, draws[:3], strict=True))
         h = self.hue * (2.0 * float(draws[3]) - 1.0)
-        planar = np.ascontiguousarray(pixels.transpose(2, 0, 1).reshape(3, -1))  # (3, H*W): fast row ops
-        mean_grey = float((LUMA_NP @ planar).mean()) / 255.0
+        mean_grey = float(LUMA_NP @ np.asarray(cv2.mean(pixels)[:3])) / 255.0
         matrix, offset = colour_matrix(b, c, s, h, mean_grey)
         # clamp to [0, 1] then normalise == clamp the normalised values to [(0 - mean) / std, (1 - mean) / std]
         scale = 1.0 / self.std
-        out = (matrix * (scale / 255.0)[:, None]).astype(np.float32) @ planar
-        out += ((offset - self.mean) * scale).astype(np.float32)[:, None]
+        affine = np.empty((3, 4), dtype=np.float32)
+        affine[:, :3] = matrix * (scale / 255.0)[:, None]
+        affine[:, 3] = (offset - self.mean) * scale
+        mapped = cv2.split(cv2.transform(pixels.astype(np.float32, copy=False), affine))  # 3 x (H, W)
+        out = np.empty((3, *pixels.shape[:2]), dtype=np.float32)
         for channel in range(3):
-            np.clip(out[channel], -self.mean[channel] * scale[channel], (1.0 - self.mean[channel]) * scale[channel],
+            np.clip(mapped[channel], -self.mean[channel] * scale[channel], (1.0 - self.mean[channel]) * scale[channel],
                     out=out[channel])
-        return torch.from_numpy(out.reshape(3, height, width))
+        return torch.from_numpy(out)
 
     def __repr__(self) -> str:
         return (f"ColourJitter(brightness={self.ranges[0]}, contrast={self.ranges[1]}, saturation={self.ranges[2]}, "

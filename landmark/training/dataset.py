@@ -42,7 +42,8 @@ def background_worker(worker_id: int) -> None:
     at normal priority preempts a torch thread in the middle of a parallel op and the other threads
     wait for it at the op's end, which costs more than the worker's own work. At nice 19 the worker
     fills the prefetch queue in the gaps between ops instead. On a GPU machine nothing changes: the
-    cores are mostly idle there.
+    cores are mostly idle there. Not cv2.setNumThreads here: in a worker forked after the parent ran
+    OpenCV it deadlocks (tests/unit/test_augment_loader.py); OpenCV's threads inherit the priority.
     """
     import os
 

@@ -1,4 +1,5 @@
-"""One-resampling crop + tilt against torchvision's two-step RandomResizedCrop + perspective."""
+"""One-resampling crop + tilt against torchvision's two-step RandomResizedCrop + perspective, and the
+OpenCV resampling against PIL's with the same coefficients."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ import torch
 import torchvision.transforms.functional as F
 from PIL import Image, ImageFilter
 
-from landmark.training.geometry import RandomCropPerspective, crop_perspective_coeffs
+from landmark.training.geometry import (
+    RandomCropPerspective,
+    crop_perspective_coeffs,
+    perspective_coeffs,
+    warp_perspective,
+)
 
 
 def _photo() -> Image.Image:
@@ -48,12 +54,34 @@ def test_crop_then_tilt_matches_the_two_step_version() -> None:
 def test_random_crop_perspective_is_seeded_and_sized() -> None:
     augment = RandomCropPerspective(48, p=0.5)
     torch.manual_seed(3)
-    first = [np.asarray(augment(_photo())) for _ in range(6)]
+    first = [augment(_photo()) for _ in range(6)]
     torch.manual_seed(3)
-    again = [np.asarray(augment(_photo())) for _ in range(6)]
-    assert all(a.shape == (48, 48, 3) and np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    again = [augment(np.asarray(_photo())) for _ in range(6)]  # a PIL image or its array: the same
+    assert all(a.shape == (48, 48, 3) and a.dtype == np.uint8 and np.array_equal(a, b)
+               for a, b in zip(first, again, strict=True))
     assert len({a.tobytes() for a in first}) == 6
+    with pytest.raises(ValueError, match="RGB"):
+        augment(np.zeros((8, 8), dtype=np.uint8))
     with pytest.raises(ValueError, match="interpolation"):
         RandomCropPerspective(48, interpolation="lanczos")
     with pytest.raises(ValueError, match="p and distortion"):
         RandomCropPerspective(48, p=1.5)
+
+
+def test_perspective_coeffs_are_torchvisions() -> None:
+    start = [[0, 0], [63, 0], [63, 63], [0, 63]]
+    end = [[6, 3], [60, 8], [58, 62], [2, 57]]
+    assert np.allclose(perspective_coeffs(start, end), F._get_perspective_coeffs(start, end), atol=1e-4)
+    with pytest.raises(ValueError, match="four corners"):
+        perspective_coeffs(start[:3], end)
+
+
+@pytest.mark.parametrize("tilt", [False, True])
+def test_opencv_warp_is_pils_transform(tilt: bool) -> None:
+    image, box = _photo(), (5, 10, 80, 90)
+    start, end = ([[0, 0], [63, 0], [63, 63], [0, 63]], [[6, 3], [60, 8], [58, 62], [2, 57]]) if tilt else (None, None)
+    coeffs = crop_perspective_coeffs(box, 64, start, end)
+    pil = image.transform((64, 64), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BILINEAR)
+    ours = warp_perspective(np.asarray(image), coeffs, 64)
+    assert ours.shape == (64, 64, 3) and ours.dtype == np.uint8
+    assert _diff(Image.fromarray(ours), pil) < 1.0  # grey levels out of 255: rounding, not geometry
