@@ -46,7 +46,9 @@ def inject_noise(
     rng = np.random.default_rng(seed)
     labels = np.asarray(labels).astype(str)
     names = np.unique(labels)
-    left_out = rng.choice(names, size=distractor_landmarks, replace=False) if distractor_landmarks else []
+    left_out: np.ndarray | list[str] = []
+    if distractor_landmarks:
+        left_out = rng.choice(names, size=distractor_landmarks, replace=False)
     kept_names = np.setdiff1d(names, left_out)
     if kept_names.size < 2:
         raise ValueError("inject_noise needs at least two landmarks left after the distractors")

@@ -146,7 +146,7 @@ def summarize(
     pos, correct = results.positive, results.correct
     accepted = results.similarity >= threshold
     neg_scores = np.where(np.isfinite(results.similarity), results.similarity, -1.0)[~pos]
-    kept = np.where(accepted, results.predicted, None)
+    kept = np.where(accepted, results.predicted, np.full(accepted.shape, None, dtype=object))
     out: dict[str, float] = {
         "gap": gap(results.truth, results.predicted, results.confidence),
         "gap_at_threshold": gap(results.truth, kept, results.confidence),

@@ -69,7 +69,7 @@ def skimage_crops(out: Path, per_photo: int = 8, seed: int = 0, size: int = 128)
             side = int(min(w, h) * rng.uniform(0.4, 1.0))
             x, y = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
             path = out / f"{name}_{i}.png"
-            image.crop((x, y, x + side, y + side)).resize((size, size), Image.BICUBIC).save(path)
+            image.crop((x, y, x + side, y + side)).resize((size, size), Image.Resampling.BICUBIC).save(path)
             rows.append({"image_id": f"skimage-{name}-{i}", "path": str(path), "source": f"skimage:{name}"})
     return pd.DataFrame(rows)
 

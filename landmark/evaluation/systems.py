@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from landmark.evaluation.run import Evaluation, evaluate_embeddings, evaluate_recognizer
+from landmark.models.array_embedder import ArrayEmbedder
 from landmark.models.embedder import Embedder, create_embedder
 from landmark.models.extract import embed_paths
 from landmark.params import Params
@@ -27,7 +28,11 @@ def frozen_embedder(params: Params) -> Embedder:
 
 
 def embed_sets(
-    model: Embedder, sets: dict[str, pd.DataFrame], data_root: Path, params: Params, use_cache: bool = True
+    model: Embedder | ArrayEmbedder,
+    sets: dict[str, pd.DataFrame],
+    data_root: Path,
+    params: Params,
+    use_cache: bool = True,
 ) -> dict[str, np.ndarray]:
     """Each manifest's photos (data_root / path) -> (N, D) float32 L2-normalised embeddings."""
     cache = Path(params.embed.cache_dir) if use_cache and params.embed.cache_dir else None

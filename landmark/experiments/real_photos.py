@@ -82,7 +82,7 @@ def load_models(folder: Path, names: list[str]) -> dict[str, torch.nn.Module]:
     """Saved variants: <name>.half.pt (save_half) or <name>.pt (+ .json, save_embedder)."""
     from landmark.models.checkpoint import load_embedder
 
-    out = {}
+    out: dict[str, torch.nn.Module] = {}
     for name in names:
         half, full = folder / f"{name}.half.pt", folder / f"{name}.pt"
         if half.is_file():

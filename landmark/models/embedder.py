@@ -94,7 +94,7 @@ def create_embedder(cfg: BackboneParams, pretrained: bool = True) -> Embedder:
     backbone = timm.create_model(cfg.name, pretrained=False, num_classes=0, global_pool="")
     if pretrained:
         load_weights(backbone, cfg.name, cfg.weights)
-    num_features = int(backbone.num_features)
+    num_features = int(backbone.num_features)  # type: ignore[arg-type]  # timm models set it to an int
     embed_dim = int(cfg.embed_dim) or num_features
     data_config = data_config_for(backbone, cfg.image_size)
     meta = {

@@ -23,13 +23,14 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from landmark.data.images import load_rgb
+from landmark.models.array_embedder import ArrayEmbedder
 from landmark.models.embedder import Embedder
 from landmark.models.transforms import eval_transform
 
 log = logging.getLogger(__name__)
 
 
-def model_identity(model: Embedder) -> str:
+def model_identity(model: Embedder | ArrayEmbedder) -> str:
     """A short hash of the model's meta (minus `extra`) and all its tensors: equal models, equal ids."""
     digest = hashlib.sha256()
     meta = {k: v for k, v in model.meta.items() if k != "extra"}
@@ -69,7 +70,7 @@ def _worker_init(_: int) -> None:
 
 
 @torch.inference_mode()
-def _embed_batch(model: Embedder, batch: torch.Tensor, device: str | torch.device) -> np.ndarray:
+def _embed_batch(model: Embedder | ArrayEmbedder, batch: torch.Tensor, device: str | torch.device) -> np.ndarray:
     batch = batch.to(device).contiguous(memory_format=torch.channels_last)
     return model(batch).float().cpu().numpy()
 
@@ -97,7 +98,7 @@ def _write_cache(folder: Path, shas: list[str], emb: np.ndarray) -> None:
 
 
 def embed_paths(
-    model: Embedder,
+    model: Embedder | ArrayEmbedder,
     paths: Sequence[Path],
     *,
     batch_size: int = 32,

@@ -110,8 +110,9 @@ def load_weights(model: nn.Module, model_name: str, weights: str) -> None:
     target = model.state_dict()
     classifier = ""
     get_classifier = getattr(model, "get_classifier", None)
-    if hasattr(model, "pretrained_cfg"):
-        classifier = str(model.pretrained_cfg.get("classifier", "") or "")
+    pretrained_cfg = getattr(model, "pretrained_cfg", None)
+    if isinstance(pretrained_cfg, dict):
+        classifier = str(pretrained_cfg.get("classifier", "") or "")
     extra = [k for k in state if k not in target]
     only_classifier = bool(classifier) and all(k.startswith(classifier + ".") for k in extra)
     if extra and not (get_classifier is not None and only_classifier):

@@ -20,7 +20,7 @@ from mlflow.models import infer_signature
 INDEX_FILES = ("index.faiss", "centroids.csv", "index.json")
 
 
-class IndexModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]  # untyped base
+class IndexModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]  # untyped base
     """Nearest-centroid search over the registered index files."""
 
     def load_context(self, context: Any) -> None:
