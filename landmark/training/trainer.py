@@ -72,6 +72,19 @@ def make_scheduler(
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+TRAINING_CODE = (Path(__file__).resolve().parent, Path(__file__).resolve().parents[1] / "models")
+
+
+def source_digest(folders: tuple[Path, ...] = TRAINING_CODE) -> str:
+    """sha256 of the .py files under `folders` (names and contents, sorted): the code version of a run."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("*.py")):
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def run_fingerprint(
     model: Embedder,
     head: GrowingHead,
@@ -80,11 +93,15 @@ def run_fingerprint(
     labels: list[int],
     train: TrainParams,
     stage: StageParams,
+    code: str | None = None,
 ) -> str:
-    """sha256 of what a stage starts from (weights, head, centres, photos, labels, params): a checkpoint
-    is resumed only by the run it belongs to, never after its inputs changed."""
+    """sha256 of what a stage starts from (weights, head, centres, photos, labels, params) and of the
+    training code (`code`, default `source_digest()`): a checkpoint is resumed only by the run it belongs
+    to, never after its inputs or the code that trains changed (DVC reruns a stage after a code change;
+    resuming the old run's finished checkpoint would hand back the old model)."""
     digest = hashlib.sha256()
     digest.update(json.dumps([dataclasses.asdict(train), dataclasses.asdict(stage), paths, labels]).encode())
+    digest.update((source_digest() if code is None else code).encode())
     for part in (model.state_dict(), head.state_dict(), {"centres": centres}):
         for key, value in part.items():
             digest.update(key.encode())

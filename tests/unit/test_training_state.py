@@ -13,7 +13,7 @@ from landmark.params import load_params
 from landmark.training.head import GrowingHead
 from landmark.training.losses import init_centres
 from landmark.training.state import LAST, atomic_save, load_checkpoint
-from landmark.training.trainer import run_fingerprint
+from landmark.training.trainer import run_fingerprint, source_digest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,6 +50,20 @@ def test_fingerprint_changes_with_params_labels_and_weights() -> None:
     assert base != fp(labels=[1, 1])
     assert base != fp(stage=dataclasses.replace(stage, lr=stage.lr * 2))
     assert base != fp(train=dataclasses.replace(params.train, seed=params.train.seed + 1))
+    assert base != fp(code="another version of the training code")
+    assert base == fp(code=source_digest())  # the default is the code as it is
     with torch.no_grad():
         head.weight[0, 0] += 1.0
     assert base != fp()
+
+
+def test_source_digest_follows_the_code(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("x = 1\n")
+    (tmp_path / "notes.txt").write_text("not code")
+    first = source_digest((tmp_path,))
+    assert first == source_digest((tmp_path,))
+    (tmp_path / "notes.txt").write_text("still not code")
+    assert source_digest((tmp_path,)) == first
+    (tmp_path / "pkg" / "a.py").write_text("x = 2\n")
+    assert source_digest((tmp_path,)) != first
