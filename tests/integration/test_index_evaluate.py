@@ -14,6 +14,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from landmark.data.manifest import NON_LANDMARK, SPLIT_TRAIN, read_manifest, write_manifest
@@ -43,6 +44,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     clean = split[(split["split"] == SPLIT_TRAIN) & (split["landmark"] != NON_LANDMARK)]
     write_manifest(clean, root / "artifacts" / "clean" / "manifest.csv")
     stage = root / "artifacts" / "train" / f"stage_{len(params.train.stages)}"
+    # the neck is random: seeded, or the accuracy below depends on what earlier tests drew (CI saw 3/13)
+    torch.manual_seed(0)
     save_embedder(create_embedder(dataclasses.replace(params.backbone, embed_dim=32)), stage / "model.pt")
     return root
 
@@ -89,7 +92,7 @@ def test_index_then_evaluate(project: Path) -> None:
     ):
         assert 0.0 <= metrics[key] <= 1.0, key
     assert metrics["n_landmark_queries"] >= 5 and metrics["n_reject_queries"] > metrics["n_landmark_queries"]
-    assert metrics["accuracy_at_1"] > 0.3  # 5 landmarks: chance is 0.2
+    assert metrics["accuracy_at_1"] > 0.3, metrics  # 5 landmarks: chance is 0.2
     for name in ("per_landmark.csv", "sensitivity_fpr.png", "precision_recall.png"):
         assert (out / name).stat().st_size > 100
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
