@@ -158,13 +158,13 @@ def main() -> None:
             model, database, calibration.reset_index(drop=True), args.data_root, params, str(model_path)
         )
         recognizer.save(args.out, extra={"params": dataclasses.asdict(params.index)})
-        write_manifest(database[database["kept"]].drop(columns=["kept"]), args.out / "database.csv")
+        indexed = database[database["kept"]].drop(columns=["kept"])
+        write_manifest(indexed, args.out / "database.csv")
         write_manifest(database[~database["kept"]].drop(columns=["kept"]), args.out / "second_pass_removed.csv")
-        metrics.update(check_fast_variant(model_path, database[database["kept"]], args.data_root))
+        metrics.update(check_fast_variant(model_path, indexed, args.data_root))
         # both passes together, against the sample world's truth: train landmark photos vs indexed ones
         train = split[(split["split"] == SPLIT_TRAIN) & is_landmark(split)]
-        indexed = database.loc[database["kept"], "image_id"]
-        metrics.update(truth_removal_scores(train["image_id"], indexed, args.data_root / NOISE_TRUTH_NAME))
+        metrics.update(truth_removal_scores(train["image_id"], indexed["image_id"], args.data_root / NOISE_TRUTH_NAME))
         write_metrics(args.out / "metrics.json", metrics)
         log_metrics_safe(metrics)
         for name in ("index.json", "centroids.csv", "metrics.json", "second_pass_removed.csv"):
