@@ -35,11 +35,13 @@ from landmark.params import load_params, with_overrides
 
 log = logging.getLogger(__name__)
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real-landmarks"
-MARGINS = (0.0, 0.01, 0.02, 0.03, 0.05)  # second-pass margins also reported (same evidence)
+MARGINS = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05)  # second-pass margins also reported (same evidence)
 
 
-def run_seed(real: Path, seed: int, epochs: int, frozen: np.ndarray, manifest: pd.DataFrame) -> dict[str, Any]:
-    """One seed: noise, first pass, training on its kept photos, second pass; scores of each."""
+def run_seed(real: Path, seed: int, epochs: int, frozen: np.ndarray, manifest: pd.DataFrame,
+             save_dir: Path | None = None) -> dict[str, Any]:
+    """One seed: noise, first pass, training on its kept photos, second pass; scores of each.
+    save_dir: also write the seed's embedding spaces, labels and truth (seed<N>.npz) for offline study."""
     params = with_overrides(load_params(), "embed", cache_dir="")
     params = with_overrides(params, "train", num_workers=1)
     noisy = inject_noise(manifest["landmark"].to_numpy(), wrong_fraction=0.2, distractor_landmarks=1,
@@ -57,6 +59,10 @@ def run_seed(real: Path, seed: int, epochs: int, frozen: np.ndarray, manifest: p
     margin = params.clean.second_pass_margin
     keep2, evidence = second_pass_keep([white, trained], noisy.filed, params.clean.cross_k, margin,
                                        params.clean.twin_share)
+    if save_dir is not None:
+        save_dir.mkdir(parents=True, exist_ok=True)
+        np.savez(save_dir / f"seed{seed}.npz", white=white, trained=trained, filed=np.asarray(noisy.filed, dtype=str),
+                 is_noise=noisy.is_noise, first_keep=first.keep)
     s1, s2 = removal_scores(~first.keep, noisy.is_noise), removal_scores(~keep2, noisy.is_noise)
     base = removal_scores(baseline_remove(white, noisy.filed, int((~keep2).sum())), noisy.is_noise)
     row: dict[str, Any] = {
@@ -75,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--out", type=Path, default=Path("docs/cleaning_results.md"))
+    ap.add_argument("--save-arrays", type=Path, default=None, help="write each seed's embeddings and truth here")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(2)
@@ -82,7 +89,8 @@ def main(argv: list[str] | None = None) -> None:
     backbone = dataclasses.replace(load_params().backbone, embed_dim=0, image_size=128)
     frozen = embed_paths(create_embedder(backbone), [args.data / p for p in manifest["path"]], batch_size=32,
                          num_workers=1, cache_dir=Path("artifacts/cache/embeddings"))
-    rows = [run_seed(args.data, int(s), args.epochs, frozen, manifest) for s in args.seeds.split(",")]
+    rows = [run_seed(args.data, int(s), args.epochs, frozen, manifest, args.save_arrays)
+            for s in args.seeds.split(",")]
     table = pd.DataFrame(rows)
     lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
     lines += ["| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |"
