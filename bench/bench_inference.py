@@ -4,8 +4,10 @@ Figures (medians of REPEATS runs, all in this process and run, on the real photo
   * the network's GFLOP per photo (torch FlopCounterMode) and the CPU's float32 matmul rate
     (numpy and torch; bfloat16 in torch too); the share of that rate each network variant reaches;
   * network photos/s on ready tensors: eager torch (baseline: the bare model forward, NCHW,
-    no_grad), channels_last + inference_mode, ONNX Runtime fp32 (threads sleeping when idle, as in
-    the recognizer, and spinning: the network alone), OpenVINO fp32 and bf16, ONNX Runtime int8;
+    no_grad), channels_last + inference_mode, ONNX Runtime fp32 (one stream per core, as in the
+    recognizer; one session over all cores, threads sleeping or spinning when idle; and the export
+    of session 3, with "SAME" pads computed from the input shape, on one session), OpenVINO
+    fp32 and bf16 (streams; bf16 also as one stream), ONNX Runtime int8;
   * the accuracy checks of the variants that change the numbers (int8, bf16) on real photos;
   * end-to-end recognition photos/s (decode + resize + network + faiss search): the fast path
     (decode threads + `fast_embedder(auto)`) against the best eager torch path (serial timm
@@ -132,6 +134,8 @@ def network_rows(path: Path, size: int) -> list[dict[str, object]]:
     from landmark.models.checkpoint import load_embedder
     from landmark.models.decode_pool import Preprocessor
     from landmark.models.onnx_embedder import OnnxEmbedder, fast_embedder
+    from landmark.models.onnx_export import export_onnx
+    from landmark.models.openvino_embedder import OpenVinoEmbedder
 
     torch_model = load_embedder(path)
     gflop = network_gflops(torch_model, size)
@@ -153,10 +157,21 @@ def network_rows(path: Path, size: int) -> list[dict[str, object]]:
         try:
             fast = fast_embedder(path, name)
             variants[label] = lambda fast=fast: fast.embed_batch(batch)  # type: ignore[misc]
-            if name == "fp32":
+            if name == "fp32":  # the streams against one session over all threads (spinning or not)
                 assert isinstance(fast, OnnxEmbedder)
-                spin = OnnxEmbedder(fast.path, fast.data_config, fast.embed_dim, fast.meta, spinning=True)
-                variants["ORT fp32, spinning threads"] = lambda spin=spin: spin.embed_batch(batch)  # type: ignore[misc]
+                dynamic = fast.path.with_name("dynamic-pads.fp32.onnx")  # the export before fixed pads
+                if not dynamic.is_file():
+                    export_onnx(torch_model, dynamic, static_pads=False)
+                old = OnnxEmbedder(dynamic, fast.data_config, fast.embed_dim, {}, streams=1)
+                variants["ORT fp32, dynamic pads, one session"] = lambda old=old: old.embed_batch(batch)  # type: ignore[misc]
+                one = OnnxEmbedder(fast.path, fast.data_config, fast.embed_dim, fast.meta, streams=1)
+                spin = OnnxEmbedder(fast.path, fast.data_config, fast.embed_dim, fast.meta, spinning=True, streams=1)
+                variants["ORT fp32, one session"] = lambda one=one: one.embed_batch(batch)  # type: ignore[misc]
+                variants["ORT fp32, one session, spinning threads"] = lambda spin=spin: spin.embed_batch(batch)  # type: ignore[misc]
+            if name == "ov-bf16":
+                assert isinstance(fast, OpenVinoEmbedder)
+                one_ov = OpenVinoEmbedder(fast.path, fast.data_config, fast.embed_dim, fast.meta, "bf16", streams=1)
+                variants["OpenVINO bf16, one stream"] = lambda one_ov=one_ov: one_ov.embed_batch(batch)  # type: ignore[misc]
         except (FileNotFoundError, RuntimeError, ImportError) as exc:
             log.warning("%s not measured: %s", label, exc)
     matmuls = matmul_fns()

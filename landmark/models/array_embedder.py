@@ -4,11 +4,18 @@
 The class also answers the small part of the torch module surface that the batch helpers use
 (`__call__` on a tensor, `eval()`, `to()`, `state_dict()`, `data_config`, `embed_dim`, `meta`), so
 `embed_images(fast_embedder(path), photos)` works unchanged whatever runtime is behind it.
+
+Streams: a batch of at least `streams` photos is split into `streams` chunks that run at the same
+time, each on an engine with threads / streams threads (`_run_streams`), instead of one engine
+whose ops are split over all threads (`_run`). Lite0's small depthwise ops leave threads waiting on each other;
+one photo chunk per core was 1.1-1.2x faster on 2 cores (docs/performance.md). Smaller batches
+(one photo from `landmark recognize`) take the all-threads engine, which has the lower latency.
 """
 
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +37,31 @@ class ArrayEmbedder:
     runtime = "none"
 
     def __init__(self, path: Path, data_config: dict[str, Any], embed_dim: int, meta: dict[str, Any] | None,
-                 threads: int) -> None:
+                 threads: int, streams: int = 1) -> None:
         self.path = Path(path)
         self.data_config = dict(data_config)
         self.embed_dim = int(embed_dim)
         self.meta = dict(meta or {})
         self.threads = int(threads)
+        if not 1 <= int(streams) <= self.threads:
+            raise ValueError(f"streams must be in 1..threads ({self.threads}), got {streams}")
+        self.streams = int(streams)
+        self.stream_threads = self.threads // self.streams
+        self._pool: ThreadPoolExecutor | None = None
 
     def _run(self, x: np.ndarray) -> np.ndarray:
+        """The whole batch on the engine that uses all `threads`."""
+        raise NotImplementedError
+
+    def _run_streams(self, chunks: list[np.ndarray]) -> list[np.ndarray]:
+        """Each chunk on its own engine of `stream_threads`, all at once (subclasses with streams > 1).
+
+        Default: one pool thread per chunk calling `_run_stream` (the runtime releases the GIL)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.streams, thread_name_prefix=f"{self.runtime}-stream")
+        return list(self._pool.map(self._run_stream, range(len(chunks)), chunks))
+
+    def _run_stream(self, stream: int, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     def embed_batch(self, x: np.ndarray) -> np.ndarray:
@@ -45,8 +69,15 @@ class ArrayEmbedder:
         x = np.ascontiguousarray(x, dtype=np.float32)
         if x.ndim != 4 or x.shape[1] != 3:
             raise ValueError(f"embed_batch expects (N, 3, H, W), got {x.shape}")
+        multiple = int(self.meta.get("size_multiple", 1))
+        if x.shape[2] % multiple or x.shape[3] % multiple:
+            raise ValueError(f"{self.path.name} is exact only for photo sizes divisible by {multiple} (its fixed "
+                             f"'SAME' pads, see onnx_export): got {x.shape[2]}x{x.shape[3]}")
         if x.shape[0] == 0:
             return np.zeros((0, self.embed_dim), dtype=np.float32)
+        if self.streams > 1 and x.shape[0] >= self.streams:
+            chunks = [np.ascontiguousarray(c) for c in np.array_split(x, self.streams)]
+            return np.concatenate([np.asarray(y, dtype=np.float32) for y in self._run_streams(chunks)])
         return np.asarray(self._run(x), dtype=np.float32)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -67,4 +98,5 @@ class ArrayEmbedder:
         return {}
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.path.name}, D={self.embed_dim}, threads={self.threads})"
+        return (f"{type(self).__name__}({self.path.name}, D={self.embed_dim}, threads={self.threads}, "
+                f"streams={self.streams})")

@@ -1,15 +1,23 @@
 """Export an Embedder to ONNX (fp32) and quantise it to int8 (ONNX Runtime static QDQ), cached.
 
 Files sit next to the checkpoint, keyed by the model's identity (hash of its meta and weights, see
-`landmark.models.extract.model_identity`), so a retrained model never reuses a stale export:
-``<checkpoint dir>/onnx/<identity>.fp32.onnx``, ``<identity>.int8.onnx`` and
-``<identity>.<variant>.json`` (the accuracy check of a variant that changes the numbers: int8 on
-ONNX Runtime, bf16 on OpenVINO; written by `record_variant_check`).
+`landmark.models.extract.model_identity`) and the export format, so neither a retrained model nor a
+changed exporter reuses a stale export: ``<checkpoint dir>/onnx/<identity>-<format>.fp32.onnx``,
+``...int8.onnx`` and ``...<variant>.json`` (the accuracy check of a variant that changes the numbers:
+int8 on ONNX Runtime, bf16 on OpenVINO; written by `record_variant_check`).
 
 The graph takes ``pixels`` (N, 3, H, W) float32 (N, H, W dynamic) and returns ``embedding`` (N, D)
 float32, L2-normalised: the same numbers as `Embedder.forward`. GeM's `avg_pool2d` with a kernel
 read from the input shape does not export, so the export wraps the model with the same pooling
 written as a mean over the spatial axes.
+
+TensorFlow "SAME" padding (timm's `Conv2dSame`, the stride-2 convolutions of the tf_ models) is
+computed from the input size at every call; exported, that is a Shape/Gather/.../Pad chain per
+convolution that ONNX Runtime cannot fold, and each Pad makes it convert the activations out of and
+back into its blocked layout. The export fixes those pads for input sizes divisible by the network's
+total stride (`size_multiple`, 32 for lite0), where they are exact: ONNX Runtime then fuses each Pad
+into its Conv (1.4x the photos/s of lite0 at 224 px, same numbers; docs/performance.md). The
+embedders refuse other sizes (`ArrayEmbedder.embed_batch`).
 """
 
 from __future__ import annotations
@@ -39,6 +47,63 @@ OUTPUT_NAME = "embedding"
 FP32, INT8 = "fp32", "int8"  # ONNX Runtime
 OV_FP32, OV_BF16 = "ov-fp32", "ov-bf16"  # OpenVINO, compiled from the fp32 export
 CHECKED_VARIANTS = (INT8, OV_BF16)  # their numbers differ from torch: used only after an accuracy check
+EXPORT_FORMAT = "x2"  # part of every file name; bump when the graph of the same model changes (x2: static pads)
+
+
+class _StaticSamePadConv(nn.Module):
+    """A `Conv2dSame` with its "SAME" pads fixed for inputs whose size is divisible by its stride
+    (there: total pad = dilated kernel - stride, the smaller half first, as TensorFlow does)."""
+
+    def __init__(self, conv: nn.Conv2d) -> None:
+        super().__init__()
+        self.conv = conv
+        pads = []
+        for kernel, stride, dilation in zip(conv.kernel_size, conv.stride, conv.dilation, strict=True):
+            total = max((kernel - 1) * dilation + 1 - stride, 0)
+            pads.append((total // 2, total - total // 2))
+        self.pads = (pads[1][0], pads[1][1], pads[0][0], pads[0][1])  # F.pad order: left, right, top, bottom
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = self.conv
+        return F.conv2d(F.pad(x, self.pads), c.weight, c.bias, c.stride, 0, c.dilation, c.groups)
+
+
+def _is_same_pad_conv(module: nn.Module) -> bool:
+    from timm.layers import Conv2dSame
+
+    return isinstance(module, Conv2dSame)
+
+
+def size_multiple(model: nn.Module) -> int:
+    """Input sizes for which the export's fixed pads are exact: the product of the strides of the
+    model's strided convolutions (every layer's input then divides by its stride); 1 when the model
+    has no `Conv2dSame`."""
+    if not any(_is_same_pad_conv(m) for m in model.modules()):
+        return 1
+    multiple = 1
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            multiple *= max(module.stride)
+    return multiple
+
+
+def export_size_multiple(model: Embedder) -> int:
+    """What the export of `model` needs its input sizes divisible by: `size_multiple(model)` when the
+    model's own input size divides by it (pads fixed), else 1 (pads left dynamic, any size works)."""
+    multiple = size_multiple(model)
+    return multiple if int(model.data_config["input_size"][-1]) % multiple == 0 else 1
+
+
+def with_static_same_pads(model: Embedder) -> Embedder:
+    """A copy of `model` whose `Conv2dSame` layers have fixed pads (`_StaticSamePadConv`)."""
+    import copy
+
+    fixed = copy.deepcopy(model)
+    for parent in list(fixed.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, nn.Conv2d) and _is_same_pad_conv(child):
+                setattr(parent, name, _StaticSamePadConv(child))
+    return fixed
 
 
 class _ExportView(nn.Module):
@@ -65,10 +130,10 @@ def onnx_dir(checkpoint: Path) -> Path:
 
 
 def onnx_path(checkpoint: Path, identity: str, variant: str) -> Path:
-    """``<checkpoint dir>/onnx/<identity>.<variant>.onnx`` (variant: fp32 | int8)."""
+    """``<checkpoint dir>/onnx/<identity>-<EXPORT_FORMAT>.<variant>.onnx`` (variant: fp32 | int8)."""
     if variant not in (FP32, INT8):
         raise ValueError(f"ONNX variant must be {FP32!r} or {INT8!r}, got {variant!r}")
-    return onnx_dir(checkpoint) / f"{identity}.{variant}.onnx"
+    return onnx_dir(checkpoint) / f"{identity}-{EXPORT_FORMAT}.{variant}.onnx"
 
 
 def _atomic_target(target: Path) -> Path:
@@ -76,14 +141,21 @@ def _atomic_target(target: Path) -> Path:
     return target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
 
 
-def export_onnx(model: Embedder, target: Path, opset: int = OPSET, image_size: int | None = None) -> Path:
-    """Write `model` as an fp32 ONNX graph at `target` (atomically); batch, height, width dynamic.
+def export_onnx(model: Embedder, target: Path, opset: int = OPSET, image_size: int | None = None,
+                static_pads: bool = True) -> Path:
+    """Write `model` as an fp32 ONNX graph at `target` (atomically); batch, height, width dynamic,
+    "SAME" pads fixed (exact for sizes divisible by `size_multiple(model)`, which the model's own
+    input size must be; else, or with static_pads False, they stay dynamic).
 
     Uses the TorchScript exporter (dynamo=False): a few seconds, one self-contained file.
     """
     target = Path(target)
     size = int(image_size or model.data_config["input_size"][-1])
-    view = _ExportView(model.eval().cpu()).eval()
+    model = model.eval().cpu()
+    multiple = export_size_multiple(model)
+    if static_pads and multiple > 1 and size % multiple == 0:
+        model = with_static_same_pads(model)
+    view = _ExportView(model).eval()
     example = torch.zeros(2, 3, size, size)
     tmp = _atomic_target(target)
     dynamic = {INPUT_NAME: {0: "batch", 2: "height", 3: "width"}, OUTPUT_NAME: {0: "batch"}}
@@ -152,10 +224,11 @@ def quantize_int8(fp32_path: Path, target: Path, calibration: np.ndarray, batch_
 
 
 def variant_check_path(checkpoint: Path, identity: str, variant: str) -> Path:
-    """``<checkpoint dir>/onnx/<identity>.<variant>.json``: the accuracy check of a checked variant."""
+    """``<checkpoint dir>/onnx/<identity>-<EXPORT_FORMAT>.<variant>.json``: the accuracy check of a
+    checked variant."""
     if variant not in CHECKED_VARIANTS:
         raise ValueError(f"checked variants are {CHECKED_VARIANTS}, got {variant!r}")
-    return onnx_dir(checkpoint) / f"{identity}.{variant}.json"
+    return onnx_dir(checkpoint) / f"{identity}-{EXPORT_FORMAT}.{variant}.json"
 
 
 def record_variant_check(target: Path, variant: str, fp32_accuracy: float, accuracy: float,

@@ -109,6 +109,63 @@ def test_openvino_fp32_matches_torch(checkpoint: Path) -> None:
         ov32.embed_batch(np.zeros((2, 48, 48), np.float32))
 
 
+@pytest.mark.parametrize("variant", ["fp32", "ov-fp32"])
+def test_streams_give_the_embeddings_of_one_engine_in_order(checkpoint: Path, variant: str) -> None:
+    """A batch split over one-thread streams returns, row for row, what the all-threads engine does."""
+    streamed = fast_embedder(checkpoint, variant, threads=2)
+    assert isinstance(streamed, (OnnxEmbedder, OpenVinoEmbedder)) and streamed.streams == 2
+    if isinstance(streamed, OnnxEmbedder):
+        single: OnnxEmbedder | OpenVinoEmbedder = OnnxEmbedder(
+            streamed.path, streamed.data_config, streamed.embed_dim, streamed.meta, threads=2, streams=1)
+    else:
+        single = OpenVinoEmbedder(streamed.path, streamed.data_config, streamed.embed_dim, streamed.meta,
+                                  threads=2, streams=1)
+    for n in (1, 2, 3, 7):
+        x = np.random.default_rng(n).normal(size=(n, 3, 48, 48)).astype(np.float32)
+        np.testing.assert_allclose(streamed.embed_batch(x), single.embed_batch(x), atol=1e-5)
+    ones = streamed.embed_batch(np.ones((4, 3, 48, 48), np.float32))
+    streamed.embed_batch(np.zeros((4, 3, 48, 48), np.float32))
+    assert not np.allclose(ones, streamed.embed_batch(np.zeros((4, 3, 48, 48), np.float32)))  # no shared buffer
+    with pytest.raises(ValueError, match="streams"):
+        OnnxEmbedder(streamed.path, streamed.data_config, streamed.embed_dim, threads=1, streams=2)
+
+
+def test_same_pads_are_fixed_in_the_export_and_exact_at_multiples_of_the_stride(tmp_path: Path) -> None:
+    """tf_ models pad their stride-2 convolutions TensorFlow's way, computed from the input size; the
+    export fixes those pads (no Shape-driven Pad chain left), exact at sizes divisible by 32."""
+    import onnx as onnx_lib
+
+    cfg = BackboneParams(name="tf_efficientnet_lite0", weights="none", pooling="gem", gem_p=3.0, embed_dim=16,
+                         image_size=64)
+    torch.manual_seed(0)
+    model = create_embedder(cfg, pretrained=True)
+    assert ox.size_multiple(model) == 32 and ox.export_size_multiple(model) == 32
+    path = tmp_path / "tf.pt"
+    save_embedder(model, path)
+    onnx = fast_embedder(path, "fp32", threads=2)
+    assert isinstance(onnx, OnnxEmbedder) and onnx.meta["size_multiple"] == 32
+    graph = onnx_lib.load(str(onnx.path)).graph
+    producer = {out: node for node in graph.node for out in node.output}
+
+    def ancestors(name: str) -> set[str]:
+        seen, todo = set(), [name]
+        while todo:
+            node = producer.get(todo.pop())
+            if node is not None and node.name not in seen:
+                seen.add(node.name)
+                todo += list(node.input)
+        return {producer_node.op_type for producer_node in graph.node if producer_node.name in seen}
+
+    pads = [n for n in graph.node if n.op_type == "Pad"]
+    assert len(pads) == 5  # the five stride-2 convolutions
+    assert all("Shape" not in ancestors(n.input[1]) for n in pads)  # pads no longer read the input's shape
+    for size in (64, 96, 128):
+        x = np.random.default_rng(size).normal(size=(3, 3, size, size)).astype(np.float32)
+        np.testing.assert_allclose(onnx.embed_batch(x), embed_array(model, x), atol=2e-5)
+    with pytest.raises(ValueError, match="divisible by 32"):
+        onnx.embed_batch(np.zeros((1, 3, 80, 80), np.float32))
+
+
 def test_auto_takes_the_fastest_variant_whose_check_passed(checkpoint: Path) -> None:
     photos, labels = _photos(12), [f"l{i % 3}" for i in range(12)]
     files = []
@@ -208,6 +265,8 @@ def test_openvino_leaves_the_signal_stack_as_it_was(checkpoint: Path) -> None:
 
     before = current()
     first, second = fast_embedder(checkpoint, "ov-fp32"), fast_embedder(checkpoint, "ov-fp32")
+    assert current() == before
+    first.embed_batch(np.zeros((4, 3, 48, 48), np.float32))  # compiles the streams' model too
     assert current() == before
     del first
     gc.collect()
