@@ -9,7 +9,8 @@ photos + non-landmark photos as class 0) with the project's trainer, then the fu
 baselines (frozen backbone, one centroid per landmark, nearest photo) run on the emulated collection;
 with --scores also the alternative acceptance scores of landmark.retrieval.rejection.
 
-For a GPU machine without faiss: `--export-bundle DIR` writes the train split as lossless WebP;
+For a GPU machine without faiss: `--export-bundle DIR` writes the train split as lossless WebP (with
+`--extra-train MANIFEST`, plus another manifest's landmarks as extra training classes);
 `--bundle DIR --save-model OUT` trains there only (float16 model files, *.half.pt); `--models OUT`
 evaluates those files here.
 """
@@ -26,7 +27,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from landmark.data.manifest import SPLIT_TRAIN
+from landmark.data.manifest import NON_LANDMARK, SPLIT_TRAIN
 from landmark.experiments.train_real import VARIANTS, frozen_parts, load_half, save_half, train_variant
 from landmark.params import load_params, with_overrides
 
@@ -69,6 +70,21 @@ def export_bundle(world: pd.DataFrame, out: Path) -> None:
         rel.append(target)
     rows.assign(path=rel).to_csv(out / "world.csv", index=False)
     log.info("bundle: %d train photos in %s", len(rows), out)
+
+
+def extra_train_rows(manifest: Path) -> pd.DataFrame:
+    """Landmark photos of another project manifest (e.g. the sample world's data/manifest.csv) as extra
+    training classes `extra_<landmark>`, without its non-landmarks and the rows its noise_truth.csv
+    (next to it, if any) names; absolute paths, split train. They only train: the index, the
+    calibration and the collection stay the real-photo world's."""
+    rows = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+    rows = rows[rows["landmark"] != NON_LANDMARK]
+    truth = manifest.parent / "noise_truth.csv"
+    if truth.is_file():
+        rows = rows[~rows["image_id"].isin(pd.read_csv(truth, dtype=str)["image_id"])]
+    return pd.DataFrame({"image_id": "extra-" + rows["image_id"],
+                         "path": [str((manifest.parent / p).resolve()) for p in rows["path"]],
+                         "landmark": "extra_" + rows["landmark"], "split": SPLIT_TRAIN, "source": "extra"})
 
 
 def read_bundle(folder: Path) -> pd.DataFrame:
@@ -190,6 +206,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--models", type=Path, default=None, help="evaluate saved variants instead of training")
     ap.add_argument("--bundle", type=Path, default=None, help="train only, on a bundle's train split")
     ap.add_argument("--export-bundle", type=Path, default=None)
+    ap.add_argument("--extra-train", type=Path, default=None,
+                    help="with --export-bundle: a manifest whose landmarks are added as training classes only")
     ap.add_argument("--time-budget", type=float, default=0.0, help="seconds; 0 = no limit")
     ap.add_argument("--scores", action="store_true", help="also the alternative acceptance scores")
     ap.add_argument("--whiten-dims", default="0", help="index.whiten_dim values to evaluate, e.g. 0,128")
@@ -214,7 +232,8 @@ def main(argv: list[str] | None = None) -> None:
 
     world = build_real_world(args.data, args.work, seed=args.seed)
     if args.export_bundle is not None:
-        export_bundle(world, args.export_bundle)
+        extra = extra_train_rows(args.extra_train) if args.extra_train else world.iloc[:0]
+        export_bundle(pd.concat([world, extra], ignore_index=True), args.export_bundle)
         return
     models = load_models(args.models, names) if args.models else train_all(args, world, names, False)
     command = "python -m landmark.experiments.real_photos " + " ".join(sys.argv[1:] if argv is None else argv)
