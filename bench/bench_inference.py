@@ -37,22 +37,33 @@ REPO = Path(__file__).resolve().parents[1]
 REAL = Path(os.environ.get("LANDMARK_REAL_DATA", REPO.parent / "shared" / "data" / "real-landmarks"))
 CHECKPOINT = REPO / "artifacts" / "bench" / "lite0" / "model.pt"
 SIZES = (224, 128)
-N_PHOTOS, BATCH, REPEATS = 96, 16, 5  # batch 16: the fastest for every runtime at 128 and 224 px here
+N_PHOTOS, BATCH, REPEATS = 96, 16, 9  # batch 16: the fastest for every runtime at 128 and 224 px here
 
 
 def _median(fn: Callable[[], object]) -> float:
     return median_seconds(fn, REPEATS)
 
 
+SETTLE_S = 0.25  # pause before each timed call: see _interleaved_rates
+
+
 def _interleaved_rates(fns: dict[str, Callable[[], object]], items: int, repeats: int = REPEATS) -> dict[str, float]:
-    """items/s of each fn, median over `repeats` rounds that run every fn once (load drifts hit all alike)."""
+    """items/s of each fn, median over `repeats` rounds that run every fn once (load drifts hit all alike).
+
+    Each round starts one place further in the list, and each call waits SETTLE_S first: the thread
+    pools of the runtimes measured here (OpenBLAS behind numpy's matmul, torch's OpenMP, OpenVINO's
+    TBB) keep spinning for a while after a call and slowed whichever variant came next (by up to a
+    third for OpenVINO in runs without the pause)."""
     for fn in fns.values():
         fn()  # warm-up
+    names = list(fns)
     times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
+    for round_ in range(repeats):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            time.sleep(SETTLE_S)
             start = time.perf_counter()
-            fn()
+            fns[name]()
             times[name].append(time.perf_counter() - start)
     return {name: items / float(np.median(t)) for name, t in times.items()}
 
