@@ -23,7 +23,8 @@ from landmark.params import CleanParams
 log = logging.getLogger(__name__)
 
 REASON_DUPLICATE = "duplicate_across_landmarks"
-REASON_OTHER_LANDMARK = "closer_to_another_landmark"  # cross_evidence.neighbour_evidence > clean.cross_margin
+# cross_evidence.neighbour_evidence > clean.cross_margin, unless the two landmarks are look-alikes (clean.twin_share)
+REASON_OTHER_LANDMARK = "closer_to_another_landmark"
 
 
 @dataclass(frozen=True)
