@@ -7,8 +7,9 @@ The class also answers the small part of the torch module surface that the batch
 
 Streams: a batch of at least `streams` photos is split into `streams` chunks that run at the same
 time, each on an engine with threads / streams threads (`_run_streams`), instead of one engine
-whose ops are split over all threads (`_run`). Lite0's small depthwise ops leave threads waiting on each other;
-one photo chunk per core was 1.1-1.2x faster on 2 cores (docs/performance.md). Smaller batches
+whose ops are split over all threads (`_run`), where lite0's small depthwise ops leave threads
+waiting on each other: on 2 cores 1.0-1.3x for ONNX Runtime, more for OpenVINO fp32
+(docs/performance.md). Smaller batches
 (one photo from `landmark recognize`) take the all-threads engine, which has the lower latency.
 """
 

@@ -13,11 +13,13 @@ written as a mean over the spatial axes.
 
 TensorFlow "SAME" padding (timm's `Conv2dSame`, the stride-2 convolutions of the tf_ models) is
 computed from the input size at every call; exported, that is a Shape/Gather/.../Pad chain per
-convolution that ONNX Runtime cannot fold, and each Pad makes it convert the activations out of and
-back into its blocked layout. The export fixes those pads for input sizes divisible by the network's
-total stride (`size_multiple`, 32 for lite0), where they are exact: ONNX Runtime then fuses each Pad
-into its Conv (1.4x the photos/s of lite0 at 224 px, same numbers; docs/performance.md). The
-embedders refuse other sizes (`ArrayEmbedder.embed_batch`).
+convolution, and ONNX Runtime runs each Pad as an op of its own, converting the activations out of
+and back into its blocked layout around it (about a quarter of lite0's time on one thread). The
+export fixes those pads for input sizes divisible by the network's total stride (`size_multiple`,
+32 for lite0), where they are exact, lets ONNX Runtime fold the constants (its hardware-independent
+"basic" level, standard ops only) and moves each Pad into its Conv's own (asymmetric) pads
+(`_fold_pads_into_convs`): the same numbers, about 1.4x the photos/s of one ONNX Runtime session
+(docs/performance.md). The embedders refuse other sizes (`ArrayEmbedder.embed_batch`).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ OUTPUT_NAME = "embedding"
 FP32, INT8 = "fp32", "int8"  # ONNX Runtime
 OV_FP32, OV_BF16 = "ov-fp32", "ov-bf16"  # OpenVINO, compiled from the fp32 export
 CHECKED_VARIANTS = (INT8, OV_BF16)  # their numbers differ from torch: used only after an accuracy check
-EXPORT_FORMAT = "x2"  # part of every file name; bump when the graph of the same model changes (x2: static pads)
+EXPORT_FORMAT = "x3"  # part of every file name; bump when the graph of the same model changes (x3: pads in convs)
 
 
 class _StaticSamePadConv(nn.Module):
@@ -106,6 +108,55 @@ def with_static_same_pads(model: Embedder) -> Embedder:
     return fixed
 
 
+def _fold_pads_into_convs(source: Path, target: Path) -> int:
+    """Write `source` to `target` with ONNX Runtime's basic optimisations (constant folding: the fixed
+    pads become initializers) and every zero Pad of H/W that feeds a single Conv moved into that
+    Conv's `pads`; returns how many Pads were folded."""
+    from collections import defaultdict
+
+    import onnx
+    import onnxruntime as ort
+    from onnx import helper, numpy_helper
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(target)
+    options.log_severity_level = 3
+    ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+    model = onnx.load(str(target))
+    graph = model.graph
+    consts = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    users: dict[str, list[Any]] = defaultdict(list)
+    for node in graph.node:
+        for name in node.input:
+            users[name].append(node)
+    folded = 0
+    for pad in [n for n in graph.node if n.op_type == "Pad"]:
+        pads = consts.get(pad.input[1]) if len(pad.input) > 1 else None
+        mode = next((a.s.decode() for a in pad.attribute if a.name == "mode"), "constant")
+        value = consts.get(pad.input[2], None) if len(pad.input) > 2 and pad.input[2] else np.zeros(1)
+        after = users[pad.output[0]]
+        if pads is None or pads.size != 8 or mode != "constant" or value is None or np.any(value != 0):
+            continue
+        begin, end = np.asarray(pads, dtype=np.int64).reshape(2, 4)
+        if len(after) != 1 or after[0].op_type != "Conv" or begin[:2].any() or end[:2].any():
+            continue
+        conv = after[0]
+        old = next((list(a.ints) for a in conv.attribute if a.name == "pads"), [0, 0, 0, 0])
+        if any(a.name == "auto_pad" and a.s not in (b"", b"NOTSET") for a in conv.attribute):
+            continue
+        for attribute in [a for a in conv.attribute if a.name in ("pads", "auto_pad")]:
+            conv.attribute.remove(attribute)
+        conv.attribute.append(helper.make_attribute(
+            "pads", [old[0] + int(begin[2]), old[1] + int(begin[3]), old[2] + int(end[2]), old[3] + int(end[3])]))
+        conv.input[0] = pad.input[0]
+        graph.node.remove(pad)
+        folded += 1
+    onnx.checker.check_model(model)
+    onnx.save(model, str(target))
+    return folded
+
+
 class _ExportView(nn.Module):
     """The embedder's forward with pooling as a spatial mean: (N, 3, H, W) -> (N, D) L2-normalised."""
 
@@ -144,8 +195,9 @@ def _atomic_target(target: Path) -> Path:
 def export_onnx(model: Embedder, target: Path, opset: int = OPSET, image_size: int | None = None,
                 static_pads: bool = True) -> Path:
     """Write `model` as an fp32 ONNX graph at `target` (atomically); batch, height, width dynamic,
-    "SAME" pads fixed (exact for sizes divisible by `size_multiple(model)`, which the model's own
-    input size must be; else, or with static_pads False, they stay dynamic).
+    "SAME" pads fixed and moved into their convolutions (exact for sizes divisible by
+    `size_multiple(model)`, which the model's own input size must be; else, or with static_pads
+    False, they stay dynamic and the graph is the exporter's own).
 
     Uses the TorchScript exporter (dynamo=False): a few seconds, one self-contained file.
     """
@@ -153,7 +205,8 @@ def export_onnx(model: Embedder, target: Path, opset: int = OPSET, image_size: i
     size = int(image_size or model.data_config["input_size"][-1])
     model = model.eval().cpu()
     multiple = export_size_multiple(model)
-    if static_pads and multiple > 1 and size % multiple == 0:
+    fixed = static_pads and multiple > 1 and size % multiple == 0
+    if fixed:
         model = with_static_same_pads(model)
     view = _ExportView(model).eval()
     example = torch.zeros(2, 3, size, size)
@@ -164,6 +217,14 @@ def export_onnx(model: Embedder, target: Path, opset: int = OPSET, image_size: i
         torch.onnx.export(view, (example,), str(tmp), dynamo=False, opset_version=opset,
                           input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_axes=dynamic,
                           do_constant_folding=True)
+    if fixed:
+        folded_tmp = _atomic_target(target)
+        try:
+            folded = _fold_pads_into_convs(tmp, folded_tmp)
+        finally:
+            tmp.unlink(missing_ok=True)
+        tmp = folded_tmp
+        log.info("export: %d 'SAME' pads fixed and moved into their convolutions", folded)
     os.replace(tmp, target)
     log.info("exported %s to ONNX opset %d: %s", type(model).__name__, opset, target)
     return target

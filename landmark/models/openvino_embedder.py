@@ -58,7 +58,8 @@ class OpenVinoEmbedder(ArrayEmbedder):
 
     Small batches run on a model compiled for latency (one stream over all threads); batches of at
     least `streams` photos (default: one stream per thread) on a model compiled for throughput with
-    that many streams, one chunk per stream at once (see ArrayEmbedder). Each is compiled on first use.
+    that many streams, one chunk per stream at once (see ArrayEmbedder), compiled on first use. Like
+    the single request before, the stream requests serve one caller at a time (not thread-safe).
     """
 
     runtime = "openvino"

@@ -4,6 +4,7 @@ network (random weights)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -131,8 +132,9 @@ def test_streams_give_the_embeddings_of_one_engine_in_order(checkpoint: Path, va
 
 
 def test_same_pads_are_fixed_in_the_export_and_exact_at_multiples_of_the_stride(tmp_path: Path) -> None:
-    """tf_ models pad their stride-2 convolutions TensorFlow's way, computed from the input size; the
-    export fixes those pads (no Shape-driven Pad chain left), exact at sizes divisible by 32."""
+    """tf_ models pad their stride-2 convolutions TensorFlow's way, computed from the input size (a
+    Shape-driven Pad chain in the plain export); the export fixes those pads and moves them into the
+    convolutions, exact at sizes divisible by 32 on both runtimes, and refuses other sizes."""
     import onnx as onnx_lib
 
     cfg = BackboneParams(name="tf_efficientnet_lite0", weights="none", pooling="gem", gem_p=3.0, embed_dim=16,
@@ -145,23 +147,32 @@ def test_same_pads_are_fixed_in_the_export_and_exact_at_multiples_of_the_stride(
     onnx = fast_embedder(path, "fp32", threads=2)
     assert isinstance(onnx, OnnxEmbedder) and onnx.meta["size_multiple"] == 32
     graph = onnx_lib.load(str(onnx.path)).graph
-    producer = {out: node for node in graph.node for out in node.output}
 
-    def ancestors(name: str) -> set[str]:
-        seen, todo = set(), [name]
+    def ancestors(producer: dict[str, Any], name: str) -> set[str]:
+        """op types of everything `name` is computed from"""
+        seen: dict[str, str] = {}
+        todo = [name]
         while todo:
             node = producer.get(todo.pop())
             if node is not None and node.name not in seen:
-                seen.add(node.name)
+                seen[node.name] = node.op_type
                 todo += list(node.input)
-        return {producer_node.op_type for producer_node in graph.node if producer_node.name in seen}
+        return set(seen.values())
 
-    pads = [n for n in graph.node if n.op_type == "Pad"]
-    assert len(pads) == 5  # the five stride-2 convolutions
-    assert all("Shape" not in ancestors(n.input[1]) for n in pads)  # pads no longer read the input's shape
+    assert not [n for n in graph.node if n.op_type == "Pad"]  # moved into the convolutions
+    asymmetric = [n for n in graph.node if n.op_type == "Conv"
+                  and any(a.name == "pads" and list(a.ints) in ([0, 0, 1, 1], [1, 1, 2, 2]) for a in n.attribute)]
+    assert len(asymmetric) == 5  # the five stride-2 convolutions: TensorFlow pads the smaller half first
+    dynamic = ox.export_onnx(model, tmp_path / "dynamic.onnx", static_pads=False)
+    old_graph = onnx_lib.load(str(dynamic)).graph
+    producer = {out: node for node in old_graph.node for out in node.output}
+    old_pads = [n for n in old_graph.node if n.op_type == "Pad"]
+    assert len(old_pads) == 5 and all("Shape" in ancestors(producer, n.input[1]) for n in old_pads)
+    ov32 = fast_embedder(path, "ov-fp32", threads=2)
     for size in (64, 96, 128):
         x = np.random.default_rng(size).normal(size=(3, 3, size, size)).astype(np.float32)
         np.testing.assert_allclose(onnx.embed_batch(x), embed_array(model, x), atol=2e-5)
+        np.testing.assert_allclose(ov32.embed_batch(x), embed_array(model, x), atol=2e-5)
     with pytest.raises(ValueError, match="divisible by 32"):
         onnx.embed_batch(np.zeros((1, 3, 80, 80), np.float32))
 
