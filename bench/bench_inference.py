@@ -170,7 +170,8 @@ def network_rows(path: Path, size: int) -> list[dict[str, object]]:
             variants[label] = lambda fast=fast: fast.embed_batch(batch)  # type: ignore[misc]
             if name == "fp32":  # the streams against one session over all threads (spinning or not)
                 assert isinstance(fast, OnnxEmbedder)
-                dynamic = fast.path.with_name("dynamic-pads.fp32.onnx")  # the export before fixed pads
+                # the exporter's own graph (pads from the input shape), next to the export of the same model
+                dynamic = fast.path.with_name(fast.path.name.replace(".fp32.onnx", ".dynamic-pads.fp32.onnx"))
                 if not dynamic.is_file():
                     export_onnx(torch_model, dynamic, static_pads=False)
                 old = OnnxEmbedder(dynamic, fast.data_config, fast.embed_dim, {}, streams=1)
