@@ -210,22 +210,23 @@ def export_onnx(model: Embedder, target: Path, opset: int = OPSET, image_size: i
         model = with_static_same_pads(model)
     view = _ExportView(model).eval()
     example = torch.zeros(2, 3, size, size)
-    tmp = _atomic_target(target)
+    tmp, folded_tmp = _atomic_target(target), _atomic_target(target)
     dynamic = {INPUT_NAME: {0: "batch", 2: "height", 3: "width"}, OUTPUT_NAME: {0: "batch"}}
-    with warnings.catch_warnings(), torch.inference_mode():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(view, (example,), str(tmp), dynamo=False, opset_version=opset,
-                          input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_axes=dynamic,
-                          do_constant_folding=True)
-    if fixed:
-        folded_tmp = _atomic_target(target)
-        try:
+    try:
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(view, (example,), str(tmp), dynamo=False, opset_version=opset,
+                              input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_axes=dynamic,
+                              do_constant_folding=True)
+        if fixed:
             folded = _fold_pads_into_convs(tmp, folded_tmp)
-        finally:
-            tmp.unlink(missing_ok=True)
-        tmp = folded_tmp
-        log.info("export: %d 'SAME' pads fixed and moved into their convolutions", folded)
-    os.replace(tmp, target)
+            log.info("export: %d 'SAME' pads fixed and moved into their convolutions", folded)
+            os.replace(folded_tmp, target)
+        else:
+            os.replace(tmp, target)
+    finally:  # a failed export or fold leaves no half-written file beside the target
+        tmp.unlink(missing_ok=True)
+        folded_tmp.unlink(missing_ok=True)
     log.info("exported %s to ONNX opset %d: %s", type(model).__name__, opset, target)
     return target
 

@@ -177,6 +177,21 @@ def test_same_pads_are_fixed_in_the_export_and_exact_at_multiples_of_the_stride(
         onnx.embed_batch(np.zeros((1, 3, 80, 80), np.float32))
 
 
+def test_a_failed_fold_leaves_no_file_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = BackboneParams(name="tf_efficientnet_lite0", weights="none", pooling="gem", gem_p=3.0, embed_dim=16,
+                         image_size=64)
+    model = create_embedder(cfg, pretrained=True)
+
+    def broken(source: Path, target: Path) -> int:
+        target.write_bytes(b"half")
+        raise RuntimeError("fold failed")
+
+    monkeypatch.setattr(ox, "_fold_pads_into_convs", broken)
+    with pytest.raises(RuntimeError, match="fold failed"):
+        ox.export_onnx(model, tmp_path / "m.fp32.onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_auto_takes_the_fastest_variant_whose_check_passed(checkpoint: Path) -> None:
     photos, labels = _photos(12), [f"l{i % 3}" for i in range(12)]
     files = []
