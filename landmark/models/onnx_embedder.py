@@ -67,8 +67,9 @@ class OnnxEmbedder(ArrayEmbedder):
         return np.asarray(self._stream_sessions[stream].run(None, {self.input_name: x})[0])
 
     def _run_streams(self, chunks: list[np.ndarray]) -> list[np.ndarray]:
-        if not self._stream_sessions:  # built on the first batch that needs them
-            self._stream_sessions = [self._session(self.stream_threads) for _ in range(self.streams)]
+        with self._init_lock:  # built once, on the first batch that needs them
+            if not self._stream_sessions:
+                self._stream_sessions = [self._session(self.stream_threads) for _ in range(self.streams)]
         return super()._run_streams(chunks)
 
 

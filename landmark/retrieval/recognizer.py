@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 GEO_CANDIDATES = 64  # centroids searched when a location filter applies
 Location = tuple[float, float] | None
-Photo = Image.Image | str | Path
+Photo = Image.Image | str | Path | bytes  # bytes: an encoded photo file (served requests)
 Progress = Callable[[int], None]
 BACKENDS = ("auto", "torch", "fp32", "int8", "ov-fp32", "ov-bf16")
 
@@ -43,7 +43,9 @@ BACKENDS = ("auto", "torch", "fp32", "int8", "ov-fp32", "ov-bf16")
 class Prediction:
     """landmark: the answer or None ("no landmark"); candidate: the nearest allowed landmark, answered
     or not; confidence in [0, 1] (0.5 at the threshold); similarity: cosine to the nearest centroid;
-    error: why the photo could not be used (file and reason; only with errors="report"), else None."""
+    error: why the photo could not be used (file and reason; only with errors="report"), else None;
+    error_kind: that reason as one word (`ImageDecodeError.kind`: not_an_image, truncated, empty,
+    too_many_pixels, file_not_found, ...), else None."""
 
     landmark: str | None
     confidence: float
@@ -51,6 +53,7 @@ class Prediction:
     candidate: str | None = None
     city: str | None = None
     error: str | None = None
+    error_kind: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -117,15 +120,15 @@ class Recognizer:
 
     def embed_checked(
         self, photos: Sequence[Photo], progress: Progress | None = None
-    ) -> tuple[np.ndarray, list[str | None]]:
+    ) -> tuple[np.ndarray, list[tuple[str, str] | None]]:
         """Like embed, but a photo that cannot be used (missing, a folder, not an image, too large)
-        gets a zero row and its reason ("<file>: <why>") in the error list; the others are embedded.
-        Returns ((N, D) float32, N errors or None)."""
-        errors: list[str | None] = [None] * len(photos)
+        gets a zero row and its (kind, "<file>: <why>") in the error list; the others are embedded.
+        Bytes photos are named "row <i>" in messages. Returns ((N, D) float32, N errors or None)."""
+        errors: list[tuple[str, str] | None] = [None] * len(photos)
         return self._embed(photos, progress, errors), errors
 
     def _embed(
-        self, photos: Sequence[Photo], progress: Progress | None, errors: list[str | None] | None
+        self, photos: Sequence[Photo], progress: Progress | None, errors: list[tuple[str, str] | None] | None
     ) -> np.ndarray:
         from landmark.models.decode_pool import Preprocessor, iter_batches
 
@@ -224,7 +227,7 @@ class Recognizer:
         embeddings, reasons = self.embed_checked(photos, progress)
         preds = self.predict_embeddings(embeddings, locations)
         return [
-            p if why is None else Prediction(None, 0.0, -1.0, error=why)
+            p if why is None else Prediction(None, 0.0, -1.0, error=why[1], error_kind=why[0])
             for p, why in zip(preds, reasons, strict=True)
         ]
 
@@ -294,23 +297,29 @@ class Recognizer:
 
 
 class _Checked:
-    """For iter_batches over positions: prepare(i) decodes photo i, or records why it cannot be used
-    in errors[i] and returns a black (S, S, 3) uint8 image; normalise is the model's."""
+    """For iter_batches over positions: prepare(i) decodes photo i, or records (kind, why) it cannot be
+    used in errors[i] and returns a black (S, S, 3) uint8 image; normalise is the model's. Each call
+    writes only its own slot, so decode threads share the list safely."""
 
-    def __init__(self, photos: Sequence[Photo], pre: Preprocessor, errors: list[str | None]) -> None:
+    def __init__(self, photos: Sequence[Photo], pre: Preprocessor, errors: list[tuple[str, str] | None]) -> None:
         self.photos, self.pre, self.errors = photos, pre, errors
 
     def prepare(self, i: int) -> np.ndarray:
-        from landmark.data.images import ImageDecodeError
+        from landmark.data.images import ImageDecodeError, load_rgb
 
         photo = self.photos[i]
+        name = f"row {i}" if isinstance(photo, bytes) else str(photo)
         try:
+            if isinstance(photo, bytes):
+                return self.pre.prepare(load_rgb(photo, name=name))
             if not isinstance(photo, Image.Image) and Path(photo).is_dir():
                 raise ImageDecodeError(f"{photo}: is a folder, not a photo")
             return self.pre.prepare(photo)
-        except (ImageDecodeError, OSError) as exc:
-            self.errors[i] = str(exc) if str(photo) in str(exc) else f"{photo}: {exc}"
-            return np.zeros((self.pre.size, self.pre.size, 3), dtype=np.uint8)
+        except ImageDecodeError as exc:
+            self.errors[i] = (exc.kind, str(exc) if name in str(exc) else f"{name}: {exc}")
+        except OSError as exc:
+            self.errors[i] = ("unreadable", f"{name}: {exc}")
+        return np.zeros((self.pre.size, self.pre.size, 3), dtype=np.uint8)
 
     def normalise(self, batch: np.ndarray) -> np.ndarray:
         return self.pre.normalise(batch)
