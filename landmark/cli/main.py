@@ -242,10 +242,12 @@ def _register_sibling_commands() -> None:
         "\n\nThe result becomes a new data version (data.dvc updated and committed).")
     data_app.command("import")(import_and_version)
     from landmark.cli.recognize import albums_command, evaluate_command, recognize_command
+    from landmark.cli.serve import serve_command
 
     app.command("recognize")(recognize_command)
     app.command("albums")(albums_command)
     app.command("evaluate")(evaluate_command)
+    app.command("serve")(serve_command)
 
 
 _register_sibling_commands()

@@ -3,9 +3,11 @@
 A request is a dataframe with `image` (base64 of the photo file's bytes, any format PIL reads) and
 optional `lat`, `lon` (degrees, where the photo was taken). Rows are independent: a bad row gets its
 own answer with an `error_kind` and a message, the good rows of the same request are recognised.
-Only a request that breaks a whole-request limit (too many rows) is refused as a whole.
+A request with more rows than `max_photos` gets an error row for every row (kind too_many_photos):
+nothing is decoded, and the answer still has one row per input row.
 
 Error kinds of a row (the decode kinds come from `landmark.data.images`):
+  too_many_photos  the request has more rows than max_photos (every row gets it)
   missing_column   the request has no `image` column
   empty            no photo (null, "" or 0 bytes)
   bad_base64       `image` is not base64 text
@@ -42,10 +44,6 @@ class RequestLimits:
 class RowError:
     kind: str
     message: str
-
-
-class RequestTooLargeError(ValueError):
-    """The request breaks a whole-request limit; the message says which and by how much."""
 
 
 def decode_base64(value: Any, row: int, max_bytes: int) -> bytes | RowError:
@@ -104,11 +102,11 @@ class ParsedRequest:
 
 
 def parse_request(frame: pd.DataFrame, limits: RequestLimits) -> ParsedRequest:
-    """Input frame -> per-row photo bytes, location and error. Raises RequestTooLargeError when the
-    request has more rows than limits.max_photos."""
+    """Input frame -> per-row photo bytes, location and error."""
     n = len(frame)
     if n > limits.max_photos:
-        raise RequestTooLargeError(f"{n} photos in one request; at most {limits.max_photos} (send several requests)")
+        why = f"{n} photos in one request; at most {limits.max_photos} (send several requests)"
+        return ParsedRequest([b""] * n, [None] * n, [RowError("too_many_photos", f"row {i}: {why}") for i in range(n)])
     photos: list[bytes] = [b""] * n
     locations: list[tuple[float, float] | None] = [None] * n
     errors: list[RowError | None] = [None] * n

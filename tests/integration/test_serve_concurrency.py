@@ -6,6 +6,8 @@ Every good answer must equal the answer to the same photo sent alone (landmark, 
 from __future__ import annotations
 
 import base64
+import json
+import os
 import random
 import subprocess
 import sys
@@ -178,3 +180,40 @@ threads = [threading.Thread(target=loop, daemon=True) for _ in range(16)]
 [t.start() for t in threads]
 [t.join() for t in threads]
 """
+
+
+def test_landmark_serve_limits_and_stop(served: tuple[str, str, list[str], Path], tmp_path: Path) -> None:
+    """`landmark serve`: a body over the limit gets 413 (declared or chunked), malformed JSON 400, good
+    requests their answers; SIGTERM under load stops it within seconds."""
+    uri, model_uri, photos, _ = served
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    limit = 4 * max(len(p) for p in photos[:4]) + 4096  # four photos fit, twelve do not
+    env = dict(os.environ, MLFLOW_TRACKING_URI=uri)
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "landmark"), "serve", "--model-uri", model_uri, "--port", str(port),
+         "--max-body-mb", str(limit / 2**20), "--shutdown-timeout", "3"],
+        env=env, cwd=tmp_path, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+    try:
+        wait_ready(server, port, log_path)
+        ok = _post(port, {"image": photos[:4]})
+        assert ok.status_code == 200 and [r["error_kind"] for r in ok.json()["predictions"]] == [""] * 4
+        big = _post(port, {"image": photos[:12]})
+        assert big.status_code == 413 and "exceeds the limit" in big.json()["message"]
+        body = json.dumps({"dataframe_split": {"columns": ["image"], "data": [[p] for p in photos[:12]]}}).encode()
+        chunked = requests.post(f"http://127.0.0.1:{port}/invocations", data=iter([body[i:i + 8192]
+                                for i in range(0, len(body), 8192)]),
+                                headers={"Content-Type": "application/json"}, timeout=30)
+        assert chunked.status_code == 413, chunked.text[:300]
+        broken = requests.post(f"http://127.0.0.1:{port}/invocations", data=b"{not json",
+                               headers={"Content-Type": "application/json"}, timeout=30)
+        assert broken.status_code == 400, broken.text[:300]
+        load = subprocess.Popen([sys.executable, "-c", _LOAD_SCRIPT, str(port), photos[0]])
+        time.sleep(2.0)
+        seconds = stop(server)
+        load.kill()
+        load.wait()
+    finally:
+        if server.poll() is None:
+            stop(server)
+    assert seconds < 10.0, f"took {seconds} s to stop: {log_path.read_text()[-2000:]}"
