@@ -21,3 +21,8 @@ EMBED_CACHE = ARTIFACTS / "cache" / "embeddings"
 def train_stage_dir(stage: int) -> Path:
     """Output folder of curriculum stage `stage` (1-based)."""
     return TRAIN / f"stage_{stage}"
+
+
+def final_model(num_stages: int) -> Path:
+    """The network the pipeline ships: the last curriculum stage's model.pt (num_stages = len(train.stages))."""
+    return train_stage_dir(num_stages) / "model.pt"

@@ -66,23 +66,20 @@ def _fail(message: str) -> None:
 
 
 def _recognizer(index: Path, model: Path | None, backend: Backend = Backend.auto) -> Recognizer:
-    import torch
-
+    from landmark import layout
     from landmark.env import apply_offline_env, repo_root
     from landmark.params import load_params
     from landmark.retrieval.recognizer import Recognizer
-    from landmark.stages.index import final_model
 
     root = repo_root()
     apply_offline_env(root)
-    torch.set_num_threads(2)
     if not (index / "index.json").is_file():
         _fail(f"{index}: no index.json (run the index stage: `dvc repro index`)")
     if model is None:
         recorded = Path(json.loads((index / "index.json").read_text()).get("model", ""))
         candidates = [recorded, root / recorded]
         if (root / "params.yaml").is_file():
-            candidates.append(root / final_model(load_params(root / "params.yaml")))
+            candidates.append(root / layout.final_model(len(load_params(root / "params.yaml").train.stages)))
         model = next((c for c in candidates if str(c) and c.is_file()), None)
         if model is None:
             _fail("no network found; pass --model")

@@ -24,10 +24,12 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 def cpu_cores() -> int:
@@ -92,12 +94,16 @@ class ArrayEmbedder:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Torch-compatible call: (N, 3, H, W) tensor -> (N, D) float32 tensor, L2-normalised."""
+        import torch
+
         return torch.from_numpy(self.embed_batch(x.detach().cpu().float().numpy()))
 
     def eval(self) -> ArrayEmbedder:
         return self
 
     def to(self, device: str | torch.device) -> ArrayEmbedder:
+        import torch
+
         if torch.device(device).type != "cpu":
             raise ValueError(f"{type(self).__name__} runs on the CPU only, not {device}")
         return self

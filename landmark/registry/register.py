@@ -37,7 +37,7 @@ INDEX = "landmark-index"
 
 def final_model_path(root: Path) -> Path:
     """The last curriculum stage's network."""
-    return root / layout.train_stage_dir(len(load_params(root / "params.yaml").train.stages)) / "model.pt"
+    return root / layout.final_model(len(load_params(root / "params.yaml").train.stages))
 
 
 def existing_version(client: MlflowClient, name: str, lineage_key: str) -> str | None:

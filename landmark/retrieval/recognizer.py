@@ -151,14 +151,13 @@ class Recognizer:
 
     def _network(self) -> Callable[[np.ndarray], np.ndarray]:
         """(B, 3, H, W) float32 -> (B, D) float32 on this recognizer's backend and device."""
-        import torch
-
         from landmark.models.array_embedder import ArrayEmbedder
 
         model = self.embedder
         if isinstance(model, ArrayEmbedder):
             return model.embed_batch
         assert model is not None
+        import torch
         model.eval().to(self.device)
 
         def run(x: np.ndarray) -> np.ndarray:
@@ -271,10 +270,14 @@ class Recognizer:
                 from landmark.models.checkpoint import load_embedder
 
                 embedder = load_embedder(Path(model_path), device=device)
-            else:
-                from landmark.models.onnx_embedder import fast_embedder
+            else:  # the export opened from files (no torch), else exported now
+                from landmark.models.exported import open_exported
 
-                embedder = fast_embedder(Path(model_path), backend, threads)
+                embedder = open_exported(Path(model_path), backend, threads)
+                if embedder is None:
+                    from landmark.models.onnx_embedder import fast_embedder
+
+                    embedder = fast_embedder(Path(model_path), backend, threads)
         table_path = index_dir / "landmarks.csv"
         table = (
             pd.read_csv(table_path, dtype={"landmark": str, "city": str}, keep_default_na=False)

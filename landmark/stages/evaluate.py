@@ -24,7 +24,6 @@ from landmark.params import load_params
 from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
 from landmark.retrieval.recognizer import Recognizer
 from landmark.stages.common import run_stage, write_metrics
-from landmark.stages.index import final_model
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     params = load_params(args.params)
-    model_path = args.model or final_model(params)
+    model_path = args.model or layout.final_model(len(params.train.stages))
     recognizer = Recognizer.load(args.index, model_path, backend="fp32")  # exact to 1e-6; int8 may change answers
     known = set(recognizer.index.landmarks)
     split = read_manifest(layout.SPLIT / "manifest.csv")

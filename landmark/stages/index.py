@@ -47,11 +47,6 @@ from landmark.stages.common import run_stage, write_metrics
 log = logging.getLogger(__name__)
 
 
-def final_model(params: Params) -> Path:
-    """artifacts/train/stage_K/model.pt, K = number of curriculum stages."""
-    return layout.train_stage_dir(len(params.train.stages)) / "model.pt"
-
-
 def embed_manifest(model: Embedder, rows: pd.DataFrame, data_root: Path, params: Params) -> np.ndarray:
     """(N, D) float32 L2-normalised embeddings of the manifest rows' photos (with the embedding cache)."""
     cache = Path(params.embed.cache_dir) if params.embed.cache_dir else None
@@ -145,7 +140,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     params = load_params(args.params)
-    model_path = args.model or final_model(params)
+    model_path = args.model or layout.final_model(len(params.train.stages))
     clean = read_manifest(layout.CLEAN / "manifest.csv")
     database = clean[is_landmark(clean)].reset_index(drop=True)
     split = read_manifest(layout.SPLIT / "manifest.csv")
