@@ -135,7 +135,7 @@ def retrain(
         check_prefect()
         from flows.retrain import retrain as retrain_flow
 
-        summary = retrain_flow(project_dir=str(root), force=force, register=register)
+        summary = retrain_flow(project_dir=str(root), force=force, register_models=register)
     except PreflightError as exc:
         _fail(str(exc))
     from landmark.cli.summary import print_summary
