@@ -165,7 +165,8 @@ def albums_command(
 
     Unreadable photos are listed with their reason under "errors" (exit code 1); the others are
     grouped. Exit code 0: all answered; 2: bad usage."""
-    from landmark.evaluation.albums import albums_html, find_photos, group_albums
+    from landmark.evaluation.albums import city_places, find_photos, group_albums
+    from landmark.evaluation.albums_page import write_albums_page
 
     recognizer = _recognizer(index, model, backend)
     recognizer.batch_size = batch_size
@@ -176,8 +177,10 @@ def albums_command(
     albums = group_albums(paths, preds, folder)
     out.mkdir(parents=True, exist_ok=True)
     (out / "albums.json").write_text(json.dumps(albums, indent=2))
-    (out / "albums.html").write_text(albums_html(albums, folder, out_dir=out))
-    console.print(f"{albums['counts']} -> {out / 'albums.json'}, {out / 'albums.html'}")
+    page = write_albums_page(albums, folder, out, city_places(recognizer.landmarks))
+    counts = albums["counts"]
+    console.print(f"{counts['photos']} photos: {counts['recognised']} in {counts['albums']} landmark albums, "
+                  f"{counts['no_landmark']} without a landmark -> {out / 'albums.json'}, {page}")
     if albums["errors"]:
         console.print(f"[yellow]{len(albums['errors'])} photos could not be read (see errors)[/yellow]")
         raise typer.Exit(EXIT_UNREADABLE)

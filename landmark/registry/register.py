@@ -26,6 +26,7 @@ from landmark.registry.champion_eval import (
     collection_key,
     predictions_path,
 )
+from landmark.registry.description import describe_pair
 from landmark.registry.lineage import collect_lineage
 from landmark.registry.promotion import champion_version, gate
 from landmark.registry.tracking import PARENT_RUN_ENV, ensure_experiment, tracking_uri
@@ -94,6 +95,7 @@ def register(root: Path, flow_run_id: str = "", parent_run_id: str | None = None
     decision = gate(client, RECOGNIZER, recognizer_version, params.promotion, champion_metrics=baseline)
     if decision.promote:  # the index follows its recognizer
         client.set_registered_model_alias(INDEX, "champion", index_version)
+    describe_pair(client, (RECOGNIZER, recognizer_version), (INDEX, index_version), metrics, lineage, decision)
     summary.update({
         "recognizer_version": recognizer_version, "index_version": index_version,
         "promoted": decision.promote, "reasons": list(decision.reasons),
