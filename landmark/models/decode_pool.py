@@ -90,7 +90,8 @@ def iter_batches(
     if workers <= 0:
         for start in starts:
             chunk = photos[start : start + batch_size]
-            yield range(start, start + len(chunk)), preprocessor(chunk)
+            ready = np.stack([preprocessor.prepare(p) for p in chunk])
+            yield range(start, start + len(chunk)), preprocessor.normalise(ready)
         return
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
         pending: deque[tuple[range, list[Future[np.ndarray]]]] = deque()

@@ -141,7 +141,8 @@ class Recognizer:
         items: Sequence[Photo] | range = photos if errors is None else range(len(photos))
         stage = pre if errors is None else _Checked(photos, pre, errors)
         network = self._network()
-        for rows, batch in iter_batches(items, stage, self.batch_size, self.workers):  # type: ignore[arg-type]
+        workers = min(self.workers, len(photos) - 1)  # one photo (a served request): decode it in this thread
+        for rows, batch in iter_batches(items, stage, self.batch_size, workers):  # type: ignore[arg-type]
             out[rows.start : rows.stop] = network(batch)
             if progress is not None:
                 progress(len(rows))
