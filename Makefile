@@ -23,7 +23,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip setuptools wheel
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e ".[pipeline,dev]"
 	touch $(STAMP)
 
 venv: $(STAMP)
