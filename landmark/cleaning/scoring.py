@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from landmark.cleaning.difficulty import centroid_similarity
+
 
 @dataclass(frozen=True)
 class NoisyLabels:
@@ -84,21 +86,15 @@ def removal_scores(removed: np.ndarray, is_noise: np.ndarray) -> dict[str, float
     }
 
 
-def centroid_similarity(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Cosine similarity of each photo to its landmark's mean embedding. emb (N, D) L2-normalised -> (N,)."""
-    labels = np.asarray(labels).astype(str)
-    sim = np.zeros(labels.size, np.float32)
-    for name in np.unique(labels):
-        idx = labels == name
-        centre = emb[idx].mean(axis=0)
-        centre /= max(float(np.linalg.norm(centre)), 1e-12)
-        sim[idx] = emb[idx] @ centre
-    return sim
+def _mean_similarity(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Cosine similarity of each photo to its landmark's mean embedding (all photos kept). emb (N, D)
+    L2-normalised -> (N,)."""
+    return centroid_similarity(emb, labels, np.ones(len(labels), dtype=bool))
 
 
 def baseline_remove(emb: np.ndarray, labels: np.ndarray, n_remove: int) -> np.ndarray:
     """The baseline: remove the n_remove photos least similar to their landmark's mean. -> (N,) bool."""
-    sim = centroid_similarity(emb, labels)
+    sim = _mean_similarity(emb, labels)
     removed = np.zeros(sim.size, bool)
     removed[np.argsort(sim, kind="stable")[: max(int(n_remove), 0)]] = True
     return removed
@@ -106,7 +102,7 @@ def baseline_remove(emb: np.ndarray, labels: np.ndarray, n_remove: int) -> np.nd
 
 def baseline_best(emb: np.ndarray, labels: np.ndarray, is_noise: np.ndarray) -> dict[str, float]:
     """The baseline with its threshold tuned on the truth itself (best F1): an upper bound for it."""
-    sim = centroid_similarity(emb, labels)
+    sim = _mean_similarity(emb, labels)
     order = np.argsort(sim, kind="stable")
     hits = np.cumsum(np.asarray(is_noise, bool)[order])
     counts = np.arange(1, sim.size + 1)
@@ -125,7 +121,7 @@ def baseline_best(emb: np.ndarray, labels: np.ndarray, is_noise: np.ndarray) -> 
 
 def recall_at_precision(emb: np.ndarray, labels: np.ndarray, is_noise: np.ndarray, precision: float) -> float:
     """The baseline's highest recall whose precision is at least `precision` (0 when none)."""
-    sim = centroid_similarity(emb, labels)
+    sim = _mean_similarity(emb, labels)
     order = np.argsort(sim, kind="stable")
     hits = np.cumsum(np.asarray(is_noise, bool)[order])
     prec = hits / np.arange(1, sim.size + 1)

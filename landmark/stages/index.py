@@ -24,7 +24,6 @@ import torch
 from landmark import layout
 from landmark.cleaning.scoring import truth_removal_scores
 from landmark.cleaning.second_pass import second_pass_keep
-from landmark.cleaning.whitening import fit_whitening
 from landmark.data.manifest import (
     NOISE_TRUTH_NAME,
     NON_LANDMARK,
@@ -42,6 +41,7 @@ from landmark.params import Params, load_params
 from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
 from landmark.retrieval.build import build_index, calibrate_index, top1_similarity
 from landmark.retrieval.recognizer import Recognizer, landmark_table
+from landmark.retrieval.whitening import fit_whitening
 from landmark.stages.common import run_stage, write_metrics
 
 log = logging.getLogger(__name__)
