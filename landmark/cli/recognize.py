@@ -213,7 +213,7 @@ def evaluate_command(
     for the network with several centroids per landmark and the one-centroid / nearest-photo baselines."""
     import torch
 
-    from landmark.env import apply_offline_env, repo_root
+    from landmark.env import apply_offline_env, compute_threads, repo_root
     from landmark.evaluation.adhoc import evaluate_adhoc
     from landmark.evaluation.run import flat_metrics, metrics_table
     from landmark.params import load_params
@@ -221,7 +221,7 @@ def evaluate_command(
     logging.basicConfig(level=logging.WARNING)
     root = repo_root()
     apply_offline_env(root)
-    torch.set_num_threads(2)
+    torch.set_num_threads(compute_threads())
     evaluations = evaluate_adhoc(model, database, queries, load_params(root / "params.yaml"), frozen_baseline)
     Console().print(metrics_table(evaluations))
     if json_out is not None:

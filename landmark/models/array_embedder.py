@@ -20,7 +20,6 @@ OpenVINO embedder hands each call requests of its own from a pool).
 
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,11 +32,10 @@ if TYPE_CHECKING:
 
 
 def cpu_cores() -> int:
-    """Cores this process may run on (affinity), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    """Threads the runtimes use by default (`landmark.env.compute_threads`)."""
+    from landmark.env import compute_threads
+
+    return compute_threads()
 
 
 class ArrayEmbedder:

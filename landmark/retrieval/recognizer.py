@@ -83,7 +83,7 @@ class Recognizer:
         index: CentroidIndex,
         threshold: Threshold,
         landmarks: pd.DataFrame | None = None,
-        geo_radius_km: float = 50.0,
+        geo_radius_km: float | None = None,
         model_ref: str = "",
         device: str = "cpu",
         batch_size: int = 16,  # measured fastest for ORT and OpenVINO at 128 and 224 px (docs/performance.md)
@@ -102,7 +102,9 @@ class Recognizer:
         self._lon = pd.to_numeric(table["lon"], errors="coerce").to_numpy(dtype=np.float64)
         self._city = {n: (c or None) for n, c in zip(names, table["city"], strict=True)}
         self._pos = {n: i for i, n in enumerate(names)}
-        self.geo_radius_km, self.model_ref = float(geo_radius_km), model_ref
+        # None: no location filter (params `index.geo_radius_km` sets it in the index stage)
+        self.geo_radius_km = None if geo_radius_km is None else float(geo_radius_km)
+        self.model_ref = model_ref
         self.device, self.batch_size, self.workers = device, batch_size, workers
 
     @property
@@ -179,7 +181,8 @@ class Recognizer:
         locations = list(locations) if locations is not None else [None] * n
         if len(locations) != n:
             raise ValueError(f"{n} photos but {len(locations)} locations")
-        has_geo = any(loc is not None for loc in locations) and np.isfinite(self._lat).any()
+        has_geo = (self.geo_radius_km is not None and any(loc is not None for loc in locations)
+                   and bool(np.isfinite(self._lat).any()))
         k = min(self.index.index.ntotal, GEO_CANDIDATES) if has_geo else 1
         sims, labels = self.index.search(embeddings, k=k)
         out = []
@@ -187,7 +190,7 @@ class Recognizer:
             sim, cand = -np.inf, None
             loc = locations[i]
             allowed = (
-                geo_allowed(loc[0], loc[1], self._lat, self._lon, self.geo_radius_km)
+                geo_allowed(loc[0], loc[1], self._lat, self._lon, float(self.geo_radius_km or 0.0))
                 if has_geo and loc is not None
                 else None
             )
@@ -294,7 +297,7 @@ class Recognizer:
             CentroidIndex.load(index_dir),
             Threshold.from_dict(meta["calibration"]),
             table,
-            float(meta.get("geo_radius_km", 50.0)),
+            meta.get("geo_radius_km"),
             str(meta.get("model", model_path or "")),
             device,
         )

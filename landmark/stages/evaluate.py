@@ -15,6 +15,7 @@ import torch
 
 from landmark import layout
 from landmark.data.manifest import NON_LANDMARK, SPLIT_CALIBRATION, is_landmark, read_manifest
+from landmark.env import compute_threads
 from landmark.evaluation.collection import emulated_collection, truth_array
 from landmark.evaluation.plots import plot_precision_recall, plot_sensitivity_fpr
 from landmark.evaluation.run import Evaluation, flat_metrics, metrics_table
@@ -54,7 +55,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=layout.EVALUATE)
     parser.add_argument("--no-frozen", action="store_true", help="skip the frozen-backbone baseline")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(compute_threads())
     params = load_params(args.params)
     model_path = args.model or layout.final_model(len(params.train.stages))
     recognizer = Recognizer.load(args.index, model_path, backend="fp32")  # exact to 1e-6; int8 may change answers

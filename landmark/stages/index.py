@@ -33,6 +33,7 @@ from landmark.data.manifest import (
     read_manifest,
     write_manifest,
 )
+from landmark.env import compute_threads
 from landmark.evaluation.systems import frozen_embedder
 from landmark.models.checkpoint import load_embedder
 from landmark.models.embedder import Embedder
@@ -138,7 +139,7 @@ def main() -> None:
     parser.add_argument("--data-root", type=Path, default=layout.DATA)
     parser.add_argument("--out", type=Path, default=layout.INDEX)
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(compute_threads())
     params = load_params(args.params)
     model_path = args.model or layout.final_model(len(params.train.stages))
     clean = read_manifest(layout.CLEAN / "manifest.csv")
