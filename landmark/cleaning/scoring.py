@@ -100,41 +100,6 @@ def baseline_remove(emb: np.ndarray, labels: np.ndarray, n_remove: int) -> np.nd
     return removed
 
 
-def baseline_best(emb: np.ndarray, labels: np.ndarray, is_noise: np.ndarray) -> dict[str, float]:
-    """The baseline with its threshold tuned on the truth itself (best F1): an upper bound for it."""
-    sim = _mean_similarity(emb, labels)
-    order = np.argsort(sim, kind="stable")
-    hits = np.cumsum(np.asarray(is_noise, bool)[order])
-    counts = np.arange(1, sim.size + 1)
-    precision = hits / counts
-    recall = hits / max(int(np.sum(is_noise)), 1)
-    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
-    best = int(np.argmax(f1))
-    return {
-        "precision": float(precision[best]),
-        "recall": float(recall[best]),
-        "f1": float(f1[best]),
-        "removed": best + 1,
-        "noise": int(np.sum(is_noise)),
-    }
-
-
-def recall_at_precision(emb: np.ndarray, labels: np.ndarray, is_noise: np.ndarray, precision: float) -> float:
-    """The baseline's highest recall whose precision is at least `precision` (0 when none)."""
-    sim = _mean_similarity(emb, labels)
-    order = np.argsort(sim, kind="stable")
-    hits = np.cumsum(np.asarray(is_noise, bool)[order])
-    prec = hits / np.arange(1, sim.size + 1)
-    rec = hits / max(int(np.sum(is_noise)), 1)
-    ok = prec >= precision
-    return float(rec[ok].max()) if ok.any() else 0.0
-
-
-def score_table(rows: list[dict[str, float]]) -> pd.DataFrame:
-    """Rows of named scores as a table (method, precision, recall, f1, removed, noise)."""
-    return pd.DataFrame(rows)
-
-
 def truth_removal_scores(photo_ids: Sequence[str], kept_ids: Iterable[str], truth_csv: Path) -> dict[str, float]:
     """Removal precision / recall against a truth file of mislabelled photos (the sample world's
     noise_truth.csv: image_id, filed_landmark, true_landmark); {} when the file does not exist.

@@ -8,7 +8,6 @@ Vectors are L2-normalised, so inner product = cosine similarity.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,8 +155,3 @@ class CentroidIndex:
 def recall_at_1(approx_ids: np.ndarray, exact_ids: np.ndarray) -> float:
     """Share of queries whose first neighbour matches exact search: (Q, k), (Q, k) -> float."""
     return float(np.mean(np.asarray(approx_ids)[:, 0] == np.asarray(exact_ids)[:, 0]))
-
-
-def dump_json(obj: dict, path: Path) -> None:
-    """Write a dict as indented JSON."""
-    Path(path).write_text(json.dumps(obj, indent=2, sort_keys=True, default=str))
