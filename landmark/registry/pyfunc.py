@@ -8,8 +8,10 @@ Input: a dataframe with `image` (base64-encoded photo bytes, any format PIL read
 see `landmark.serving.request`). A bad row never costs the good rows of the same request their
 answers. Safe for concurrent requests (the server calls predict from many threads).
 `code_paths=[landmark/]` lets a process that cannot import `landmark` load it.
-The network runs on ONNX Runtime fp32 by default (`model_config={"backend": ...}`: fp32 | torch |
-auto); the fp32 export is made at log time and shipped in `model_dir/onnx/`, so loading does not export.
+The network runs on the fastest variant whose accuracy check passed (`model_config={"backend": ...}`:
+auto | fp32 | int8 | ov-fp32 | ov-bf16 | torch); the fp32 export and its manifest are made at log time
+and shipped in `model_dir/onnx/`, so loading needs no torch (`landmark.models.exported`). Other
+model_config keys: max_photos (rows per request, 256), max_photo_bytes (50 MiB).
 """
 
 from __future__ import annotations

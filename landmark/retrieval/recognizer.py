@@ -279,8 +279,13 @@ class Recognizer:
 
                 embedder = open_exported(Path(model_path), backend, threads)
                 if embedder is None:
-                    from landmark.models.onnx_embedder import fast_embedder
-
+                    try:
+                        from landmark.models.onnx_embedder import fast_embedder
+                    except ImportError as exc:  # the serving install has no torch to export with
+                        raise RuntimeError(
+                            f"{model_path}: no ONNX export with its manifest beside it, and {exc.name} is not "
+                            "installed to make one (install the `pipeline` extra, or copy the checkpoint's "
+                            "onnx/ folder from where the index stage ran)") from exc
                     embedder = fast_embedder(Path(model_path), backend, threads)
         table_path = index_dir / "landmarks.csv"
         table = (

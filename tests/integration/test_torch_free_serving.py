@@ -79,3 +79,16 @@ def test_changed_checkpoint_is_not_served_a_stale_export(bundle: tuple[Path, Pat
     with copy.open("ab") as handle:  # another checkpoint now (its sha256 changed)
         handle.write(b"\0")
     assert read_manifest(copy) is None and open_exported(copy, "auto") is None
+
+
+def test_no_export_and_no_torch_is_a_clear_error(bundle: tuple[Path, Path], tmp_path: Path) -> None:
+    index_dir, model_path = bundle
+    copy = tmp_path / "model.pt"
+    shutil.copy(model_path, copy)
+    shutil.copy(model_path.with_suffix(".json"), copy.with_suffix(".json"))
+    code = ("from landmark.retrieval.recognizer import Recognizer\n"
+            "try:\n    Recognizer.load(sys.argv[1], sys.argv[2])\nexcept RuntimeError as exc:\n    print(exc)")
+    done = subprocess.run([sys.executable, "-c", PRELUDE + code, str(index_dir), str(copy)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "no ONNX export with its manifest" in done.stdout and "pipeline" in done.stdout, done.stdout
