@@ -23,7 +23,8 @@ from flows.dvc_tasks import pipeline_stages, stage_task
 from flows.preflight import check_mlflow, check_project
 from landmark.env import apply_offline_env, repo_root
 from landmark.registry.lineage import data_md5
-from landmark.registry.tracking import PARENT_RUN_ENV, ensure_experiment, tracking_uri
+from landmark.registry.mlflow_names import mlflow_name
+from landmark.registry.tracking import PARENT_RUN_ENV, ensure_experiment, set_tags_safe, tracking_uri
 from landmark.vcs import head_commit
 
 
@@ -60,7 +61,7 @@ def retrain(project_dir: str = "", force: bool = False, register: bool = True) -
     outcome: dict[str, str] = {}
     with mlflow.start_run(run_name=f"retrain {flow_run.get_name() or ''}".strip(),
                           experiment_id=experiment_id) as parent:
-        mlflow.set_tags({"flow_run_id": run_id, "git_commit": head_commit(root), "data_md5": data_md5(root)})
+        set_tags_safe({"flow_run_id": run_id, "git_commit": head_commit(root), "data_md5": data_md5(root)})
         mlflow.log_artifact(str(root / "params.yaml"))
         env = {"MLFLOW_TRACKING_URI": tracking_uri(root), "MLFLOW_EXPERIMENT_ID": experiment_id,
                PARENT_RUN_ENV: parent.info.run_id}
@@ -68,7 +69,7 @@ def retrain(project_dir: str = "", force: bool = False, register: bool = True) -
             t0 = time.perf_counter()
             outcome[stage] = stage_task(stage)(root, stage, env, force)
             timings[stage] = time.perf_counter() - t0
-            mlflow.log_metric(f"seconds_{stage}", timings[stage])
+            mlflow.log_metric(mlflow_name(f"seconds_{stage}"), timings[stage])
         metrics = json.loads((root / "artifacts" / "evaluate" / "metrics.json").read_text())
         summary: dict[str, Any] = {"stages": outcome, "stage_seconds": timings,
                                    "parent_run_id": parent.info.run_id, "flow_run_id": run_id,

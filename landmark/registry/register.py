@@ -27,6 +27,7 @@ from landmark.registry.champion_eval import (
     predictions_path,
 )
 from landmark.registry.lineage import collect_lineage
+from landmark.registry.mlflow_names import mlflow_names
 from landmark.registry.promotion import champion_version, gate
 from landmark.registry.tracking import PARENT_RUN_ENV, ensure_experiment, tracking_uri
 
@@ -47,7 +48,7 @@ def existing_version(client: MlflowClient, name: str, lineage_key: str) -> str |
 
 
 def _tag(client: MlflowClient, name: str, version: str, tags: dict[str, Any]) -> None:
-    for key, value in tags.items():
+    for key, value in mlflow_names(tags).items():
         client.set_model_version_tag(name, version, key, str(value))
 
 
