@@ -26,6 +26,7 @@ from landmark.registry.champion_eval import (
     collection_key,
     predictions_path,
 )
+from landmark.registry.integrity import DIGEST_TAG, record_version_digests
 from landmark.registry.lineage import collect_lineage
 from landmark.registry.mlflow_names import mlflow_names
 from landmark.registry.promotion import champion_version, gate
@@ -82,6 +83,9 @@ def register(root: Path, flow_run_id: str = "", parent_run_id: str | None = None
         summary["registered"] = True
     else:
         summary["registered"] = False  # same lineage as an existing version: nothing new
+    for name, version in ((RECOGNIZER, recognizer_version), (INDEX, index_version)):
+        if DIGEST_TAG not in client.get_model_version(name, version).tags:
+            record_version_digests(client, name, version)  # verified when the pyfunc loads
     gate_metrics = {f"metric.{k}": v for k, v in metrics.items() if isinstance(v, int | float)}
     key = collection_key(predictions_path(root))
     for name, version in ((RECOGNIZER, recognizer_version), (INDEX, index_version)):
