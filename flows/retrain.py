@@ -22,6 +22,7 @@ from prefect.runtime import flow_run
 from flows.dvc_tasks import pipeline_stages, stage_task
 from flows.preflight import check_mlflow, check_project
 from landmark.env import apply_offline_env, repo_root
+from landmark.project_lock import project_lock
 from landmark.registry.lineage import data_md5
 from landmark.registry.mlflow_names import mlflow_name
 from landmark.registry.tracking import PARENT_RUN_ENV, ensure_experiment, set_tags_safe, tracking_uri
@@ -50,6 +51,11 @@ def retrain(project_dir: str = "", force: bool = False, register: bool = True) -
     DVC says nothing changed. register: register and gate the models after evaluation.
     """
     root = Path(project_dir).resolve() if project_dir else repo_root()
+    with project_lock(root, "retrain flow"):  # re-entrant: `landmark retrain` already holds it
+        return _retrain(root, force, register)
+
+
+def _retrain(root: Path, force: bool, register: bool) -> dict[str, Any]:
     apply_offline_env(root)
     logger = get_run_logger()
     check_project(root)
