@@ -38,14 +38,18 @@ class IntegrityError(RuntimeError):
     """A model file does not have the digest recorded at registration; the message names the file."""
 
 
+# MLflow writes registered_model_meta into each downloaded copy (the name and version it was fetched as)
+GENERATED_FILES = frozenset({DIGESTS_FILE, "registered_model_meta"})
+
+
 def _recorded(rel: Path) -> bool:
     # Python rewrites a stale .pyc in place when it imports the model's code/: never record those
-    return rel.as_posix() != DIGESTS_FILE and "__pycache__" not in rel.parts and rel.suffix != ".pyc"
+    return rel.as_posix() not in GENERATED_FILES and "__pycache__" not in rel.parts and rel.suffix != ".pyc"
 
 
 def record_digests(folder: Path) -> dict[str, str]:
     """{path relative to `folder` (POSIX): sha256 hex} for every regular file under `folder`, sorted;
-    DIGESTS_FILE itself and compiled Python caches (__pycache__, .pyc) are left out."""
+    GENERATED_FILES and compiled Python caches (__pycache__, .pyc) are left out."""
     folder = Path(folder)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and _recorded(p.relative_to(folder)))
     return {p.relative_to(folder).as_posix(): file_sha256(p) for p in files}
@@ -89,7 +93,8 @@ def verify_model_dir(root: Path) -> bool:
     root = Path(root)
     record = root / DIGESTS_FILE
     if not record.is_file():
-        log.warning("%s: no %s (a model registered before digests were recorded): not verified", root, DIGESTS_FILE)
+        log.warning("%s: no %s (not registered yet, or registered before digests were recorded): not verified",
+                    root, DIGESTS_FILE)
         return False
     try:
         expected = json.loads(record.read_text())["files"]

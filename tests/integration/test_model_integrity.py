@@ -78,6 +78,8 @@ def test_tampered_index_is_refused_at_load(tmp_path: Path) -> None:
 
     query = pd.DataFrame({"embedding": [CentroidIndex.load(tmp_path / "index").vectors()[0].tolist()]})
     assert list(mlflow.pyfunc.load_model(f"models:/{NAME}/1").predict(query)["landmark"]) == ["a"]
+    client.set_registered_model_alias(NAME, "champion", "1")  # MLflow writes registered_model_meta per URI
+    assert list(mlflow.pyfunc.load_model(f"models:/{NAME}@champion").predict(query)["landmark"]) == ["a"]
     copy = Path(mlflow.artifacts.download_artifacts(f"models:/{NAME}/1", dst_path=str(tmp_path / "copy")))
     verify_version(client, NAME, "1", copy)
 
