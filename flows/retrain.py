@@ -28,10 +28,16 @@ from landmark.registry.mlflow_names import mlflow_name
 from landmark.registry.tracking import PARENT_RUN_ENV, ensure_experiment, set_tags_safe, tracking_uri
 from landmark.vcs import head_commit
 
+# The MLflow server may be briefly unreachable: the registration is retried (MLflow's own HTTP client
+# retries each request too). A retry resumes a half-registered pair (landmark/registry/pair.py).
+REGISTER_RETRIES = 2
+REGISTER_RETRY_DELAYS: list[float] = [10.0, 30.0]
 
-@task(name="register-and-gate")
+
+@task(name="register-and-gate", retries=REGISTER_RETRIES, retry_delay_seconds=REGISTER_RETRY_DELAYS)
 def register_and_gate(root: Path, env: dict[str, str], flow_run_id: str) -> dict[str, Any]:
-    """Register both models (once per lineage) and run the promotion gate, in a subprocess."""
+    """Register both models (once per lineage) and run the promotion gate, in a subprocess; retried
+    REGISTER_RETRIES times (a retry completes a pair that a failure left half registered)."""
     logger = get_run_logger()
     args = [sys.executable, "-m", "landmark.registry.register", "--flow-run-id", flow_run_id]
     result = subprocess.run(args, cwd=root, env={**os.environ, **env}, capture_output=True, text=True)
