@@ -97,12 +97,12 @@ def test_real_disk_full_through_the_cli(tmpfs: Path, tmp_path: Path, repo_dir: P
 def _copy_failing_at(call: int) -> Callable[..., object]:
     real, calls = shutil.copyfile, [0]
 
-    def copyfile(src: object, dst: object, *args: object, **kwargs: object) -> object:
+    def copyfile(src: str | Path, dst: str | Path) -> str | Path:
         calls[0] += 1
         if calls[0] == call:
-            Path(str(dst)).write_bytes(b"half a photo")  # what a full disk leaves behind
+            Path(dst).write_bytes(b"half a photo")  # what a full disk leaves behind
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
-        return real(src, dst, *args, **kwargs)  # type: ignore[arg-type]
+        return real(src, dst)
 
     return copyfile
 
