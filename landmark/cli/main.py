@@ -40,17 +40,25 @@ def data_sample(
     commit: Annotated[bool, typer.Option(help="Track with DVC and commit data.dvc as a new data version.")] = True,
 ) -> None:
     """Generate the embedded sample world (params `sample`) into data/ and make it a data version."""
+    import contextlib
+
     from landmark.data.sample_world import generate_sample_world
     from landmark.data.versions import commit_data_version
     from landmark.params import load_params
+    from landmark.project_lock import ProjectBusy, project_lock
 
     root = _root()
     params = load_params(root / "params.yaml").sample
-    summary = generate_sample_world(root / out, params, progress=True, overwrite=True)
-    console.print(f"sample world: {summary}")
-    if commit and (root / out).resolve() == (root / "data").resolve():  # only data/ is DVC-tracked
-        version = commit_data_version(root, f"sample world (seed {params.seed})", source="sample")
-        console.print(f"data version {version.commit[:10]}: {version.meta}")
+    tracked = (root / out).resolve() == (root / "data").resolve()  # only data/ is DVC-tracked
+    try:  # never rewrite data/ under a running retrain
+        with project_lock(root, "landmark data sample") if tracked else contextlib.nullcontext():
+            summary = generate_sample_world(root / out, params, progress=True, overwrite=True)
+            console.print(f"sample world: {summary}")
+            if commit and tracked:
+                version = commit_data_version(root, f"sample world (seed {params.seed})", source="sample")
+                console.print(f"data version {version.commit[:10]}: {version.meta}")
+    except ProjectBusy as exc:
+        _fail(str(exc))
 
 
 @data_app.command("versions")

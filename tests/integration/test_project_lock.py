@@ -84,6 +84,14 @@ def test_import_into_the_data_root_during_a_retrain_refuses(project: Path, repo_
     assert not (project / "data").exists()
 
 
+def test_sample_world_into_the_data_root_during_a_retrain_refuses(
+        project: Path, repo_dir: Path, retrain_running: subprocess.Popen[str]) -> None:
+    done = _cli(project, repo_dir, "data", "sample")
+    assert done.returncode == 2, done.stderr
+    assert "landmark data sample refused: landmark retrain" in " ".join(done.stderr.split())
+    assert not (project / "data").exists()
+
+
 def test_a_killed_holder_releases_the_lock(project: Path, retrain_running: subprocess.Popen[str]) -> None:
     with pytest.raises(ProjectBusy):
         with project_lock(project, "second"):
