@@ -59,18 +59,38 @@ def clear_stale_dvc_lock(root: Path) -> bool:
     return True
 
 
+def _dvc_env(env: dict[str, str]) -> dict[str, str]:
+    process_env = {**os.environ, **env}
+    bin_dir = str(Path(sys.executable).parent)  # stage cmds say `python`: make it this environment's
+    process_env["PATH"] = bin_dir + os.pathsep + process_env.get("PATH", "")
+    return process_env
+
+
+def stage_changes(root: Path, stage: str, env: dict[str, str]) -> list[object]:
+    """What `dvc status --json STAGE` reports changed for the stage alone ([] = up to date)."""
+    done = subprocess.run([sys.executable, "-m", "dvc", "status", "--json", stage], cwd=root, env=_dvc_env(env),
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise StageFailed(f"dvc status {stage} failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
+    report = json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {}
+    return list(report.get(stage, []))
+
+
 def _repro(root: Path, stage: str, env: dict[str, str], force: bool) -> str:
     logger = get_run_logger()
     if clear_stale_dvc_lock(root):
         logger.warning("removed a stale DVC lock left by a killed run")
+    if not force:
+        changes = stage_changes(root, stage, env)
+        if not changes:
+            logger.info("[%s] up to date: skipped", stage)
+            return "skipped"
+        logger.info("[%s] changed: %s", stage, json.dumps(changes))
     args = [sys.executable, "-m", "dvc", "repro", "--single-item", stage]
     if force:
         args.append("--force")
-    process_env = {**os.environ, **env}
-    bin_dir = str(Path(sys.executable).parent)  # stage cmds say `python`: make it this environment's
-    process_env["PATH"] = bin_dir + os.pathsep + process_env.get("PATH", "")
     tail: deque[str] = deque(maxlen=25)
-    with subprocess.Popen(args, cwd=root, env=process_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    with subprocess.Popen(args, cwd=root, env=_dvc_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, bufsize=1) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -81,13 +101,13 @@ def _repro(root: Path, stage: str, env: dict[str, str], force: bool) -> str:
         code = proc.wait()
     if code != 0:
         raise StageFailed(f"stage {stage} failed (exit {code}):\n" + "\n".join(tail))
-    skipped = any("didn't change, skipping" in line or "is cached" in line for line in tail)
-    return "skipped" if skipped else "ran"
+    return "ran"
 
 
 @task(name="dvc-stage", task_run_name="dvc repro {stage}")
 def run_dvc_stage(root: Path, stage: str, env: dict[str, str], force: bool = False) -> str:
-    """`dvc repro --single-item STAGE`; returns 'ran' or 'skipped' (nothing changed)."""
+    """`dvc repro --single-item STAGE` when `dvc status` reports it changed (or force); returns 'ran' or
+    'skipped' (up to date: nothing was run)."""
     return _repro(root, stage, env, force)
 
 

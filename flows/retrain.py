@@ -50,18 +50,18 @@ def register_and_gate(root: Path, env: dict[str, str], flow_run_id: str) -> dict
 
 
 @flow(name="retrain", log_prints=True)
-def retrain(project_dir: str = "", force: bool = False, register: bool = True) -> dict[str, Any]:
+def retrain(project_dir: str = "", force: bool = False, register_models: bool = True) -> dict[str, Any]:
     """Run the whole pipeline on the current data version, then register and gate the new model.
 
     project_dir: the project root (default: found from the cwd). force: rerun every stage even when
-    DVC says nothing changed. register: register and gate the models after evaluation.
+    DVC says nothing changed. register_models: register and gate the models after evaluation.
     """
     root = Path(project_dir).resolve() if project_dir else repo_root()
     with project_lock(root, "retrain flow"):  # re-entrant: `landmark retrain` already holds it
-        return _retrain(root, force, register)
+        return _retrain(root, force, register_models)
 
 
-def _retrain(root: Path, force: bool, register: bool) -> dict[str, Any]:
+def _retrain(root: Path, force: bool, register_models: bool) -> dict[str, Any]:
     apply_offline_env(root)
     logger = get_run_logger()
     check_project(root)
@@ -86,7 +86,7 @@ def _retrain(root: Path, force: bool, register: bool) -> dict[str, Any]:
         summary: dict[str, Any] = {"stages": outcome, "stage_seconds": timings,
                                    "parent_run_id": parent.info.run_id, "flow_run_id": run_id,
                                    "metrics": metrics}
-        if register:
+        if register_models:
             summary["registry"] = register_and_gate(root, env, run_id)
         summary["total_seconds"] = time.perf_counter() - started
         mlflow.log_metric("seconds_total", summary["total_seconds"])

@@ -40,3 +40,20 @@ def apply_offline_env(root: Path | None = None) -> dict[str, str]:
             os.environ[key] = value
             applied[key] = value
     return applied
+
+
+THREADS_ENV = "LANDMARK_THREADS"
+
+
+def compute_threads() -> int:
+    """CPU threads for torch and the runtimes: LANDMARK_THREADS when set, else the cores this process
+    may run on (its affinity, which containers and `taskset` narrow), at least 1."""
+    wanted = os.environ.get(THREADS_ENV, "").strip()
+    if wanted:
+        if not wanted.isdigit() or int(wanted) < 1:
+            raise ValueError(f"{THREADS_ENV} must be a positive integer, got {wanted!r}")
+        return int(wanted)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)

@@ -15,9 +15,13 @@ CLEAN = ARTIFACTS / "clean"  # manifest.csv, removed.csv, landmarks.csv, duplica
 TRAIN = ARTIFACTS / "train"  # stage_1 .. stage_K: model.pt, model.json, checkpoints/, metrics.json, curves.png
 INDEX = ARTIFACTS / "index"  # index.faiss, centroids.csv, index.json, metrics.json
 EVALUATE = ARTIFACTS / "evaluate"  # metrics.json, per_landmark.csv, sensitivity_fpr.png, precision_recall.png
-EMBED_CACHE = ARTIFACTS / "cache" / "embeddings"
 
 
 def train_stage_dir(stage: int) -> Path:
     """Output folder of curriculum stage `stage` (1-based)."""
     return TRAIN / f"stage_{stage}"
+
+
+def final_model(num_stages: int) -> Path:
+    """The network the pipeline ships: the last curriculum stage's model.pt (num_stages = len(train.stages))."""
+    return train_stage_dir(num_stages) / "model.pt"

@@ -17,8 +17,8 @@ from landmark.cleaning.cross_evidence import evidence_and_rival, mutual_confusio
 from landmark.cleaning.difficulty import centroid_similarity, difficulty_table
 from landmark.cleaning.duplicates import duplicate_losers, find_cross_duplicates
 from landmark.cleaning.graph import clean_database
-from landmark.cleaning.whitening import fit_whitening
 from landmark.params import CleanParams
+from landmark.retrieval.whitening import fit_whitening
 
 log = logging.getLogger(__name__)
 

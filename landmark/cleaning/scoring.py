@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from landmark.cleaning.difficulty import centroid_similarity
+
 
 @dataclass(frozen=True)
 class NoisyLabels:
@@ -84,59 +86,18 @@ def removal_scores(removed: np.ndarray, is_noise: np.ndarray) -> dict[str, float
     }
 
 
-def centroid_similarity(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Cosine similarity of each photo to its landmark's mean embedding. emb (N, D) L2-normalised -> (N,)."""
-    labels = np.asarray(labels).astype(str)
-    sim = np.zeros(labels.size, np.float32)
-    for name in np.unique(labels):
-        idx = labels == name
-        centre = emb[idx].mean(axis=0)
-        centre /= max(float(np.linalg.norm(centre)), 1e-12)
-        sim[idx] = emb[idx] @ centre
-    return sim
+def _mean_similarity(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Cosine similarity of each photo to its landmark's mean embedding (all photos kept). emb (N, D)
+    L2-normalised -> (N,)."""
+    return centroid_similarity(emb, labels, np.ones(len(labels), dtype=bool))
 
 
 def baseline_remove(emb: np.ndarray, labels: np.ndarray, n_remove: int) -> np.ndarray:
     """The baseline: remove the n_remove photos least similar to their landmark's mean. -> (N,) bool."""
-    sim = centroid_similarity(emb, labels)
+    sim = _mean_similarity(emb, labels)
     removed = np.zeros(sim.size, bool)
     removed[np.argsort(sim, kind="stable")[: max(int(n_remove), 0)]] = True
     return removed
-
-
-def baseline_best(emb: np.ndarray, labels: np.ndarray, is_noise: np.ndarray) -> dict[str, float]:
-    """The baseline with its threshold tuned on the truth itself (best F1): an upper bound for it."""
-    sim = centroid_similarity(emb, labels)
-    order = np.argsort(sim, kind="stable")
-    hits = np.cumsum(np.asarray(is_noise, bool)[order])
-    counts = np.arange(1, sim.size + 1)
-    precision = hits / counts
-    recall = hits / max(int(np.sum(is_noise)), 1)
-    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
-    best = int(np.argmax(f1))
-    return {
-        "precision": float(precision[best]),
-        "recall": float(recall[best]),
-        "f1": float(f1[best]),
-        "removed": best + 1,
-        "noise": int(np.sum(is_noise)),
-    }
-
-
-def recall_at_precision(emb: np.ndarray, labels: np.ndarray, is_noise: np.ndarray, precision: float) -> float:
-    """The baseline's highest recall whose precision is at least `precision` (0 when none)."""
-    sim = centroid_similarity(emb, labels)
-    order = np.argsort(sim, kind="stable")
-    hits = np.cumsum(np.asarray(is_noise, bool)[order])
-    prec = hits / np.arange(1, sim.size + 1)
-    rec = hits / max(int(np.sum(is_noise)), 1)
-    ok = prec >= precision
-    return float(rec[ok].max()) if ok.any() else 0.0
-
-
-def score_table(rows: list[dict[str, float]]) -> pd.DataFrame:
-    """Rows of named scores as a table (method, precision, recall, f1, removed, noise)."""
-    return pd.DataFrame(rows)
 
 
 def truth_removal_scores(photo_ids: Sequence[str], kept_ids: Iterable[str], truth_csv: Path) -> dict[str, float]:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from landmark.env import apply_offline_env, repo_root
@@ -146,7 +147,7 @@ def retrain(
             check_prefect()
             from flows.retrain import retrain as retrain_flow
 
-            summary = retrain_flow(project_dir=str(root), force=force, register=register)
+            summary = retrain_flow(project_dir=str(root), force=force, register_models=register)
     except (PreflightError, ProjectBusy) as exc:
         _fail(str(exc))
     from landmark.cli.summary import print_summary
@@ -193,22 +194,40 @@ def model_rollback() -> None:
 
 
 @model_app.command("list")
-def model_list() -> None:
-    """Versions of the registered models with aliases, gate status and metrics."""
+def model_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object per version).")] = False,
+               ) -> None:
+    """Versions of the registered models: aliases (champion, challenger, previous_champion), when each
+    was registered, the gate's decision and its reason, GAP (with its interval when the gate recorded
+    one) and FPR at the threshold."""
     from mlflow import MlflowClient
 
+    from landmark.registry.listing import list_versions
     from landmark.registry.tracking import ensure_experiment
 
     ensure_experiment(_root())
-    client = MlflowClient()
-    table = Table("model", "version", "aliases", "gate", "GAP", "FPR", "data md5", "created")
-    for model in client.search_registered_models():
-        for v in sorted(client.search_model_versions(f"name='{model.name}'"), key=lambda v: int(v.version)):
-            tags = v.tags
-            table.add_row(model.name, str(v.version), ",".join(v.aliases), tags.get("gate.status", ""),
-                          tags.get("metric.gap", "")[:6], tags.get("metric.fpr_at_threshold", "")[:6],
-                          tags.get("lineage.data_md5", "")[:10], str(v.creation_timestamp))
-    Console().print(table)
+    rows = list_versions(MlflowClient())
+    if as_json:
+        print(json.dumps([r.to_dict() for r in rows], indent=2))
+        return
+    if not rows:
+        console.print("no registered model yet: `landmark retrain` registers one")
+        return
+    out = Console(width=max(120, Console().width))
+    for model in dict.fromkeys(r.model for r in rows):  # one table per registered model, in order
+        table = Table(title=model, title_justify="left", title_style="bold")
+        for column in ("ver", "aliases", "registered (UTC)", "gate", "GAP", "FPR", "data"):
+            table.add_column(column, no_wrap=column in ("ver", "gate", "FPR", "data"))
+        table.add_column("gate reason", overflow="fold", ratio=1)
+        for r in (r for r in rows if r.model == model):
+            gap = "" if r.gap is None else f"{r.gap:.4f}"
+            if r.gap_interval is not None:
+                band = f"[{r.gap_interval.low:.3f}, {r.gap_interval.high:.3f}]"
+                gap += f" {band}" if r.gap_interval.of == "gap" else f" (diff {band})"
+            aliases = ", ".join(f"[bold green]{a}[/bold green]" if a == "champion" else a for a in r.aliases)
+            table.add_row(r.version, aliases, r.created.replace("T", " ")[:16], r.gate_status, gap,
+                          "" if r.fpr_at_threshold is None else f"{r.fpr_at_threshold:.4f}", r.data_md5[:8],
+                          rich_escape(r.gate_reason.replace("; ", "\n")))
+        out.print(table)
 
 
 @app.command("schedule")
@@ -262,10 +281,12 @@ def _register_sibling_commands() -> None:
         "\n\nThe result becomes a new data version (data.dvc updated and committed).")
     data_app.command("import")(import_and_version)
     from landmark.cli.recognize import albums_command, evaluate_command, recognize_command
+    from landmark.cli.serve import serve_command
 
     app.command("recognize")(recognize_command)
     app.command("albums")(albums_command)
     app.command("evaluate")(evaluate_command)
+    app.command("serve")(serve_command)
 
 
 _register_sibling_commands()

@@ -66,23 +66,20 @@ def _fail(message: str) -> None:
 
 
 def _recognizer(index: Path, model: Path | None, backend: Backend = Backend.auto) -> Recognizer:
-    import torch
-
+    from landmark import layout
     from landmark.env import apply_offline_env, repo_root
     from landmark.params import load_params
     from landmark.retrieval.recognizer import Recognizer
-    from landmark.stages.index import final_model
 
     root = repo_root()
     apply_offline_env(root)
-    torch.set_num_threads(2)
     if not (index / "index.json").is_file():
         _fail(f"{index}: no index.json (run the index stage: `dvc repro index`)")
     if model is None:
         recorded = Path(json.loads((index / "index.json").read_text()).get("model", ""))
         candidates = [recorded, root / recorded]
         if (root / "params.yaml").is_file():
-            candidates.append(root / final_model(load_params(root / "params.yaml")))
+            candidates.append(root / layout.final_model(len(load_params(root / "params.yaml").train.stages)))
         model = next((c for c in candidates if str(c) and c.is_file()), None)
         if model is None:
             _fail("no network found; pass --model")
@@ -168,7 +165,8 @@ def albums_command(
 
     Unreadable photos are listed with their reason under "errors" (exit code 1); the others are
     grouped. Exit code 0: all answered; 2: bad usage."""
-    from landmark.evaluation.albums import albums_html, find_photos, group_albums
+    from landmark.evaluation.albums import city_places, find_photos, group_albums
+    from landmark.evaluation.albums_page import write_albums_page
 
     recognizer = _recognizer(index, model, backend)
     recognizer.batch_size = batch_size
@@ -179,8 +177,10 @@ def albums_command(
     albums = group_albums(paths, preds, folder)
     out.mkdir(parents=True, exist_ok=True)
     (out / "albums.json").write_text(json.dumps(albums, indent=2))
-    (out / "albums.html").write_text(albums_html(albums, folder, out_dir=out))
-    console.print(f"{albums['counts']} -> {out / 'albums.json'}, {out / 'albums.html'}")
+    page = write_albums_page(albums, folder, out, city_places(recognizer.landmarks))
+    counts = albums["counts"]
+    console.print(f"{counts['photos']} photos: {counts['recognised']} in {counts['albums']} landmark albums, "
+                  f"{counts['no_landmark']} without a landmark -> {out / 'albums.json'}, {page}")
     if albums["errors"]:
         console.print(f"[yellow]{len(albums['errors'])} photos could not be read (see errors)[/yellow]")
         raise typer.Exit(EXIT_UNREADABLE)
@@ -213,7 +213,7 @@ def evaluate_command(
     for the network with several centroids per landmark and the one-centroid / nearest-photo baselines."""
     import torch
 
-    from landmark.env import apply_offline_env, repo_root
+    from landmark.env import apply_offline_env, compute_threads, repo_root
     from landmark.evaluation.adhoc import evaluate_adhoc
     from landmark.evaluation.run import flat_metrics, metrics_table
     from landmark.params import load_params
@@ -221,7 +221,7 @@ def evaluate_command(
     logging.basicConfig(level=logging.WARNING)
     root = repo_root()
     apply_offline_env(root)
-    torch.set_num_threads(2)
+    torch.set_num_threads(compute_threads())
     evaluations = evaluate_adhoc(model, database, queries, load_params(root / "params.yaml"), frozen_baseline)
     Console().print(metrics_table(evaluations))
     if json_out is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import shutil
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -162,8 +161,3 @@ def import_gldv2(
                 file.unlink(missing_ok=True)
         logger.debug("cleared cached downloads in %s (journal kept)", cache)
     return summary
-
-
-def clear_download_cache(data_root: Path = DATA) -> None:
-    """Remove `<data_root>/.downloads` (cached files and journal): the next import fetches everything."""
-    shutil.rmtree(Path(data_root) / DOWNLOAD_DIR, ignore_errors=True)

@@ -2,11 +2,14 @@
 
 Every photo goes through `load_rgb`: size guard before decoding (decompression bombs), EXIF
 orientation applied, any mode (CMYK, 16-bit, palette, alpha, greyscale) normalised to 8-bit RGB.
+Errors carry a `kind` (one word a program can branch on) and a message naming the file and reason.
+Safe to call from many threads at once: nothing here touches process-wide state (the warnings
+filters included, which `warnings.catch_warnings` would change for every thread).
 """
 
 from __future__ import annotations
 
-import warnings
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +23,55 @@ EXIF_ORIENTATION_TAG = 0x0112
 class ImageDecodeError(ValueError):
     """A photo cannot be used; the message names the file and the reason."""
 
+    kind = "not_an_image"
+
 
 class ImageTooLargeError(ImageDecodeError):
     """The header states more pixels than allowed (decompression-bomb guard); nothing was decoded."""
+
+    kind = "too_many_pixels"
+
+
+class ImageTruncatedError(ImageDecodeError):
+    """The file starts as an image but its data ends early."""
+
+    kind = "truncated"
+
+
+class ImageMissingError(ImageDecodeError):
+    """No file at the path."""
+
+    kind = "file_not_found"
+
+
+class ImageEmptyError(ImageDecodeError):
+    """The photo has no bytes at all."""
+
+    kind = "empty"
+
+
+Source = Path | str | bytes
+
+
+def _open(source: Source) -> tuple[Image.Image, str]:
+    """PIL image (lazy, header read) and the name used in messages; bytes are named "photo"."""
+    if isinstance(source, bytes):
+        if not source:
+            raise ImageEmptyError("photo: empty (0 bytes)")
+        return Image.open(io.BytesIO(source)), "photo"
+    path = Path(source)
+    if path.is_file() and path.stat().st_size == 0:
+        raise ImageEmptyError(f"{path}: empty file (0 bytes)")
+    return Image.open(path), str(path)
+
+
+def _decode_error(name: str, exc: BaseException) -> ImageDecodeError:
+    text = str(exc)
+    if isinstance(exc, Image.UnidentifiedImageError):
+        return ImageDecodeError(f"{name}: not a decodable image: no image format recognised in its bytes")
+    if isinstance(exc, EOFError) or "truncated" in text.lower():
+        return ImageTruncatedError(f"{name}: truncated image data: {text or type(exc).__name__}")
+    return ImageDecodeError(f"{name}: not a decodable image: {text or type(exc).__name__}")
 
 
 @dataclass(frozen=True)
@@ -49,27 +98,28 @@ class ImageHeader:
 def read_header(path: Path | str) -> ImageHeader:
     """Read size, mode, format and EXIF orientation from the header only (no pixel decoding).
 
-    Raises ImageDecodeError for a missing or unidentifiable file, and for a header so large that
-    PIL refuses to open it (decompression bomb; the message keeps PIL's stated size).
+    Raises ImageDecodeError for a missing, empty or unidentifiable file, and for a header so large
+    that PIL refuses to open it (decompression bomb; the message keeps PIL's stated size).
     """
     path = Path(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the caller checks the size
-            with Image.open(path) as image:
-                try:
-                    orientation = int(image.getexif().get(EXIF_ORIENTATION_TAG, 1) or 1)
-                except Exception:  # a malformed EXIF block is not fatal: treat it as "as stored"
-                    orientation = 1
-                if orientation not in range(1, 9):
-                    orientation = 1
-                return ImageHeader(image.size[0], image.size[1], image.mode, image.format or "", orientation)
+        image, _ = _open(path)
+        with image:
+            try:
+                orientation = int(image.getexif().get(EXIF_ORIENTATION_TAG, 1) or 1)
+            except Exception:  # a malformed EXIF block is not fatal: treat it as "as stored"
+                orientation = 1
+            if orientation not in range(1, 9):
+                orientation = 1
+            return ImageHeader(image.size[0], image.size[1], image.mode, image.format or "", orientation)
+    except ImageDecodeError:
+        raise
     except FileNotFoundError as exc:
-        raise ImageDecodeError(f"{path}: file not found") from exc
+        raise ImageMissingError(f"{path}: file not found") from exc
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(f"{path}: decompression bomb: {exc}") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageDecodeError(f"{path}: not a decodable image: {exc}") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise _decode_error(str(path), exc) from exc
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -90,31 +140,32 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def load_rgb(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Open, fully decode and normalise one photo to an 8-bit RGB PIL image, EXIF orientation applied.
+def load_rgb(source: Source, max_pixels: int = DEFAULT_MAX_PIXELS, name: str | None = None) -> Image.Image:
+    """Open, fully decode and normalise one photo (a file, or its bytes) to an 8-bit RGB PIL image,
+    EXIF orientation applied. name: what messages call the photo (default: the path, or "photo").
 
-    Raises ImageDecodeError (with the file name and reason) for a missing, undecodable, truncated or
-    too large file.
+    Raises ImageDecodeError (with the file name and reason, and a `kind`) for a missing, empty,
+    undecodable, truncated or too large photo.
     """
-    path = Path(path)
+    label = name or (str(source) if not isinstance(source, bytes) else "photo")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise ImageTooLargeError(
-                        f"{path}: {width}x{height} = {width * height} pixels exceeds the limit of "
-                        f"{max_pixels}"
-                    )
-                image.load()
-                oriented = ImageOps.exif_transpose(image) or image
-                return _to_rgb(oriented)
-    except ImageDecodeError:
-        raise
+        image, _ = _open(source)
+        with image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageTooLargeError(
+                    f"{label}: {width}x{height} = {width * height} pixels exceeds the limit of {max_pixels}"
+                )
+            image.load()
+            oriented = ImageOps.exif_transpose(image) or image
+            return _to_rgb(oriented)
+    except ImageDecodeError as exc:
+        if name is None or str(exc).startswith(label):
+            raise
+        raise type(exc)(f"{label}: {str(exc).split(': ', 1)[-1]}") from exc
     except FileNotFoundError as exc:
-        raise ImageDecodeError(f"{path}: file not found") from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLargeError(f"{path}: decompression bomb: {exc}") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageDecodeError(f"{path}: not a decodable image: {exc}") from exc
+        raise ImageMissingError(f"{label}: file not found") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"{label}: decompression bomb: {exc}") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise _decode_error(label, exc) from exc

@@ -33,11 +33,6 @@ class ManifestError(ValueError):
     """The table as a whole is unusable (missing columns, empty, unreadable)."""
 
 
-def empty_manifest() -> pd.DataFrame:
-    """A manifest with no rows and the standard columns."""
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
-
-
 def read_csv_table(path: Path, required: tuple[str, ...], what: str = "file") -> pd.DataFrame:
     """A CSV read as strings (ids such as `007` stay as written); ManifestError names the file when it
     is missing, unreadable or lacks a required column."""

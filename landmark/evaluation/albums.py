@@ -1,14 +1,14 @@
-"""Albums: a folder of photos grouped per landmark and per city, as JSON and a static HTML page."""
+"""Albums: a folder of photos grouped per landmark and per city (albums.json); the page a person opens is
+written by `landmark.evaluation.albums_page`."""
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from landmark.retrieval.recognizer import Prediction
 
@@ -57,57 +57,14 @@ def group_albums(paths: Sequence[Path], predictions: Sequence[Prediction], root:
     }
 
 
-def _thumb(path: Path, size: int = 128) -> str:
-    from landmark.data.images import load_rgb
-
-    image = load_rgb(path)
-    image.thumbnail((size, size))
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=80)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _href(root: Path, photo: str, out_dir: Path | None) -> str:
-    target = Path(root) / photo
-    if out_dir is None:
-        return target.resolve().as_uri()
-    return Path(os.path.relpath(target.resolve(), Path(out_dir).resolve())).as_posix()
-
-
-def albums_html(albums: dict, root: Path, show_rejected: int = 24, out_dir: Path | None = None) -> str:
-    """A self-contained page: one section per city, one album per landmark, base64 thumbnails; every
-    photo is linked (relative to out_dir, where the page is written, else by file URI). Photos without
-    a landmark get thumbnails for the first `show_rejected`, then links; unreadable ones their reason."""
-    esc = html.escape
-
-    def link(photo: str, body: str) -> str:
-        return f"<a href='{esc(_href(root, photo, out_dir))}' title='{esc(photo)}'>{body}</a>"
-
-    parts = [
-        "<!doctype html><meta charset='utf-8'><title>Landmark albums</title>",
-        "<style>body{font-family:sans-serif;margin:2em}img{margin:2px;border-radius:4px}"
-        "figure{display:inline-block;margin:4px;text-align:center;font-size:11px}</style>",
-        f"<h1>Landmark albums</h1><p>{esc(str(albums['counts']))}</p>",
-    ]
-    for city, landmarks in sorted(albums["cities"].items()):
-        parts.append(f"<h2>{esc(city)}</h2>")
-        for landmark, photos in sorted(landmarks.items()):
-            parts.append(f"<h3>{esc(landmark)} ({len(photos)})</h3><div>")
-            for p in photos:
-                image = f"<img src='{_thumb(root / p['photo'])}' alt='{esc(p['photo'])}'>"
-                parts.append(
-                    f"<figure>{link(p['photo'], image)}<figcaption>{p['confidence']:.2f}</figcaption></figure>"
-                )
-            parts.append("</div>")
-    rejected = albums["no_landmark"]
-    parts.append(f"<h2>No landmark ({len(rejected)})</h2><div>")
-    for i, p in enumerate(rejected):
-        body = f"<img src='{_thumb(root / p['photo'], 64)}' alt='{esc(p['photo'])}'>" if i < show_rejected else ""
-        parts.append(link(p["photo"], body or esc(p["photo"])) + (" " if body else "<br>"))
-    parts.append("</div>")
-    errors = albums.get("errors", [])
-    if errors:
-        parts.append(f"<h2>Unreadable ({len(errors)})</h2><ul>")
-        parts.extend(f"<li>{link(e['photo'], esc(e['photo']))}: {esc(str(e['error']))}</li>" for e in errors)
-        parts.append("</ul>")
-    return "\n".join(parts)
+def city_places(landmarks: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """city -> (lat, lon): the median over its landmarks with finite coordinates (the recognizer's
+    `landmarks` table: columns landmark, city, lat, lon). Cities without coordinates are left out."""
+    if landmarks is None or not {"city", "lat", "lon"} <= set(landmarks.columns):
+        return {}
+    frame = landmarks[["city", "lat", "lon"]].copy()
+    frame["lat"] = pd.to_numeric(frame["lat"], errors="coerce")
+    frame["lon"] = pd.to_numeric(frame["lon"], errors="coerce")
+    frame = frame[(frame["city"].astype(str) != "") & np.isfinite(frame["lat"]) & np.isfinite(frame["lon"])]
+    medians = frame.groupby(frame["city"].astype(str))[["lat", "lon"]].median()
+    return {str(city): (float(row.lat), float(row.lon)) for city, row in medians.iterrows()}

@@ -17,7 +17,6 @@ import pandas as pd
 from landmark.data.manifest import SPLIT_QUERY, SPLIT_UNKNOWN, is_landmark
 
 log = logging.getLogger(__name__)
-ROLES = ("known", "unknown", "non_landmark")
 
 
 def landmark_count(n_reject: int, available: int, share: float, minimum: int) -> int:

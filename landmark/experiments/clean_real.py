@@ -27,11 +27,11 @@ import torch
 from landmark.cleaning.pipeline import clean_landmark_photos
 from landmark.cleaning.scoring import baseline_remove, inject_noise, removal_scores
 from landmark.cleaning.second_pass import second_pass_keep
-from landmark.cleaning.whitening import fit_whitening
 from landmark.experiments.train_real import Variant, train_variant
 from landmark.models.embedder import create_embedder
 from landmark.models.extract import embed_paths
 from landmark.params import load_params, with_overrides
+from landmark.retrieval.whitening import fit_whitening
 
 log = logging.getLogger(__name__)
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real-landmarks"

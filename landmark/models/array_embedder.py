@@ -11,25 +11,31 @@ whose ops are split over all threads (`_run`), where lite0's small depthwise ops
 waiting on each other: on 2 cores 1.0-1.3x for ONNX Runtime, more for OpenVINO fp32
 (docs/performance.md). Smaller batches
 (one photo from `landmark recognize`) take the all-threads engine, which has the lower latency.
+
+Concurrency: a served model calls `embed_batch` from many request threads at once. Engines that are
+built on first use are built once under a lock, and every runtime call owns the output it returns
+(ONNX Runtime sessions are safe for concurrent `run`; OpenVINO infer requests are not, so the
+OpenVINO embedder hands each call requests of its own from a pool).
 """
 
 from __future__ import annotations
 
-import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 def cpu_cores() -> int:
-    """Cores this process may run on (affinity), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    """Threads the runtimes use by default (`landmark.env.compute_threads`)."""
+    from landmark.env import compute_threads
+
+    return compute_threads()
 
 
 class ArrayEmbedder:
@@ -49,6 +55,7 @@ class ArrayEmbedder:
         self.streams = int(streams)
         self.stream_threads = self.threads // self.streams
         self._pool: ThreadPoolExecutor | None = None
+        self._init_lock = threading.RLock()  # engines built on first use are built once
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         """The whole batch on the engine that uses all `threads`."""
@@ -58,9 +65,11 @@ class ArrayEmbedder:
         """Each chunk on its own engine of `stream_threads`, all at once (subclasses with streams > 1).
 
         Default: one pool thread per chunk calling `_run_stream` (the runtime releases the GIL)."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.streams, thread_name_prefix=f"{self.runtime}-stream")
-        return list(self._pool.map(self._run_stream, range(len(chunks)), chunks))
+        with self._init_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.streams, thread_name_prefix=f"{self.runtime}-stream")
+            pool = self._pool
+        return list(pool.map(self._run_stream, range(len(chunks)), chunks))
 
     def _run_stream(self, stream: int, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -83,12 +92,16 @@ class ArrayEmbedder:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Torch-compatible call: (N, 3, H, W) tensor -> (N, D) float32 tensor, L2-normalised."""
+        import torch
+
         return torch.from_numpy(self.embed_batch(x.detach().cpu().float().numpy()))
 
     def eval(self) -> ArrayEmbedder:
         return self
 
     def to(self, device: str | torch.device) -> ArrayEmbedder:
+        import torch
+
         if torch.device(device).type != "cpu":
             raise ValueError(f"{type(self).__name__} runs on the CPU only, not {device}")
         return self

@@ -20,7 +20,7 @@ from PIL import Image
 
 from landmark.data.images import load_rgb
 
-Photo = Image.Image | str | Path
+Photo = Image.Image | str | Path | bytes  # bytes: the encoded file (a served request's photo)
 _RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR,
              "nearest": Image.Resampling.NEAREST, "lanczos": Image.Resampling.LANCZOS,
              "box": Image.Resampling.BOX, "hamming": Image.Resampling.HAMMING}
@@ -46,7 +46,8 @@ class Preprocessor:
         self._add = (-mean / std).astype(np.float32)
 
     def prepare(self, photo: Photo) -> np.ndarray:
-        """One photo (PIL image or path, decoded with load_rgb) -> (size, size, 3) uint8, resized and cropped."""
+        """One photo (PIL image, path or encoded bytes, decoded with load_rgb) -> (size, size, 3) uint8,
+        resized and cropped."""
         image = photo.convert("RGB") if isinstance(photo, Image.Image) else load_rgb(photo)
         width, height = image.size
         short, long = (width, height) if width <= height else (height, width)
@@ -89,7 +90,8 @@ def iter_batches(
     if workers <= 0:
         for start in starts:
             chunk = photos[start : start + batch_size]
-            yield range(start, start + len(chunk)), preprocessor(chunk)
+            ready = np.stack([preprocessor.prepare(p) for p in chunk])
+            yield range(start, start + len(chunk)), preprocessor.normalise(ready)
         return
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
         pending: deque[tuple[range, list[Future[np.ndarray]]]] = deque()

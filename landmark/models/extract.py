@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from landmark.data.images import load_rgb
+from landmark.hashing import file_sha256  # noqa: F401 - callers import it from here too
 from landmark.models.array_embedder import ArrayEmbedder
 from landmark.models.embedder import Embedder
 from landmark.models.transforms import eval_transform
@@ -40,15 +41,6 @@ def model_identity(model: Embedder | ArrayEmbedder) -> str:
         digest.update(key.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()[:24]
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 hex digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class _PhotoDataset(Dataset):

@@ -17,59 +17,16 @@ import numpy as np
 import torch
 
 from landmark.models import onnx_export as ox
-from landmark.models.array_embedder import ArrayEmbedder, cpu_cores
+from landmark.models.array_embedder import ArrayEmbedder
 from landmark.models.embedder import Embedder
+from landmark.models.exported import open_files, variant_meta
+from landmark.models.ort_embedder import OnnxEmbedder
 from landmark.timing import median_seconds
 
 log = logging.getLogger(__name__)
 
 VARIANTS = ("auto", "torch", ox.FP32, ox.INT8, ox.OV_FP32, ox.OV_BF16)
 FP32_MIN_COSINE = 0.999
-
-
-class OnnxEmbedder(ArrayEmbedder):
-    """An exported embedder on ONNX Runtime's CPU provider.
-
-    threads: intra-op threads (default: the cores this process may use). streams (default: one per
-    thread): batches of at least `streams` photos run as that many chunks at once, each on its own
-    session (see ArrayEmbedder); smaller ones on the all-threads session. spinning: idle ORT threads
-    busy-wait for the next op; faster for the network alone at 128 px, but it steals the cores from
-    decode threads running beside it, so it is off by default.
-    """
-
-    runtime = "onnxruntime"
-
-    def __init__(self, path: Path, data_config: dict[str, Any], embed_dim: int, meta: dict[str, Any] | None = None,
-                 threads: int | None = None, spinning: bool = False, streams: int | None = None) -> None:
-        threads = int(threads or cpu_cores())
-        super().__init__(path, data_config, embed_dim, meta, threads, threads if streams is None else streams)
-        self.spinning = spinning
-        self.session = self._session(self.threads)
-        self.input_name = self.session.get_inputs()[0].name
-        self._stream_sessions: list[Any] = []
-
-    def _session(self, threads: int) -> Any:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.spinning else "0")
-        options.log_severity_level = 3
-        return ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
-
-    def _run(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.session.run(None, {self.input_name: x})[0])
-
-    def _run_stream(self, stream: int, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self._stream_sessions[stream].run(None, {self.input_name: x})[0])
-
-    def _run_streams(self, chunks: list[np.ndarray]) -> list[np.ndarray]:
-        if not self._stream_sessions:  # built on the first batch that needs them
-            self._stream_sessions = [self._session(self.stream_threads) for _ in range(self.streams)]
-        return super()._run_streams(chunks)
 
 
 def embed_array(model: ArrayEmbedder | Embedder, x: np.ndarray) -> np.ndarray:
@@ -94,8 +51,7 @@ def _probe(data_config: dict[str, Any], n: int = 4) -> np.ndarray:
 
 
 def _variant_meta(model: Embedder, identity: str, runtime: str, variant: str) -> dict[str, Any]:
-    return {**model.meta, "runtime": runtime, "variant": variant, "source_identity": identity,
-            "export_format": ox.EXPORT_FORMAT, "size_multiple": ox.export_size_multiple(model)}
+    return variant_meta(model.meta, identity, runtime, variant, ox.export_size_multiple(model))
 
 
 def onnx_fp32(model: Embedder, checkpoint: Path, threads: int | None = None) -> OnnxEmbedder | None:
@@ -116,6 +72,9 @@ def onnx_fp32(model: Embedder, checkpoint: Path, threads: int | None = None) -> 
             log.warning("ONNX fp32 export of %s differs from torch (min cosine %.5f): not used", checkpoint, cosine)
             path.unlink(missing_ok=True)
             return None
+    if ox.read_manifest(checkpoint) is None:  # lets `exported.open_exported` open it without torch
+        ox.write_manifest(checkpoint, identity, model.meta, model.data_config, model.embed_dim,
+                          ox.export_size_multiple(model))
     return onnx
 
 
@@ -132,21 +91,13 @@ def open_variant(model: Embedder, checkpoint: Path, variant: str, threads: int |
         if not (record and record.get("passed")):
             log.info("%s of %s not used: accuracy check %s", variant, checkpoint, "failed" if record else "missing")
             return None
-    if variant == ox.INT8:
-        path = ox.onnx_path(checkpoint, identity, ox.INT8)
-        if not path.is_file():
-            return None
-        return OnnxEmbedder(path, model.data_config, model.embed_dim,
-                            _variant_meta(model, identity, "onnxruntime", variant), threads=threads)
-    if variant in (ox.OV_FP32, ox.OV_BF16):
-        if not fp32_path.is_file() and onnx_fp32(model, checkpoint, threads) is None:
-            return None
-        from landmark.models.openvino_embedder import OpenVinoEmbedder
-
-        precision = "bf16" if variant == ox.OV_BF16 else "f32"
-        return OpenVinoEmbedder(fp32_path, model.data_config, model.embed_dim,
-                                _variant_meta(model, identity, "openvino", variant), precision, threads)
-    raise ValueError(f"open_variant takes {ox.CHECKED_VARIANTS + (ox.OV_FP32,)}, got {variant!r}")
+    needs_fp32 = variant in (ox.OV_FP32, ox.OV_BF16) and not fp32_path.is_file()
+    if needs_fp32 and onnx_fp32(model, checkpoint, threads) is None:
+        return None
+    if variant not in ox.CHECKED_VARIANTS + (ox.OV_FP32,):
+        raise ValueError(f"open_variant takes {ox.CHECKED_VARIANTS + (ox.OV_FP32,)}, got {variant!r}")
+    return open_files(checkpoint, identity, variant, model.meta, model.data_config, model.embed_dim,
+                      ox.export_size_multiple(model), threads)
 
 
 def fast_embedder(model_path: Path, variant: str = "auto", threads: int | None = None) -> ArrayEmbedder | Embedder:
@@ -172,13 +123,7 @@ def fast_embedder(model_path: Path, variant: str = "auto", threads: int | None =
             raise FileNotFoundError(f"no {variant} model for {model_path}: build and check it with check_variant")
         return chosen
     if variant == "auto":
-        identity = model_identity(model)
-        speedups = {}
-        for name in ox.CHECKED_VARIANTS:
-            record = ox.read_variant_check(ox.variant_check_path(model_path, identity, name))
-            if record and record.get("passed") and float(record.get("speedup", 0.0)) > 1.0:
-                speedups[name] = float(record["speedup"])
-        for name in sorted(speedups, key=speedups.__getitem__, reverse=True):
+        for name in ox.checked_by_speed(model_path, model_identity(model)):
             try:
                 fastest = open_variant(model, model_path, name, threads)
             except Exception as exc:  # noqa: BLE001 - a runtime that fails here falls back to the next

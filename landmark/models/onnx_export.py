@@ -24,10 +24,8 @@ export fixes those pads for input sizes divisible by the network's total stride 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +37,23 @@ import torch.nn.functional as F
 from torch import nn
 
 from landmark.models.embedder import Embedder
+from landmark.models.export_files import (  # noqa: F401 - the file names and records, re-exported for callers
+    CHECKED_VARIANTS,
+    EXPORT_FORMAT,
+    FP32,
+    INT8,
+    OV_BF16,
+    OV_FP32,
+    atomic_target,
+    checked_by_speed,
+    onnx_dir,
+    onnx_path,
+    read_manifest,
+    read_variant_check,
+    record_variant_check,
+    variant_check_path,
+    write_manifest,
+)
 from landmark.models.gem import GeM
 
 log = logging.getLogger(__name__)
@@ -46,10 +61,6 @@ log = logging.getLogger(__name__)
 OPSET = 17
 INPUT_NAME = "pixels"
 OUTPUT_NAME = "embedding"
-FP32, INT8 = "fp32", "int8"  # ONNX Runtime
-OV_FP32, OV_BF16 = "ov-fp32", "ov-bf16"  # OpenVINO, compiled from the fp32 export
-CHECKED_VARIANTS = (INT8, OV_BF16)  # their numbers differ from torch: used only after an accuracy check
-EXPORT_FORMAT = "x3"  # part of every file name; bump when the graph of the same model changes (x3: pads in convs)
 
 
 class _StaticSamePadConv(nn.Module):
@@ -175,23 +186,6 @@ class _ExportView(nn.Module):
         return F.normalize(self.model.neck(pooled).float(), p=2.0, dim=1)
 
 
-def onnx_dir(checkpoint: Path) -> Path:
-    """The folder holding the ONNX exports of a checkpoint: ``<checkpoint dir>/onnx``."""
-    return Path(checkpoint).parent / "onnx"
-
-
-def onnx_path(checkpoint: Path, identity: str, variant: str) -> Path:
-    """``<checkpoint dir>/onnx/<identity>-<EXPORT_FORMAT>.<variant>.onnx`` (variant: fp32 | int8)."""
-    if variant not in (FP32, INT8):
-        raise ValueError(f"ONNX variant must be {FP32!r} or {INT8!r}, got {variant!r}")
-    return onnx_dir(checkpoint) / f"{identity}-{EXPORT_FORMAT}.{variant}.onnx"
-
-
-def _atomic_target(target: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-
-
 def export_onnx(model: Embedder, target: Path, opset: int = OPSET, image_size: int | None = None,
                 static_pads: bool = True) -> Path:
     """Write `model` as an fp32 ONNX graph at `target` (atomically); batch, height, width dynamic,
@@ -210,7 +204,7 @@ def export_onnx(model: Embedder, target: Path, opset: int = OPSET, image_size: i
         model = with_static_same_pads(model)
     view = _ExportView(model).eval()
     example = torch.zeros(2, 3, size, size)
-    tmp, folded_tmp = _atomic_target(target), _atomic_target(target)
+    tmp, folded_tmp = atomic_target(target), atomic_target(target)
     dynamic = {INPUT_NAME: {0: "batch", 2: "height", 3: "width"}, OUTPUT_NAME: {0: "batch"}}
     try:
         with warnings.catch_warnings(), torch.inference_mode():
@@ -265,8 +259,8 @@ def quantize_int8(fp32_path: Path, target: Path, calibration: np.ndarray, batch_
     if calibration.ndim != 4 or calibration.shape[0] == 0:
         raise ValueError(f"calibration must be (M, 3, H, W) with M > 0, got {calibration.shape}")
     target = Path(target)
-    pre = _atomic_target(target.with_suffix(".pre.onnx"))
-    tmp = _atomic_target(target)
+    pre = atomic_target(target.with_suffix(".pre.onnx"))
+    tmp = atomic_target(target)
     try:
         quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
         import onnx
@@ -283,33 +277,3 @@ def quantize_int8(fp32_path: Path, target: Path, calibration: np.ndarray, batch_
             leftover.unlink(missing_ok=True)
     log.info("static int8 (QDQ) model from %d calibration photos: %s", len(calibration), target)
     return target
-
-
-def variant_check_path(checkpoint: Path, identity: str, variant: str) -> Path:
-    """``<checkpoint dir>/onnx/<identity>-<EXPORT_FORMAT>.<variant>.json``: the accuracy check of a
-    checked variant."""
-    if variant not in CHECKED_VARIANTS:
-        raise ValueError(f"checked variants are {CHECKED_VARIANTS}, got {variant!r}")
-    return onnx_dir(checkpoint) / f"{identity}-{EXPORT_FORMAT}.{variant}.json"
-
-
-def record_variant_check(target: Path, variant: str, fp32_accuracy: float, accuracy: float,
-                         max_drop: float = 0.01, **details: Any) -> dict[str, Any]:
-    """Write a variant's accuracy check at `target`; passed = accuracy@1 drop against fp32 <= max_drop."""
-    drop = float(fp32_accuracy) - float(accuracy)
-    record = {"variant": variant, "fp32_accuracy": float(fp32_accuracy), "accuracy": float(accuracy),
-              "drop": drop, "max_drop": float(max_drop), "passed": bool(drop <= max_drop + 1e-9), **details}
-    tmp = _atomic_target(Path(target))
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
-    os.replace(tmp, target)
-    log.info("%s check %s: accuracy@1 fp32 %.4f %s %.4f (drop %.4f, max %.4f)", variant,
-             "passed" if record["passed"] else "FAILED", fp32_accuracy, variant, accuracy, drop, max_drop)
-    return record
-
-
-def read_variant_check(target: Path) -> dict[str, Any] | None:
-    """The recorded check, or None when the variant was never checked."""
-    target = Path(target)
-    if not target.is_file():
-        return None
-    return dict(json.loads(target.read_text()))

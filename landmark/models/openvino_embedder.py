@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
+import queue
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,13 +54,42 @@ def keep_signal_stack() -> Iterator[None]:
             libc.sigaltstack(ctypes.byref(saved), None)
 
 
+class _RequestPool:
+    """Idle infer requests of one compiled model; a caller takes `n`, uses them alone, gives them back.
+
+    An OpenVINO infer request owns its input and output tensors and must not serve two calls at
+    once (two threads on one request swap each other's outputs). The pool creates a request when
+    none is idle, so it grows to the largest number of concurrent calls and no caller ever waits
+    for another's request; the compiled model schedules all of them on its streams.
+    """
+
+    def __init__(self, compiled: Any) -> None:
+        self.compiled = compiled
+        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    @contextlib.contextmanager
+    def take(self, n: int) -> Iterator[list[Any]]:
+        requests = []
+        for _ in range(n):
+            try:
+                requests.append(self._idle.get_nowait())
+            except queue.Empty:
+                with keep_signal_stack():
+                    requests.append(self.compiled.create_infer_request())
+        try:
+            yield requests
+        finally:
+            for request in requests:
+                self._idle.put(request)
+
+
 class OpenVinoEmbedder(ArrayEmbedder):
     """An fp32 ONNX export compiled by OpenVINO for the CPU at `precision`.
 
     Small batches run on a model compiled for latency (one stream over all threads); batches of at
     least `streams` photos (default: one stream per thread) on a model compiled for throughput with
-    that many streams, one chunk per stream at once (see ArrayEmbedder), compiled on first use. Like
-    the single request before, the stream requests serve one caller at a time (not thread-safe).
+    that many streams, one chunk per stream at once (see ArrayEmbedder), compiled on first use. Each
+    call takes infer requests of its own from a pool, so concurrent callers are safe.
     """
 
     runtime = "openvino"
@@ -71,11 +101,11 @@ class OpenVinoEmbedder(ArrayEmbedder):
         threads = int(threads or cpu_cores())
         super().__init__(path, data_config, embed_dim, meta, threads, threads if streams is None else streams)
         self.precision = precision
-        self.request = self._compile("LATENCY", 1)[0]
-        self._stream_requests: list[Any] = []
+        self._latency = _RequestPool(self._compile("LATENCY", 1))
+        self._throughput: _RequestPool | None = None
 
-    def _compile(self, hint: str, streams: int) -> list[Any]:
-        """Infer requests (one per stream) of the model compiled for `hint`; each keeps its model alive."""
+    def _compile(self, hint: str, streams: int) -> Any:
+        """The model compiled for `hint` (LATENCY: one stream; THROUGHPUT: `streams` streams)."""
         import openvino as ov
 
         config: dict[str, Any] = {"PERFORMANCE_HINT": hint, "INFERENCE_PRECISION_HINT": self.precision,
@@ -83,18 +113,21 @@ class OpenVinoEmbedder(ArrayEmbedder):
         if hint == "THROUGHPUT":
             config["NUM_STREAMS"] = streams
         with keep_signal_stack():
-            compiled = ov.Core().compile_model(str(self.path), "CPU", config)
-            return [compiled.create_infer_request() for _ in range(streams)]
+            return ov.Core().compile_model(str(self.path), "CPU", config)
 
     def _run(self, x: np.ndarray) -> np.ndarray:
-        # the request's output buffer is reused by the next call: hand out a copy
-        return np.array(self.request.infer({0: x}).to_tuple()[0], dtype=np.float32, copy=True)
+        with self._latency.take(1) as (request,):
+            # the request's output buffer is reused by its next call: hand out a copy
+            return np.array(request.infer({0: x}).to_tuple()[0], dtype=np.float32, copy=True)
 
     def _run_streams(self, chunks: list[np.ndarray]) -> list[np.ndarray]:
-        if not self._stream_requests:
-            self._stream_requests = self._compile("THROUGHPUT", self.streams)
-        for request, chunk in zip(self._stream_requests, chunks, strict=True):
-            request.start_async({0: chunk})
-        for request in self._stream_requests:
-            request.wait()
-        return [np.array(r.get_output_tensor(0).data, dtype=np.float32, copy=True) for r in self._stream_requests]
+        with self._init_lock:
+            if self._throughput is None:
+                self._throughput = _RequestPool(self._compile("THROUGHPUT", self.streams))
+            pool = self._throughput
+        with pool.take(len(chunks)) as requests:
+            for request, chunk in zip(requests, chunks, strict=True):
+                request.start_async({0: chunk})
+            for request in requests:
+                request.wait()
+            return [np.array(r.get_output_tensor(0).data, dtype=np.float32, copy=True) for r in requests]

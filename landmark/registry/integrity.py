@@ -26,7 +26,7 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 
-from landmark.registry.lineage import file_sha256
+from landmark.hashing import file_sha256
 
 log = logging.getLogger(__name__)
 DIGESTS_FILE = "integrity.json"

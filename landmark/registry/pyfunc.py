@@ -1,9 +1,12 @@
 """The recognizer as one MLflow pyfunc model: network + faiss index + threshold, with the project's code.
 
 Input: a dataframe with `image` (base64-encoded photo bytes, any format PIL reads) and optional `lat`,
-`lon` (where the photo was taken; enables the location filter). Output: `landmark` ("" = no landmark;
-an empty string survives JSON, where None would come back as NaN), `recognized` (bool),
-`confidence` in [0, 1], `similarity` (cosine to the nearest allowed centroid).
+`lon` (where the photo was taken; enables the location filter). Output, one row per input row:
+`landmark` ("" = no landmark; an empty string survives JSON, where None would come back as NaN),
+`recognized` (bool), `confidence` in [0, 1], `similarity` (cosine to the nearest allowed centroid),
+`error_kind` and `error` ("" for a photo that was used; else the kind and a message naming the row,
+see `landmark.serving.request`). A bad row never costs the good rows of the same request their
+answers. Safe for concurrent requests (the server calls predict from many threads).
 `code_paths=[landmark/]` lets a process that cannot import `landmark` load it.
 The network runs on ONNX Runtime fp32 by default (`model_config={"backend": ...}`: fp32 | torch |
 auto); the fp32 export is made at log time and shipped in `model_dir/onnx/`, so loading does not export.
@@ -20,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
@@ -29,7 +31,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BACKEND = "auto"  # the fastest variant whose accuracy check passed (onnx_embedder.fast_embedder)
 INPUT_SCHEMA = Schema(
     [
-        ColSpec("string", "image"),
+        ColSpec("string", "image", required=False),  # absent: every row answers error_kind missing_column
         ColSpec("double", "lat", required=False),
         ColSpec("double", "lon", required=False),
     ]
@@ -40,19 +42,10 @@ OUTPUT_SCHEMA = Schema(
         ColSpec("boolean", "recognized"),
         ColSpec("double", "confidence"),
         ColSpec("double", "similarity"),
+        ColSpec("string", "error_kind"),
+        ColSpec("string", "error"),
     ]
 )
-
-
-def decode_image(encoded: str | bytes, max_pixels: int = 40_000_000) -> Any:
-    """base64 photo bytes -> RGB PIL image, through load_rgb (size guard, EXIF, modes)."""
-    from landmark.data.images import load_rgb
-
-    raw = base64.b64decode(encoded, validate=False)
-    with tempfile.NamedTemporaryFile(suffix=".img") as handle:
-        handle.write(raw)
-        handle.flush()
-        return load_rgb(handle.name, max_pixels=max_pixels)
 
 
 def encode_image(path: Path | str) -> str:
@@ -64,14 +57,17 @@ class RecognizerModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defi
     """Loads the embedder and the index folder from the model's artifacts."""
 
     def load_context(self, context: Any) -> None:
-        import torch
-
         from landmark.retrieval.recognizer import Recognizer
+        from landmark.serving.request import RequestLimits
 
-        torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+        config = dict(getattr(context, "model_config", None) or {})
         model_dir = Path(context.artifacts["model_dir"])
         index_dir = Path(context.artifacts["index_dir"])
-        backend = str((getattr(context, "model_config", None) or {}).get("backend", DEFAULT_BACKEND))
+        backend = str(config.get("backend", DEFAULT_BACKEND))
+        self.limits = RequestLimits(
+            max_photos=int(config.get("max_photos", RequestLimits.max_photos)),
+            max_photo_bytes=int(config.get("max_photo_bytes", RequestLimits.max_photo_bytes)),
+        )
         try:
             self.recognizer = Recognizer.load(index_dir, model_dir / "model.pt", backend=backend)
         except Exception as exc:  # noqa: BLE001 - any ONNX failure: serve with the torch reference
@@ -82,25 +78,30 @@ class RecognizerModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defi
         log.info("recognizer loaded: backend %s", self.recognizer.backend)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
-        frame = pd.DataFrame(model_input)
-        images = [decode_image(v) for v in frame["image"]]
-        locations = None
-        if "lat" in frame and "lon" in frame:
-            lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy()
-            lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy()
-            locations = [
-                (float(a), float(b)) if np.isfinite(a) and np.isfinite(b) else None
-                for a, b in zip(lat, lon, strict=True)
-            ]
-        preds = self.recognizer.recognize(images, locations)
-        return pd.DataFrame(
-            {
-                "landmark": [p.landmark or "" for p in preds],
-                "recognized": [p.landmark is not None for p in preds],
-                "confidence": [p.confidence for p in preds],
-                "similarity": [p.similarity for p in preds],
-            }
+        """One answer row per input row; bad rows answer their error (see the module docstring)."""
+        from landmark.serving.request import parse_request
+
+        request = parse_request(pd.DataFrame(model_input), self.limits)
+        good = [i for i, e in enumerate(request.errors) if e is None]
+        preds = self.recognizer.recognize(
+            [request.photos[i] for i in good], [request.locations[i] for i in good], errors="report"
         )
+        rows: list[dict[str, Any]] = []
+        answers = dict(zip(good, preds, strict=True))
+        for i, error in enumerate(request.errors):
+            pred = answers.get(i)
+            if error is not None or pred is None or pred.error is not None:
+                if error is not None:
+                    kind, message = error.kind, error.message
+                else:  # the recognizer names a photo by its place among the good rows: name the request row
+                    kind = str(pred.error_kind) if pred is not None else "unknown"
+                    message = f"row {i}: {str(pred.error if pred else '').split(': ', 1)[-1]}"
+                rows.append({"landmark": "", "recognized": False, "confidence": 0.0, "similarity": -1.0,
+                             "error_kind": kind, "error": message})
+                continue
+            rows.append({"landmark": pred.landmark or "", "recognized": pred.landmark is not None,
+                         "confidence": pred.confidence, "similarity": pred.similarity, "error_kind": "", "error": ""})
+        return pd.DataFrame(rows, columns=[c.name for c in OUTPUT_SCHEMA.inputs])
 
 
 def _example_photo(index_dir: Path) -> str:

@@ -27,6 +27,7 @@ from landmark.registry.champion_eval import (
     collection_key,
     predictions_path,
 )
+from landmark.registry.description import describe_pair
 from landmark.registry.integrity import DIGEST_TAG, record_version_digests
 from landmark.registry.lineage import collect_lineage
 from landmark.registry.mlflow_names import mlflow_names
@@ -41,7 +42,7 @@ INDEX = "landmark-index"
 
 def final_model_path(root: Path) -> Path:
     """The last curriculum stage's network."""
-    return root / layout.train_stage_dir(len(load_params(root / "params.yaml").train.stages)) / "model.pt"
+    return root / layout.final_model(len(load_params(root / "params.yaml").train.stages))
 
 
 def _tag(client: MlflowClient, name: str, version: str, tags: dict[str, Any]) -> None:
@@ -89,6 +90,7 @@ def register(root: Path, flow_run_id: str = "", parent_run_id: str | None = None
     decision = gate(client, RECOGNIZER, recognizer_version, params.promotion, champion_metrics=baseline)
     if decision.promote:  # the index follows its recognizer
         client.set_registered_model_alias(INDEX, "champion", index_version)
+    describe_pair(client, (RECOGNIZER, recognizer_version), (INDEX, index_version), metrics, lineage, decision)
     summary.update({
         "recognizer_version": recognizer_version, "index_version": index_version,
         "promoted": decision.promote, "reasons": list(decision.reasons),

@@ -11,7 +11,7 @@ from landmark.params import IndexParams
 from landmark.retrieval.centroids import CentroidSet, build_centroids, photo_centroids, single_centroids
 from landmark.retrieval.index import CentroidIndex, IndexConfig, make_faiss_index
 from landmark.retrieval.threshold import Threshold, calibrate
-from landmark.retrieval.whitening import apply_whitening, fit_whitening, whitened_index
+from landmark.retrieval.whitening import fit_whitening
 
 log = logging.getLogger(__name__)
 VARIANTS = ("centroids", "single", "photos")  # several centroids (paper) | one per landmark | every photo
@@ -67,10 +67,10 @@ def build_index(
     if dim <= 0:
         cs = centroid_set(embeddings, labels, params, variant)
         return CentroidIndex.build(cs.vectors, cs.labels, IndexConfig.from_params(params), cs.sizes)
-    mean, proj = fit_whitening(embeddings, dim, params.whiten_shrinkage)
-    cs = centroid_set(apply_whitening(embeddings, mean, proj), labels, params, variant)
+    whitening = fit_whitening(embeddings, dim, params.whiten_shrinkage)
+    cs = centroid_set(whitening.apply(embeddings), labels, params, variant)
     inner = make_faiss_index(cs.vectors, IndexConfig.from_params(params))
-    return CentroidIndex(whitened_index(inner, mean, proj), cs.labels, cs.sizes)
+    return CentroidIndex(whitening.faiss_index(inner), cs.labels, cs.sizes)
 
 
 def top1_similarity(index: CentroidIndex, embeddings: np.ndarray) -> np.ndarray:

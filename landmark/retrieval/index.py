@@ -8,7 +8,6 @@ Vectors are L2-normalised, so inner product = cosine similarity.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,14 +22,14 @@ INDEX_TYPES = ("flat", "hnsw", "ivfpq")
 
 @dataclass(frozen=True)
 class IndexConfig:
-    """How to build the index (the faiss part of params `index`)."""
+    """How to build the index (the faiss part of params `index`; no defaults here: params.yaml holds them)."""
 
-    type: str = "flat"
-    hnsw_m: int = 32
-    hnsw_ef_search: int = 128
-    ivf_nlist: int = 1024
-    ivf_nprobe: int = 32
-    pq_m: int = 64
+    type: str
+    hnsw_m: int
+    hnsw_ef_search: int
+    ivf_nlist: int
+    ivf_nprobe: int
+    pq_m: int
 
     @classmethod
     def from_params(cls, p: object) -> IndexConfig:
@@ -50,12 +49,13 @@ def _pq_m(dim: int, wanted: int) -> int:
     return m
 
 
-def make_faiss_index(vectors: np.ndarray, config: IndexConfig) -> faiss.Index:
-    """Build (and train if needed) a faiss inner-product index over (C, D) float32 vectors."""
+def make_faiss_index(vectors: np.ndarray, config: IndexConfig | None) -> faiss.Index:
+    """Build (and train if needed) a faiss inner-product index over (C, D) float32 vectors
+    (config None: the exact flat index)."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = vectors.shape
     index: faiss.Index
-    if config.type == "flat":
+    if config is None or config.type == "flat":
         index = faiss.IndexFlatIP(dim)
     elif config.type == "hnsw":
         index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
@@ -97,8 +97,9 @@ class CentroidIndex:
         config: IndexConfig | None = None,
         sizes: np.ndarray | None = None,
     ) -> CentroidIndex:
-        """vectors: (C, D) float32 L2-normalised; labels: (C,) landmark of each vector."""
-        return cls(make_faiss_index(vectors, config or IndexConfig()), labels, sizes)
+        """vectors: (C, D) float32 L2-normalised; labels: (C,) landmark of each vector; config None: the
+        exact flat index."""
+        return cls(make_faiss_index(vectors, config), labels, sizes)
 
     @property
     def dim(self) -> int:
@@ -154,8 +155,3 @@ class CentroidIndex:
 def recall_at_1(approx_ids: np.ndarray, exact_ids: np.ndarray) -> float:
     """Share of queries whose first neighbour matches exact search: (Q, k), (Q, k) -> float."""
     return float(np.mean(np.asarray(approx_ids)[:, 0] == np.asarray(exact_ids)[:, 0]))
-
-
-def dump_json(obj: dict, path: Path) -> None:
-    """Write a dict as indented JSON."""
-    Path(path).write_text(json.dumps(obj, indent=2, sort_keys=True, default=str))

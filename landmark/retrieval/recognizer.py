@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 GEO_CANDIDATES = 64  # centroids searched when a location filter applies
 Location = tuple[float, float] | None
-Photo = Image.Image | str | Path
+Photo = Image.Image | str | Path | bytes  # bytes: an encoded photo file (served requests)
 Progress = Callable[[int], None]
 BACKENDS = ("auto", "torch", "fp32", "int8", "ov-fp32", "ov-bf16")
 
@@ -43,7 +43,9 @@ BACKENDS = ("auto", "torch", "fp32", "int8", "ov-fp32", "ov-bf16")
 class Prediction:
     """landmark: the answer or None ("no landmark"); candidate: the nearest allowed landmark, answered
     or not; confidence in [0, 1] (0.5 at the threshold); similarity: cosine to the nearest centroid;
-    error: why the photo could not be used (file and reason; only with errors="report"), else None."""
+    error: why the photo could not be used (file and reason; only with errors="report"), else None;
+    error_kind: that reason as one word (`ImageDecodeError.kind`: not_an_image, truncated, empty,
+    too_many_pixels, file_not_found, ...), else None."""
 
     landmark: str | None
     confidence: float
@@ -51,6 +53,7 @@ class Prediction:
     candidate: str | None = None
     city: str | None = None
     error: str | None = None
+    error_kind: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -80,7 +83,7 @@ class Recognizer:
         index: CentroidIndex,
         threshold: Threshold,
         landmarks: pd.DataFrame | None = None,
-        geo_radius_km: float = 50.0,
+        geo_radius_km: float | None = None,
         model_ref: str = "",
         device: str = "cpu",
         batch_size: int = 16,  # measured fastest for ORT and OpenVINO at 128 and 224 px (docs/performance.md)
@@ -99,7 +102,9 @@ class Recognizer:
         self._lon = pd.to_numeric(table["lon"], errors="coerce").to_numpy(dtype=np.float64)
         self._city = {n: (c or None) for n, c in zip(names, table["city"], strict=True)}
         self._pos = {n: i for i, n in enumerate(names)}
-        self.geo_radius_km, self.model_ref = float(geo_radius_km), model_ref
+        # None: no location filter (params `index.geo_radius_km` sets it in the index stage)
+        self.geo_radius_km = None if geo_radius_km is None else float(geo_radius_km)
+        self.model_ref = model_ref
         self.device, self.batch_size, self.workers = device, batch_size, workers
 
     @property
@@ -117,15 +122,15 @@ class Recognizer:
 
     def embed_checked(
         self, photos: Sequence[Photo], progress: Progress | None = None
-    ) -> tuple[np.ndarray, list[str | None]]:
+    ) -> tuple[np.ndarray, list[tuple[str, str] | None]]:
         """Like embed, but a photo that cannot be used (missing, a folder, not an image, too large)
-        gets a zero row and its reason ("<file>: <why>") in the error list; the others are embedded.
-        Returns ((N, D) float32, N errors or None)."""
-        errors: list[str | None] = [None] * len(photos)
+        gets a zero row and its (kind, "<file>: <why>") in the error list; the others are embedded.
+        Bytes photos are named "row <i>" in messages. Returns ((N, D) float32, N errors or None)."""
+        errors: list[tuple[str, str] | None] = [None] * len(photos)
         return self._embed(photos, progress, errors), errors
 
     def _embed(
-        self, photos: Sequence[Photo], progress: Progress | None, errors: list[str | None] | None
+        self, photos: Sequence[Photo], progress: Progress | None, errors: list[tuple[str, str] | None] | None
     ) -> np.ndarray:
         from landmark.models.decode_pool import Preprocessor, iter_batches
 
@@ -138,7 +143,8 @@ class Recognizer:
         items: Sequence[Photo] | range = photos if errors is None else range(len(photos))
         stage = pre if errors is None else _Checked(photos, pre, errors)
         network = self._network()
-        for rows, batch in iter_batches(items, stage, self.batch_size, self.workers):  # type: ignore[arg-type]
+        workers = min(self.workers, len(photos) - 1)  # one photo (a served request): decode it in this thread
+        for rows, batch in iter_batches(items, stage, self.batch_size, workers):  # type: ignore[arg-type]
             out[rows.start : rows.stop] = network(batch)
             if progress is not None:
                 progress(len(rows))
@@ -148,14 +154,13 @@ class Recognizer:
 
     def _network(self) -> Callable[[np.ndarray], np.ndarray]:
         """(B, 3, H, W) float32 -> (B, D) float32 on this recognizer's backend and device."""
-        import torch
-
         from landmark.models.array_embedder import ArrayEmbedder
 
         model = self.embedder
         if isinstance(model, ArrayEmbedder):
             return model.embed_batch
         assert model is not None
+        import torch
         model.eval().to(self.device)
 
         def run(x: np.ndarray) -> np.ndarray:
@@ -176,7 +181,8 @@ class Recognizer:
         locations = list(locations) if locations is not None else [None] * n
         if len(locations) != n:
             raise ValueError(f"{n} photos but {len(locations)} locations")
-        has_geo = any(loc is not None for loc in locations) and np.isfinite(self._lat).any()
+        has_geo = (self.geo_radius_km is not None and any(loc is not None for loc in locations)
+                   and bool(np.isfinite(self._lat).any()))
         k = min(self.index.index.ntotal, GEO_CANDIDATES) if has_geo else 1
         sims, labels = self.index.search(embeddings, k=k)
         out = []
@@ -184,7 +190,7 @@ class Recognizer:
             sim, cand = -np.inf, None
             loc = locations[i]
             allowed = (
-                geo_allowed(loc[0], loc[1], self._lat, self._lon, self.geo_radius_km)
+                geo_allowed(loc[0], loc[1], self._lat, self._lon, float(self.geo_radius_km or 0.0))
                 if has_geo and loc is not None
                 else None
             )
@@ -224,7 +230,7 @@ class Recognizer:
         embeddings, reasons = self.embed_checked(photos, progress)
         preds = self.predict_embeddings(embeddings, locations)
         return [
-            p if why is None else Prediction(None, 0.0, -1.0, error=why)
+            p if why is None else Prediction(None, 0.0, -1.0, error=why[1], error_kind=why[0])
             for p, why in zip(preds, reasons, strict=True)
         ]
 
@@ -268,10 +274,14 @@ class Recognizer:
                 from landmark.models.checkpoint import load_embedder
 
                 embedder = load_embedder(Path(model_path), device=device)
-            else:
-                from landmark.models.onnx_embedder import fast_embedder
+            else:  # the export opened from files (no torch), else exported now
+                from landmark.models.exported import open_exported
 
-                embedder = fast_embedder(Path(model_path), backend, threads)
+                embedder = open_exported(Path(model_path), backend, threads)
+                if embedder is None:
+                    from landmark.models.onnx_embedder import fast_embedder
+
+                    embedder = fast_embedder(Path(model_path), backend, threads)
         table_path = index_dir / "landmarks.csv"
         table = (
             pd.read_csv(table_path, dtype={"landmark": str, "city": str}, keep_default_na=False)
@@ -287,30 +297,36 @@ class Recognizer:
             CentroidIndex.load(index_dir),
             Threshold.from_dict(meta["calibration"]),
             table,
-            float(meta.get("geo_radius_km", 50.0)),
+            meta.get("geo_radius_km"),
             str(meta.get("model", model_path or "")),
             device,
         )
 
 
 class _Checked:
-    """For iter_batches over positions: prepare(i) decodes photo i, or records why it cannot be used
-    in errors[i] and returns a black (S, S, 3) uint8 image; normalise is the model's."""
+    """For iter_batches over positions: prepare(i) decodes photo i, or records (kind, why) it cannot be
+    used in errors[i] and returns a black (S, S, 3) uint8 image; normalise is the model's. Each call
+    writes only its own slot, so decode threads share the list safely."""
 
-    def __init__(self, photos: Sequence[Photo], pre: Preprocessor, errors: list[str | None]) -> None:
+    def __init__(self, photos: Sequence[Photo], pre: Preprocessor, errors: list[tuple[str, str] | None]) -> None:
         self.photos, self.pre, self.errors = photos, pre, errors
 
     def prepare(self, i: int) -> np.ndarray:
-        from landmark.data.images import ImageDecodeError
+        from landmark.data.images import ImageDecodeError, load_rgb
 
         photo = self.photos[i]
+        name = f"row {i}" if isinstance(photo, bytes) else str(photo)
         try:
+            if isinstance(photo, bytes):
+                return self.pre.prepare(load_rgb(photo, name=name))
             if not isinstance(photo, Image.Image) and Path(photo).is_dir():
                 raise ImageDecodeError(f"{photo}: is a folder, not a photo")
             return self.pre.prepare(photo)
-        except (ImageDecodeError, OSError) as exc:
-            self.errors[i] = str(exc) if str(photo) in str(exc) else f"{photo}: {exc}"
-            return np.zeros((self.pre.size, self.pre.size, 3), dtype=np.uint8)
+        except ImageDecodeError as exc:
+            self.errors[i] = (exc.kind, str(exc) if name in str(exc) else f"{name}: {exc}")
+        except OSError as exc:
+            self.errors[i] = ("unreadable", f"{name}: {exc}")
+        return np.zeros((self.pre.size, self.pre.size, 3), dtype=np.uint8)
 
     def normalise(self, batch: np.ndarray) -> np.ndarray:
         return self.pre.normalise(batch)

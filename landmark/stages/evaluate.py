@@ -15,6 +15,7 @@ import torch
 
 from landmark import layout
 from landmark.data.manifest import NON_LANDMARK, SPLIT_CALIBRATION, is_landmark, read_manifest
+from landmark.env import compute_threads
 from landmark.evaluation.collection import emulated_collection, truth_array
 from landmark.evaluation.plots import plot_precision_recall, plot_sensitivity_fpr
 from landmark.evaluation.run import Evaluation, flat_metrics, metrics_table
@@ -24,7 +25,6 @@ from landmark.params import load_params
 from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
 from landmark.retrieval.recognizer import Recognizer
 from landmark.stages.common import run_stage, write_metrics
-from landmark.stages.index import final_model
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=layout.EVALUATE)
     parser.add_argument("--no-frozen", action="store_true", help="skip the frozen-backbone baseline")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(compute_threads())
     params = load_params(args.params)
-    model_path = args.model or final_model(params)
+    model_path = args.model or layout.final_model(len(params.train.stages))
     recognizer = Recognizer.load(args.index, model_path, backend="fp32")  # exact to 1e-6; int8 may change answers
     known = set(recognizer.index.landmarks)
     split = read_manifest(layout.SPLIT / "manifest.csv")

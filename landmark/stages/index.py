@@ -24,7 +24,6 @@ import torch
 from landmark import layout
 from landmark.cleaning.scoring import truth_removal_scores
 from landmark.cleaning.second_pass import second_pass_keep
-from landmark.cleaning.whitening import fit_whitening
 from landmark.data.manifest import (
     NOISE_TRUTH_NAME,
     NON_LANDMARK,
@@ -34,6 +33,7 @@ from landmark.data.manifest import (
     read_manifest,
     write_manifest,
 )
+from landmark.env import compute_threads
 from landmark.evaluation.systems import frozen_embedder
 from landmark.models.checkpoint import load_embedder
 from landmark.models.embedder import Embedder
@@ -42,14 +42,10 @@ from landmark.params import Params, load_params
 from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
 from landmark.retrieval.build import build_index, calibrate_index, top1_similarity
 from landmark.retrieval.recognizer import Recognizer, landmark_table
+from landmark.retrieval.whitening import fit_whitening
 from landmark.stages.common import run_stage, write_metrics
 
 log = logging.getLogger(__name__)
-
-
-def final_model(params: Params) -> Path:
-    """artifacts/train/stage_K/model.pt, K = number of curriculum stages."""
-    return layout.train_stage_dir(len(params.train.stages)) / "model.pt"
 
 
 def embed_manifest(model: Embedder, rows: pd.DataFrame, data_root: Path, params: Params) -> np.ndarray:
@@ -143,9 +139,9 @@ def main() -> None:
     parser.add_argument("--data-root", type=Path, default=layout.DATA)
     parser.add_argument("--out", type=Path, default=layout.INDEX)
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(compute_threads())
     params = load_params(args.params)
-    model_path = args.model or final_model(params)
+    model_path = args.model or layout.final_model(len(params.train.stages))
     clean = read_manifest(layout.CLEAN / "manifest.csv")
     database = clean[is_landmark(clean)].reset_index(drop=True)
     split = read_manifest(layout.SPLIT / "manifest.csv")

@@ -17,7 +17,7 @@ import torch
 
 from landmark import layout
 from landmark.data.manifest import read_manifest
-from landmark.env import apply_offline_env
+from landmark.env import apply_offline_env, compute_threads
 from landmark.models.checkpoint import load_embedder, save_embedder
 from landmark.models.embedder import Embedder, create_embedder
 from landmark.params import Params, load_params
@@ -128,12 +128,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--manifest", type=Path, default=layout.CLEAN / "manifest.csv")
     parser.add_argument("--data-root", type=Path, default=layout.DATA)
     parser.add_argument("--out", type=Path, default=None, help="default artifacts/train/stage_K")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads (0: LANDMARK_THREADS, else the cores this process may use)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     apply_offline_env()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads or compute_threads())
     out = args.out or layout.train_stage_dir(args.stage)
     prev = out.parent / f"stage_{args.stage - 1}"
     run(args.stage, load_params(args.params), args.manifest, args.data_root, out, prev, args.device)

@@ -89,10 +89,11 @@ class MetricLoss(torch.nn.Module):
         self,
         kind: str,
         head: GrowingHead,
-        center_lambda: float = 0.0,
-        center_alpha: float = 0.5,
-        arcface_margin: float = 0.3,
-        arcface_scale: float = 30.0,
+        *,
+        center_lambda: float,
+        center_alpha: float,
+        arcface_margin: float,
+        arcface_scale: float,
     ) -> None:
         super().__init__()
         if kind not in LOSSES:

@@ -147,9 +147,8 @@ def train_stage(
     head.to(device)
     centres = centres.to(device)
     frozen = apply_trainable_blocks(model.backbone, train.trainable_blocks)
-    loss_fn = MetricLoss(
-        train.loss, head, train.center_lambda, train.center_alpha, train.arcface_margin, train.arcface_scale
-    )
+    loss_fn = MetricLoss(train.loss, head, center_lambda=train.center_lambda, center_alpha=train.center_alpha,
+                         arcface_margin=train.arcface_margin, arcface_scale=train.arcface_scale)
     trainable = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
     optimizer = torch.optim.AdamW(trainable, lr=stage.lr, weight_decay=train.weight_decay)
     sampler = LandmarkBatchSampler(

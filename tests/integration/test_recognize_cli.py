@@ -139,4 +139,6 @@ def test_albums_json_and_html(world: dict[str, Any], tmp_path: Path) -> None:
     page = (out / "albums.html").read_text()
     for photo in photos:
         assert photo in page, photo
-    assert page.count("data:image/jpeg;base64,") == len(photos) - 1  # thumbnails, not the broken file
+    thumbs = sorted((out / "thumbs").glob("*.jpg"))  # thumbnails beside the page, not the broken file
+    assert len(thumbs) == len(photos) - 1 and page.count("loading='lazy'") == len(photos) - 1
+    assert "trip/broken.png" in page and "{'photos'" not in page  # listed as unreadable; no dict as summary

@@ -64,6 +64,7 @@ def test_first_retrain_runs_every_stage_registers_and_promotes(project: Path) ->
     version = client.get_model_version(RECOGNIZER, registry["recognizer_version"])
     for tag in ("lineage.git_commit", "lineage.data_md5", "lineage.params_hash", "lineage.flow_run_id", "metric.gap"):
         assert version.tags[tag]
+    assert "**promoted to champion**" in version.description and version.tags["lineage.data_md5"] in version.description
     assert _champion(project) == registry["recognizer_version"]
     index_champion = client.get_model_version_by_alias("landmark-index", "champion")
     assert index_champion.tags["recognizer_version"] == registry["recognizer_version"]

@@ -26,10 +26,10 @@ import torch
 
 from landmark.cleaning.pipeline import clean_landmark_photos
 from landmark.cleaning.scoring import baseline_remove, inject_noise, removal_scores
-from landmark.cleaning.whitening import fit_whitening
 from landmark.models.embedder import create_embedder
 from landmark.models.extract import embed_paths
 from landmark.params import load_params
+from landmark.retrieval.whitening import fit_whitening
 
 log = logging.getLogger(__name__)
 pytestmark = pytest.mark.real

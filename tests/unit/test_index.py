@@ -12,6 +12,12 @@ from landmark.retrieval.centroids import l2_normalise
 from landmark.retrieval.index import CentroidIndex, IndexConfig, recall_at_1
 
 
+def _config(**changes: object) -> IndexConfig:
+    """A config with every field given (IndexConfig has no defaults), changed as asked."""
+    base = {"type": "flat", "hnsw_m": 32, "hnsw_ef_search": 128, "ivf_nlist": 1024, "ivf_nprobe": 32, "pq_m": 64}
+    return IndexConfig(**{**base, **changes})  # type: ignore[arg-type]
+
+
 def test_flat_search_by_hand(tmp_path: Path) -> None:
     vectors = np.eye(3, dtype=np.float32)
     idx = CentroidIndex.build(vectors, np.array(["a", "b", "c"], dtype=object))
@@ -28,7 +34,7 @@ def test_flat_search_by_hand(tmp_path: Path) -> None:
 
 def test_bad_type_and_mismatch() -> None:
     with pytest.raises(ValueError):
-        CentroidIndex.build(np.eye(2, dtype=np.float32), np.array(["a", "b"]), IndexConfig(type="lsh"))
+        CentroidIndex.build(np.eye(2, dtype=np.float32), np.array(["a", "b"]), _config(type="lsh"))
     with pytest.raises(ValueError):
         CentroidIndex(faiss.IndexFlatIP(2), np.array(["a"]))
 
@@ -43,8 +49,8 @@ def _clustered(n_centres: int, per: int, dim: int, seed: int) -> tuple[np.ndarra
 @pytest.mark.parametrize(
     "config",
     [
-        IndexConfig(type="hnsw", hnsw_m=16, hnsw_ef_search=64),
-        IndexConfig(type="ivfpq", ivf_nlist=16, ivf_nprobe=8, pq_m=16),
+        _config(type="hnsw", hnsw_m=16, hnsw_ef_search=64),
+        _config(type="ivfpq", ivf_nlist=16, ivf_nprobe=8, pq_m=16),
     ],
 )
 def test_approximate_recall_against_exact(config: IndexConfig, tmp_path: Path) -> None:
@@ -64,7 +70,7 @@ def test_approximate_recall_against_exact(config: IndexConfig, tmp_path: Path) -
 def test_ivfpq_on_few_vectors_falls_back_to_ivf_flat() -> None:
     base, queries = _clustered(10, 10, 32, 1)
     labels = np.array([str(i) for i in range(len(base))], dtype=object)
-    approx = CentroidIndex.build(base, labels, IndexConfig(type="ivfpq", ivf_nlist=8, ivf_nprobe=8))
+    approx = CentroidIndex.build(base, labels, _config(type="ivfpq", ivf_nlist=8, ivf_nprobe=8))
     _, exact_labels = CentroidIndex.build(base, labels).search(queries, 1)
     _, approx_labels = approx.search(queries, 1)
     assert recall_at_1(approx_labels, exact_labels) == 1.0

@@ -11,6 +11,8 @@ from landmark.data.manifest import NON_LANDMARK
 from landmark.training.head import GrowingHead
 from landmark.training.losses import MetricLoss, center_loss, update_centres
 
+_KW = {"center_lambda": 0.0, "center_alpha": 0.5, "arcface_margin": 0.3, "arcface_scale": 30.0}
+
 
 def test_center_loss_skips_non_landmark_photos() -> None:
     x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [5.0, 5.0]])
@@ -45,7 +47,7 @@ def test_softmax_center_total_by_hand() -> None:
     raw = torch.tensor([[3.0, 4.0], [0.0, 2.0]])  # photo 0 is landmark "a", photo 1 a non-landmark
     y = torch.tensor([1, 0])
     centres = torch.tensor([[0.0, 0.0], [0.0, 1.0]])
-    loss = MetricLoss("softmax_center", head, center_lambda=0.1, center_alpha=0.5)
+    loss = MetricLoss("softmax_center", head, **dict(_KW, center_lambda=0.1))
     parts = loss(raw, y, centres)
     ce0 = -math.log(math.exp(4) / (math.exp(3) + math.exp(4)))
     ce1 = -math.log(math.exp(0) / (math.exp(0) + math.exp(2)))
@@ -61,7 +63,7 @@ def test_softmax_center_total_by_hand() -> None:
 
 def test_softmax_only_has_no_centre_term() -> None:
     head = GrowingHead([NON_LANDMARK, "a", "b"], dim=4)
-    parts = MetricLoss("softmax", head, center_lambda=1.0)(
+    parts = MetricLoss("softmax", head, **dict(_KW, center_lambda=1.0))(
         torch.randn(6, 4), torch.tensor([0, 1, 2, 1, 2, 0]), torch.zeros(3, 4)
     )
     assert parts.center == 0.0 and float(parts.total) == pytest.approx(parts.ce)
@@ -71,7 +73,7 @@ def test_arcface_uses_head_weight_and_margin_in_radians() -> None:
     head = GrowingHead([NON_LANDMARK, "a"], dim=2)
     with torch.no_grad():
         head.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
-    loss = MetricLoss("arcface", head, arcface_margin=0.5, arcface_scale=10.0)
+    loss = MetricLoss("arcface", head, **dict(_KW, arcface_margin=0.5, arcface_scale=10.0))
     raw = torch.tensor([[0.0, 2.0]])  # angle 0 to class 1
     parts = loss(raw, torch.tensor([1]), None)
     target, other = 10 * math.cos(0.5), 10 * math.cos(math.pi / 2)
@@ -84,10 +86,10 @@ def test_arcface_uses_head_weight_and_margin_in_radians() -> None:
 
 def test_subcenter_arcface_runs_on_non_landmark_class() -> None:
     head = GrowingHead([NON_LANDMARK, "a", "b"], dim=8, sub_centers=3)
-    parts = MetricLoss("subcenter_arcface", head)(torch.randn(5, 8), torch.tensor([0, 0, 1, 2, 0]), None)
+    parts = MetricLoss("subcenter_arcface", head, **_KW)(torch.randn(5, 8), torch.tensor([0, 0, 1, 2, 0]), None)
     assert parts.logits.shape == (5, 3) and math.isfinite(float(parts.total))
 
 
 def test_unknown_loss_is_rejected() -> None:
     with pytest.raises(ValueError, match="train.loss"):
-        MetricLoss("triplet", GrowingHead([NON_LANDMARK], dim=2))
+        MetricLoss("triplet", GrowingHead([NON_LANDMARK], dim=2), **_KW)

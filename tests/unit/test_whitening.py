@@ -1,5 +1,6 @@
-"""Learned whitening inside the faiss index (index.whiten_dim): the index searched with RAW embeddings
-gives the similarities of whitened, normalised vectors; whiten_dim 0 keeps the plain index."""
+"""Learned whitening (the one implementation, for cleaning and the index): unit covariance, shrinkage,
+the samples-per-dimension cap, and inside the faiss index (index.whiten_dim) the index searched with RAW
+embeddings gives the similarities of whitened, normalised vectors; whiten_dim 0 keeps the plain index."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 from landmark.params import load_params
 from landmark.retrieval.build import build_index, calibrate_index
 from landmark.retrieval.index import CentroidIndex
-from landmark.retrieval.whitening import apply_whitening, fit_whitening
+from landmark.retrieval.whitening import fit_whitening
 from tests.conftest import REPO
 
 
@@ -27,18 +28,32 @@ def _data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def test_fit_whitening_gives_unit_covariance_without_shrinkage() -> None:
     x, _ = _data()
-    mean, proj = fit_whitening(x, 16, shrinkage=0.0)
-    y = (x - mean) @ proj
-    assert proj.shape == (32, 16)
-    assert np.allclose(np.cov(y.T), np.eye(16), atol=1e-3)
+    w = fit_whitening(x, 16, shrinkage=0.0)
+    y = (x - w.mean) @ w.projection  # scatter-matrix whitening: covariance 1 / (N - 1)
+    assert w.projection.shape == (32, 16)
+    assert np.allclose(np.cov(y.T) * (len(x) - 1), np.eye(16), atol=1e-3)
+
+
+def test_shrinkage_flattens_the_small_directions_less() -> None:
+    x, _ = _data()
+    plain, shrunk = fit_whitening(x, 16, 0.0), fit_whitening(x, 16, 1.0)
+    ratio = lambda w: np.linalg.norm(w.projection[:, -1]) / np.linalg.norm(w.projection[:, 0])  # noqa: E731
+    assert ratio(shrunk) < ratio(plain)  # the quietest direction is blown up less
+
+
+def test_dims_are_capped_by_samples_per_dimension_and_rank() -> None:
+    x, _ = _data()
+    assert fit_whitening(x, 128).dims == 32  # rank 32 < 300 // 4
+    assert fit_whitening(x[:40], 128).dims == 10  # 40 // 4
+    assert fit_whitening(x[:40], 128, samples_per_dim=1).dims == 32
+    assert fit_whitening(x, 0).dims == 32 and np.allclose(fit_whitening(x, 0).apply(x), x, atol=1e-6)
 
 
 def test_whitened_index_matches_numpy_and_survives_save(tmp_path: Path) -> None:
     x, labels = _data()
     params = dataclasses.replace(load_params(REPO / "params.yaml").index, whiten_dim=16, whiten_shrinkage=1.0)
     index = build_index(x, labels, params, "single")
-    mean, proj = fit_whitening(x, 16, 1.0)
-    wx = apply_whitening(x, mean, proj)
+    wx = fit_whitening(x, 16, 1.0).apply(x)
     centroids = np.stack([wx[labels == n].mean(0) for n in ("a", "b", "c")])
     centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
     sims, found = index.search(x[:20], k=1)

@@ -1,0 +1,35 @@
+"""`landmark serve`: the champion recognizer over HTTP, with body, time and concurrency limits."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+
+
+def serve_command(
+    model_uri: Annotated[str, typer.Option("--model-uri", help="What to serve (an MLflow model URI).")] = (
+        "models:/landmark-recognizer@champion"
+    ),
+    host: Annotated[str, typer.Option(help="Address to bind; 0.0.0.0 exposes it to the network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 5001,
+    max_body_mb: Annotated[float, typer.Option(help="Largest request body (MiB); larger ones get 413.")] = 100.0,
+    request_timeout: Annotated[int, typer.Option(help="Seconds a request may take before 504.")] = 30,
+    max_concurrency: Annotated[int, typer.Option(help="Requests in flight before new ones get 503.")] = 64,
+    shutdown_timeout: Annotated[int, typer.Option(help="Seconds requests in flight get on SIGTERM.")] = 5,
+) -> None:
+    """Serve a registered recognizer: POST /invocations (MLflow's JSON / CSV formats), GET /ping.
+
+    One answer row per photo: landmark ("" = no landmark), recognized, confidence, similarity, and
+    error_kind / error for a photo that could not be used (the other photos are still answered).
+    See README "Serving" for the request contract and limits."""
+    from landmark.env import apply_offline_env, repo_root
+    from landmark.serving.server import ServeLimits, serve
+
+    apply_offline_env(repo_root())
+    limits = ServeLimits(int(max_body_mb * 1024 * 1024), request_timeout, max_concurrency, shutdown_timeout)
+    console.print(f"serving {model_uri} on http://{host}:{port} (Ctrl-C or SIGTERM stops it)")
+    serve(model_uri, host, port, limits)

@@ -1,0 +1,219 @@
+"""Served answers never cross between users: the logged recognizer pyfunc on every backend, then the
+real `mlflow models serve` process, under 16 concurrent clients with malformed requests mixed in.
+Every good answer must equal the answer to the same photo sent alone (landmark, and similarity to
+1e-5 on the same backend); bad rows get their own error rows; nothing hangs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+import pytest
+import requests
+
+from landmark.registry.pyfunc import encode_image, log_recognizer
+from tests.integration.served_bundle import build_bundle, free_port, mlflow_serve, query_photos, stop, wait_ready
+
+pytestmark = pytest.mark.integration
+CLIENTS = 16
+N_PHOTOS = 32
+BACKENDS = ("torch", "fp32", "int8", "ov-fp32", "ov-bf16")
+MODEL = "landmark-recognizer-concurrency"
+
+
+def _malformed(photo: Path) -> list[tuple[dict[str, list[Any]], str]]:
+    """Single-row requests that must each come back as one error row of the given kind."""
+    raw = photo.read_bytes()
+    b64 = base64.b64encode
+    return [
+        ({"image": ["this is not base64!"]}, "bad_base64"),
+        ({"image": [""]}, "empty"),
+        ({"image": [b64(b"hello, not a photo").decode()]}, "not_an_image"),
+        ({"image": [b64(raw[: len(raw) // 2]).decode()]}, "truncated"),
+        ({"lat": [48.85], "lon": [2.35]}, "missing_column"),
+        ({"image": [b64(raw).decode()], "lat": [123.0], "lon": [2.0]}, "bad_location"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, list[str], Path]:
+    """(tracking uri, model uri, base64 photos, work folder) of the logged and registered recognizer."""
+    root = tmp_path_factory.mktemp("serve-concurrency")
+    index_dir, model_path = build_bundle(root, ("ov-bf16", "int8"))
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    experiment = mlflow.create_experiment("serve", artifact_location=(root / "artifacts").as_uri())
+    with mlflow.start_run(experiment_id=experiment):
+        info = log_recognizer(index_dir, model_path, registered_model_name=MODEL)
+    photos = [encode_image(p) for p in query_photos(root / "queries", N_PHOTOS)]
+    return uri, info.model_uri, photos, root
+
+
+def _rows(answer: pd.DataFrame) -> list[dict[str, Any]]:
+    return answer.to_dict(orient="records")
+
+
+def _same(got: dict[str, Any], alone: dict[str, Any]) -> bool:
+    return got["landmark"] == alone["landmark"] and abs(got["similarity"] - alone["similarity"]) <= 1e-5
+
+
+def _jobs(photos: list[str], malformed: list[tuple[dict[str, list[Any]], str]], seed: int) -> list[tuple[int, Any]]:
+    """The photos x3 as single-photo jobs (index, None) in a shuffled order, with a malformed job
+    (-1, (request, kind)) after every 9 good ones."""
+    order = [i for i in range(len(photos)) for _ in range(3)]
+    random.Random(seed).shuffle(order)
+    jobs: list[tuple[int, Any]] = []
+    for n, i in enumerate(order):
+        jobs.append((i, None))
+        if n % 9 == 8:
+            jobs.append((-1, malformed[(n // 9) % len(malformed)]))
+    return jobs
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_concurrent_requests_get_their_own_answers(backend: str, served: tuple[str, str, list[str], Path]) -> None:
+    uri, model_uri, photos, root = served
+    mlflow.set_tracking_uri(uri)
+    model = mlflow.pyfunc.load_model(model_uri, model_config={"backend": backend})
+    assert model.unwrap_python_model().recognizer.backend == backend
+    alone = [_rows(model.predict(pd.DataFrame({"image": [p]})))[0] for p in photos]
+    assert all(r["error_kind"] == "" for r in alone)
+    assert len({round(r["similarity"], 6) for r in alone}) > N_PHOTOS // 2  # distinct answers to tell apart
+
+    malformed = _malformed(root / "db_0_0.png")
+
+    def send(job: tuple[int, Any]) -> tuple[int, Any, list[dict[str, Any]] | str]:
+        i, bad = job
+        frame = pd.DataFrame({"image": [photos[i]]}) if bad is None else pd.DataFrame(bad[0])
+        try:
+            return i, bad, _rows(model.predict(frame))
+        except Exception as exc:  # noqa: BLE001 - counted as a failure below
+            return i, bad, f"{type(exc).__name__}: {exc}"
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        results = list(pool.map(send, _jobs(photos, malformed, seed=1)))
+    failures = [r for r in results if isinstance(r[2], str)]
+    assert not failures, failures[:3]
+    for i, bad, rows in results:
+        assert isinstance(rows, list) and len(rows) == 1
+        if bad is None:
+            assert _same(rows[0], alone[i]), (backend, i, rows[0], alone[i])
+        else:
+            assert rows[0]["error_kind"] == bad[1] and rows[0]["error"].startswith("row 0:"), rows[0]
+
+    # a request of 8 photos with one bad among them: the 7 good ones are answered as when alone
+    frame = pd.DataFrame({"image": [photos[k] for k in range(7)] + ["not base64!"]}).iloc[[0, 1, 2, 7, 3, 4, 5, 6]]
+    rows = _rows(model.predict(frame.reset_index(drop=True)))
+    assert [r["error_kind"] for r in rows] == ["", "", "", "bad_base64", "", "", "", ""]
+    assert rows[3]["error"].startswith("row 3:")
+    assert all(_same(r, alone[k]) for r, k in zip(rows[:3] + rows[4:], range(7), strict=True))
+
+
+def _post(port: int, frame: dict[str, list[Any]], timeout: float = 60) -> requests.Response:
+    columns = list(frame)
+    data = [list(row) for row in zip(*frame.values(), strict=True)]
+    return requests.post(f"http://127.0.0.1:{port}/invocations",
+                         json={"dataframe_split": {"columns": columns, "data": data}}, timeout=timeout)
+
+
+def test_mlflow_models_serve_under_load(served: tuple[str, str, list[str], Path], tmp_path: Path) -> None:
+    """The real server process (default backend), 16 concurrent HTTP clients, malformed requests mixed
+    in; then a load generator killed mid-way: the server still answers and stops on SIGTERM."""
+    uri, _, photos, root = served
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    server = mlflow_serve(f"models:/{MODEL}/1", uri, port, tmp_path, log_path,
+                          {"UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN": "5"})
+    try:
+        wait_ready(server, port, log_path)
+        alone = [_post(port, {"image": [p]}).json()["predictions"][0] for p in photos]
+        malformed = _malformed(root / "db_0_0.png")
+
+        def send(job: tuple[int, Any]) -> tuple[int, Any, Any]:
+            i, bad = job
+            answer = _post(port, {"image": [photos[i]]} if bad is None else bad[0])
+            return i, bad, (answer.json()["predictions"] if answer.status_code == 200
+                            else f"HTTP {answer.status_code}: {answer.text[:300]}")
+
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            results = list(pool.map(send, _jobs(photos, malformed, seed=2)))
+        failures = [r for r in results if isinstance(r[2], str)]
+        assert not failures, failures[:3]
+        crossed = [(i, r[2][0]) for r in results for i in [r[0]] if r[1] is None and not _same(r[2][0], alone[i])]
+        assert not crossed, crossed[:3]
+        assert all(r[2][0]["error_kind"] == r[1][1] for r in results if r[1] is not None)
+
+        # a load generator killed mid-way (its connections drop): the server goes on answering
+        load = subprocess.Popen([sys.executable, "-c", _LOAD_SCRIPT, str(port), photos[0]])
+        time.sleep(3.0)
+        load.kill()
+        load.wait()
+        assert requests.get(f"http://127.0.0.1:{port}/ping", timeout=5).status_code == 200
+        again = _post(port, {"image": [photos[5]]}, timeout=30).json()["predictions"][0]
+        assert _same(again, alone[5])
+    finally:
+        seconds = stop(server)
+    assert seconds < 10.0, f"the server took {seconds} s to stop on SIGTERM: {log_path.read_text()[-2000:]}"
+
+
+_LOAD_SCRIPT = """
+import sys, threading, requests
+port, photo = sys.argv[1], sys.argv[2]
+body = {"dataframe_split": {"columns": ["image"], "data": [[photo]] * 8}}
+def loop():
+    for _ in range(1000):
+        try:
+            requests.post(f"http://127.0.0.1:{port}/invocations", json=body, timeout=30)
+        except requests.RequestException:
+            pass
+threads = [threading.Thread(target=loop, daemon=True) for _ in range(16)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+"""
+
+
+def test_landmark_serve_limits_and_stop(served: tuple[str, str, list[str], Path], tmp_path: Path) -> None:
+    """`landmark serve`: a body over the limit gets 413 (declared or chunked), malformed JSON 400, good
+    requests their answers; SIGTERM under load stops it within seconds."""
+    uri, model_uri, photos, _ = served
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    limit = 4 * max(len(p) for p in photos[:4]) + 4096  # four photos fit, twelve do not
+    env = dict(os.environ, MLFLOW_TRACKING_URI=uri)
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "landmark"), "serve", "--model-uri", model_uri, "--port", str(port),
+         "--max-body-mb", str(limit / 2**20), "--shutdown-timeout", "3"],
+        env=env, cwd=tmp_path, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+    try:
+        wait_ready(server, port, log_path)
+        ok = _post(port, {"image": photos[:4]})
+        assert ok.status_code == 200 and [r["error_kind"] for r in ok.json()["predictions"]] == [""] * 4
+        big = _post(port, {"image": photos[:12]})
+        assert big.status_code == 413 and "exceeds the limit" in big.json()["message"]
+        body = json.dumps({"dataframe_split": {"columns": ["image"], "data": [[p] for p in photos[:12]]}}).encode()
+        chunked = requests.post(f"http://127.0.0.1:{port}/invocations", data=iter([body[i:i + 8192]
+                                for i in range(0, len(body), 8192)]),
+                                headers={"Content-Type": "application/json"}, timeout=30)
+        assert chunked.status_code == 413, chunked.text[:300]
+        broken = requests.post(f"http://127.0.0.1:{port}/invocations", data=b"{not json",
+                               headers={"Content-Type": "application/json"}, timeout=30)
+        assert broken.status_code == 400, broken.text[:300]
+        load = subprocess.Popen([sys.executable, "-c", _LOAD_SCRIPT, str(port), photos[0]])
+        time.sleep(2.0)
+        seconds = stop(server)
+        load.kill()
+        load.wait()
+    finally:
+        if server.poll() is None:
+            stop(server)
+    assert seconds < 10.0, f"took {seconds} s to stop: {log_path.read_text()[-2000:]}"
