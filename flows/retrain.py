@@ -22,14 +22,22 @@ from prefect.runtime import flow_run
 from flows.dvc_tasks import pipeline_stages, stage_task
 from flows.preflight import check_mlflow, check_project
 from landmark.env import apply_offline_env, repo_root
+from landmark.project_lock import project_lock
 from landmark.registry.lineage import data_md5
-from landmark.registry.tracking import PARENT_RUN_ENV, ensure_experiment, tracking_uri
+from landmark.registry.mlflow_names import mlflow_name
+from landmark.registry.tracking import PARENT_RUN_ENV, ensure_experiment, set_tags_safe, tracking_uri
 from landmark.vcs import head_commit
 
+# The MLflow server may be briefly unreachable: the registration is retried (MLflow's own HTTP client
+# retries each request too). A retry resumes a half-registered pair (landmark/registry/pair.py).
+REGISTER_RETRIES = 2
+REGISTER_RETRY_DELAYS: list[float] = [10.0, 30.0]
 
-@task(name="register-and-gate")
+
+@task(name="register-and-gate", retries=REGISTER_RETRIES, retry_delay_seconds=REGISTER_RETRY_DELAYS)
 def register_and_gate(root: Path, env: dict[str, str], flow_run_id: str) -> dict[str, Any]:
-    """Register both models (once per lineage) and run the promotion gate, in a subprocess."""
+    """Register both models (once per lineage) and run the promotion gate, in a subprocess; retried
+    REGISTER_RETRIES times (a retry completes a pair that a failure left half registered)."""
     logger = get_run_logger()
     args = [sys.executable, "-m", "landmark.registry.register", "--flow-run-id", flow_run_id]
     result = subprocess.run(args, cwd=root, env={**os.environ, **env}, capture_output=True, text=True)
@@ -49,6 +57,11 @@ def retrain(project_dir: str = "", force: bool = False, register_models: bool = 
     DVC says nothing changed. register_models: register and gate the models after evaluation.
     """
     root = Path(project_dir).resolve() if project_dir else repo_root()
+    with project_lock(root, "retrain flow"):  # re-entrant: `landmark retrain` already holds it
+        return _retrain(root, force, register_models)
+
+
+def _retrain(root: Path, force: bool, register_models: bool) -> dict[str, Any]:
     apply_offline_env(root)
     logger = get_run_logger()
     check_project(root)
@@ -60,7 +73,7 @@ def retrain(project_dir: str = "", force: bool = False, register_models: bool = 
     outcome: dict[str, str] = {}
     with mlflow.start_run(run_name=f"retrain {flow_run.get_name() or ''}".strip(),
                           experiment_id=experiment_id) as parent:
-        mlflow.set_tags({"flow_run_id": run_id, "git_commit": head_commit(root), "data_md5": data_md5(root)})
+        set_tags_safe({"flow_run_id": run_id, "git_commit": head_commit(root), "data_md5": data_md5(root)})
         mlflow.log_artifact(str(root / "params.yaml"))
         env = {"MLFLOW_TRACKING_URI": tracking_uri(root), "MLFLOW_EXPERIMENT_ID": experiment_id,
                PARENT_RUN_ENV: parent.info.run_id}
@@ -68,7 +81,7 @@ def retrain(project_dir: str = "", force: bool = False, register_models: bool = 
             t0 = time.perf_counter()
             outcome[stage] = stage_task(stage)(root, stage, env, force)
             timings[stage] = time.perf_counter() - t0
-            mlflow.log_metric(f"seconds_{stage}", timings[stage])
+            mlflow.log_metric(mlflow_name(f"seconds_{stage}"), timings[stage])
         metrics = json.loads((root / "artifacts" / "evaluate" / "metrics.json").read_text())
         summary: dict[str, Any] = {"stages": outcome, "stage_seconds": timings,
                                    "parent_run_id": parent.info.run_id, "flow_run_id": run_id,

@@ -41,17 +41,25 @@ def data_sample(
     commit: Annotated[bool, typer.Option(help="Track with DVC and commit data.dvc as a new data version.")] = True,
 ) -> None:
     """Generate the embedded sample world (params `sample`) into data/ and make it a data version."""
+    import contextlib
+
     from landmark.data.sample_world import generate_sample_world
     from landmark.data.versions import commit_data_version
     from landmark.params import load_params
+    from landmark.project_lock import ProjectBusy, project_lock
 
     root = _root()
     params = load_params(root / "params.yaml").sample
-    summary = generate_sample_world(root / out, params, progress=True, overwrite=True)
-    console.print(f"sample world: {summary}")
-    if commit and (root / out).resolve() == (root / "data").resolve():  # only data/ is DVC-tracked
-        version = commit_data_version(root, f"sample world (seed {params.seed})", source="sample")
-        console.print(f"data version {version.commit[:10]}: {version.meta}")
+    tracked = (root / out).resolve() == (root / "data").resolve()  # only data/ is DVC-tracked
+    try:  # never rewrite data/ under a running retrain
+        with project_lock(root, "landmark data sample") if tracked else contextlib.nullcontext():
+            summary = generate_sample_world(root / out, params, progress=True, overwrite=True)
+            console.print(f"sample world: {summary}")
+            if commit and tracked:
+                version = commit_data_version(root, f"sample world (seed {params.seed})", source="sample")
+                console.print(f"data version {version.commit[:10]}: {version.meta}")
+    except ProjectBusy as exc:
+        _fail(str(exc))
 
 
 @data_app.command("versions")
@@ -74,11 +82,12 @@ def data_versions(as_json: Annotated[bool, typer.Option("--json", help="Print JS
 def data_rollback(rev: Annotated[str, typer.Argument(help="A git revision from `landmark data versions`.")]) -> None:
     """Put data.dvc back to REV, check the files out, verify them and commit; the next retrain uses it."""
     from landmark.data.versions import rollback_data
+    from landmark.project_lock import ProjectBusy
     from landmark.vcs import CommandError
 
     try:
         version = rollback_data(_root(), rev)
-    except CommandError as exc:
+    except (CommandError, ProjectBusy) as exc:
         _fail(str(exc))
     console.print(f"data rolled back: now {version.commit[:10]} ({version.meta}); files verified")
 
@@ -127,17 +136,19 @@ def retrain(
 ) -> None:
     """Run the retrain flow (Prefect): the DVC stages, then MLflow registration and the promotion gate."""
     from flows.preflight import PreflightError, check_mlflow, check_prefect, check_project
+    from landmark.project_lock import ProjectBusy, project_lock
     from landmark.registry.tracking import tracking_uri
 
     root = _root()
     try:
-        check_project(root)
-        check_mlflow(tracking_uri(root))
-        check_prefect()
-        from flows.retrain import retrain as retrain_flow
+        with project_lock(root, "landmark retrain"):  # before the checks: a second retrain refuses at once
+            check_project(root)
+            check_mlflow(tracking_uri(root))
+            check_prefect()
+            from flows.retrain import retrain as retrain_flow
 
-        summary = retrain_flow(project_dir=str(root), force=force, register_models=register)
-    except PreflightError as exc:
+            summary = retrain_flow(project_dir=str(root), force=force, register_models=register)
+    except (PreflightError, ProjectBusy) as exc:
         _fail(str(exc))
     from landmark.cli.summary import print_summary
 
@@ -246,15 +257,24 @@ def _register_sibling_commands() -> None:
 
     @functools.wraps(import_command)
     def import_and_version(*args, **kwargs):  # type: ignore[no-untyped-def]
-        summaries = import_command(*args, **kwargs)
-        target = Path(kwargs.get("data_root") or "data").resolve()
-        if summaries and target == (_root() / "data").resolve():  # only the tracked data root is versioned
-            from landmark.data.versions import commit_data_version
+        from landmark.project_lock import ProjectBusy, project_lock
 
-            sources = ", ".join(sorted({s.source for s in summaries}))
-            imported = sum(s.imported for s in summaries)
-            version = commit_data_version(_root(), f"import {imported} photos ({sources})", source="import")
-            console.print(f"data version {version.commit[:10]}: {version.meta}")
+        target = Path(kwargs.get("data_root") or "data").resolve()
+        if target != (_root() / "data").resolve():  # an untracked folder: no version, no lock
+            return import_command(*args, **kwargs)
+        try:
+            with project_lock(_root(), "landmark data import"):  # never under a running retrain
+                summaries = import_command(*args, **kwargs)
+                if summaries:  # only the tracked data root is versioned
+                    from landmark.data.versions import commit_data_version
+
+                    sources = ", ".join(sorted({s.source for s in summaries}))
+                    imported = sum(s.imported for s in summaries)
+                    version = commit_data_version(_root(), f"import {imported} photos ({sources})",
+                                                  source="import")
+                    console.print(f"data version {version.commit[:10]}: {version.meta}")
+        except ProjectBusy as exc:
+            _fail(str(exc))
         return summaries
 
     import_and_version.__doc__ = (import_command.__doc__ or "") + (

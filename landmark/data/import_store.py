@@ -7,6 +7,7 @@ land at `images/<image_id><suffix>`; the manifest gains a `sha256` column.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -25,7 +26,13 @@ from landmark.data.ingest import (
     sha256_file,
 )
 from landmark.data.manifest import COLUMNS, MANIFEST_NAME, NOISE_TRUTH_NAME, read_manifest, write_manifest
-from landmark.data.quarantine import ImportSummary, QuarantineEntry, count_reasons, write_quarantine
+from landmark.data.quarantine import (
+    QUARANTINE_DIR,
+    ImportSummary,
+    QuarantineEntry,
+    count_reasons,
+    write_quarantine,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +73,20 @@ def _existing_state(
 def _copy(src: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".part")
-    shutil.copyfile(src, partial)
+    try:
+        shutil.copyfile(src, partial)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise _WriteFailed(src, dest, exc) from exc
     os.replace(partial, dest)
+
+
+class _WriteFailed(OSError):
+    """Copying `src` to `dest` failed (e.g. ENOSPC); carries both paths for the message."""
+
+    def __init__(self, src: Path | None, dest: Path, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror)
+        self.src, self.dest, self.cause = src, dest, cause
 
 
 def _manifest_row(item: Accepted, rel_path: str) -> dict[str, object]:
@@ -85,14 +104,18 @@ def _manifest_row(item: Accepted, rel_path: str) -> dict[str, object]:
     return row
 
 
-def _place(accepted: Sequence[Accepted], root: Path, taken: set[str]) -> list[dict[str, object]]:
-    """Copy each accepted photo under `root`/images; return its manifest rows (paths relative to root)."""
+def _place(
+    accepted: Sequence[Accepted], root: Path, taken: set[str], written: list[Path]
+) -> list[dict[str, object]]:
+    """Copy each accepted photo under `root`/images (each file written is appended to `written`, so a
+    failed import can be undone); return the manifest rows (paths relative to root)."""
     rows = []
     for item in accepted:
         rel = f"{IMAGES_DIR}/{item.candidate.image_id}{item.suffix}"
         if rel in taken:  # the name is held by another id of the current data root
             rel = f"{IMAGES_DIR}/{item.candidate.image_id}-{item.sha256[:8]}{item.suffix}"
         _copy(item.candidate.file, root / rel)
+        written.append(root / rel)
         taken.add(rel)
         rows.append(_manifest_row(item, rel))
     return rows
@@ -115,8 +138,77 @@ def _clear_old(data_root: Path, old: pd.DataFrame) -> None:
 
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
     partial = path.with_name(path.name + ".part")
-    write_manifest(frame, partial)
+    try:
+        write_manifest(frame, partial)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise _WriteFailed(None, path, exc) from exc
     os.replace(partial, path)
+
+
+def _undo(written: Sequence[Path], staging: Path) -> None:
+    """Remove what a failed import wrote (its photos, its quarantine file, the staging folder) and the
+    folders that emptied: the data root is left as the previous import made it."""
+    for path in reversed(written):
+        path.unlink(missing_ok=True)
+        for folder in path.parents:
+            if folder == staging.parent or not folder.is_dir() or any(folder.iterdir()):
+                break
+            folder.rmdir()
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _failure_message(exc: OSError, data_root: Path, source: str, copied: int) -> str:
+    """One line: which file, why (no space left...), free bytes, and that the import was undone."""
+    if isinstance(exc, _WriteFailed):
+        what = f"copying {exc.src} to {exc.dest}" if exc.src else f"writing {exc.dest}"
+        cause: OSError = exc.cause
+    else:
+        what, cause = f"writing into {data_root}", exc
+    reason = "no space left on device" if cause.errno == errno.ENOSPC else (cause.strerror or str(cause))
+    try:
+        free = f"; {shutil.disk_usage(data_root).free} bytes free on its device"
+    except OSError:
+        free = ""
+    return (f"import from {source} failed while {what}: {reason}{free}. The {copied} photo(s) already "
+            f"copied were removed: {data_root} is unchanged (the previous data version)")
+
+
+def _write_import(
+    accepted: Sequence[Accepted], old: pd.DataFrame, data_root: Path, staging: Path, mode: Mode,
+    written: list[Path],
+) -> pd.DataFrame:
+    """Copy the photos and write the manifest; returns the new manifest. Until the last step nothing
+    of the previous data set is touched: a replace import writes photos and manifest into staging
+    first and only then swaps (renames, which need no space)."""
+    manifest_path = data_root / MANIFEST_NAME
+    if mode == "replace":
+        rows = _place(accepted, staging, set(), written)
+        new = pd.DataFrame(rows)
+        _write_atomic(new, staging / MANIFEST_NAME)
+        _clear_old(data_root, old)
+        os.replace(staging / IMAGES_DIR, data_root / IMAGES_DIR)
+        os.replace(staging / MANIFEST_NAME, manifest_path)
+        shutil.rmtree(staging, ignore_errors=True)
+        return new
+    rows = _place(accepted, data_root, set(old["path"].astype(str)), written)
+    if not rows:
+        return old
+    new = pd.concat([old, pd.DataFrame(rows)], ignore_index=True) if len(old) else pd.DataFrame(rows)
+    _write_atomic(new, manifest_path)
+    return new
+
+
+def _write_quarantine_or_fail(entries: Sequence[QuarantineEntry], data_root: Path, source: str) -> Path:
+    """write_quarantine, but a failed write (e.g. ENOSPC) leaves no partial file and says so."""
+    folder = data_root / QUARANTINE_DIR
+    before = set(folder.iterdir()) if folder.is_dir() else set()
+    try:
+        return write_quarantine(entries, data_root)
+    except OSError as exc:
+        for path in (set(folder.iterdir()) if folder.is_dir() else set()) - before:
+            path.unlink(missing_ok=True)
+        raise DataImportError(_failure_message(_WriteFailed(None, folder, exc), data_root, source, 0)) from exc
 
 
 def run_import(
@@ -133,7 +225,9 @@ def run_import(
 
     rejected: rows the importer already quarantined (unreadable rows, paths outside, failed downloads).
     Writes `<data_root>/quarantine/import-<timestamp>.csv` and logs the summary. Raises NothingImported
-    (data root unchanged) when a replace import has no usable row.
+    (data root unchanged) when a replace import has no usable row, and DataImportError (naming the
+    file and the reason, e.g. no space left on device) when a write fails: what this import had
+    written is removed first, so the data root is the previous data version, unchanged.
     """
     if mode not in ("replace", "extend"):
         raise DataImportError(f"mode must be 'replace' or 'extend', not {mode!r}")
@@ -150,7 +244,7 @@ def run_import(
     existing = {} if mode == "replace" else _existing_state(old, data_root, {c.image_id for c in candidates})
     checked = check_candidates(candidates, existing, max_file_bytes, max_pixels)
     quarantined = list(rejected) + checked.quarantined
-    quarantine_path = write_quarantine(quarantined, data_root)
+    quarantine_path = _write_quarantine_or_fail(quarantined, data_root, source)
 
     def summary(manifest_rows: int, path: Path | None) -> ImportSummary:
         return ImportSummary(
@@ -166,25 +260,16 @@ def run_import(
             quarantine_path=quarantine_path,
         )
 
-    if mode == "replace":
-        if not checked.accepted:
-            result = summary(len(old), manifest_path if len(old) else None)
-            raise NothingImported(f"nothing to import from {source}; {data_root} left unchanged", result)
-        rows = _place(checked.accepted, staging, set())
-        _clear_old(data_root, old)
-        os.replace(staging / IMAGES_DIR, data_root / IMAGES_DIR)
-        shutil.rmtree(staging, ignore_errors=True)
-        new = pd.DataFrame(rows)
-    else:
-        rows = _place(checked.accepted, data_root, set(old["path"].astype(str)))
-        if not rows:
-            new = old
-        elif len(old):
-            new = pd.concat([old, pd.DataFrame(rows)], ignore_index=True)
-        else:
-            new = pd.DataFrame(rows)
-    if rows or mode == "replace":
-        _write_atomic(new, manifest_path)
+    if mode == "replace" and not checked.accepted:
+        result = summary(len(old), manifest_path if len(old) else None)
+        raise NothingImported(f"nothing to import from {source}; {data_root} left unchanged", result)
+    written: list[Path] = [quarantine_path]
+    try:
+        new = _write_import(checked.accepted, old, data_root, staging, mode, written)
+    except OSError as exc:  # ENOSPC, EIO, EACCES...: undo, then say so
+        message = _failure_message(exc, data_root, source, len(written) - 1)  # free space before the undo
+        _undo(written, staging)
+        raise DataImportError(message) from exc
     result = summary(len(new), manifest_path if len(new) else None)
     logger.info(result.describe())
     return result

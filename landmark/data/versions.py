@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from landmark.data.manifest import NON_LANDMARK, read_manifest
+from landmark.project_lock import project_lock
 from landmark.vcs import CommandError, dvc, git, is_git_repo
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,15 @@ def verify_data(root: Path) -> None:
 
 
 def rollback_data(root: Path, rev: str) -> DataVersion:
-    """Put data.dvc back to its state at `rev`, check the files out, verify them and commit."""
+    """Put data.dvc back to its state at `rev`, check the files out, verify them and commit.
+
+    Raises ProjectBusy (nothing changed) while a retrain or another data operation holds the
+    project lock."""
+    with project_lock(root, f"landmark data rollback {rev}"):
+        return _rollback_data(root, rev)
+
+
+def _rollback_data(root: Path, rev: str) -> DataVersion:
     text = git(root, "show", f"{rev}:{DVC_FILE}", check=False)
     if not text:
         raise CommandError(f"{DVC_FILE} does not exist at revision {rev!r}")

@@ -11,7 +11,9 @@ gets the same total epochs. Nothing here imports faiss or mlflow (it runs on a b
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,20 +145,38 @@ def frozen_parts(world: pd.DataFrame, params: Params, k: int, device: str) -> di
 
 
 def save_half(model: Embedder, path: Path, extra: dict[str, Any]) -> None:
-    """One file: the state_dict in float16 (floating tensors) + the model's meta + `extra`."""
+    """One file: the state_dict in float16 (floating tensors) + the model's meta + `extra`.
+
+    meta and extra are stored as plain JSON types (numpy scalars become floats), so `load_half` can
+    read the file with `torch.load(weights_only=True)`."""
     state = {
         k: (v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu())
         for k, v in model.state_dict().items()
     }
+    meta = json.loads(json.dumps({**model.meta, "extra": extra}, default=_plain))
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state": state, "meta": {**model.meta, "extra": extra}}, path)
+    torch.save({"state": state, "meta": meta}, path)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not a plain value for a checkpoint's metadata")
 
 
 def load_half(path: Path) -> Embedder:
     """An Embedder from a `save_half` file, weights back in float32, eval mode, on the CPU."""
     from landmark.params import BackboneParams
 
-    blob = torch.load(path, map_location="cpu", weights_only=False)
+    try:  # weights_only: a checkpoint someone hands us is never unpickled into arbitrary objects
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ValueError(
+            f"{path}: refused by torch.load(weights_only=True) (it holds more than tensors and plain "
+            f"values; re-save it with save_half): {str(exc).splitlines()[0]}"
+        ) from exc
     meta = blob["meta"]
     model = create_embedder(BackboneParams(**meta["backbone"]), pretrained=False)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["state"].items()})

@@ -24,8 +24,10 @@ class IndexModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined] 
     """Nearest-centroid search over the registered index files."""
 
     def load_context(self, context: Any) -> None:
+        from landmark.registry.integrity import verify_artifacts
         from landmark.retrieval.index import CentroidIndex
 
+        verify_artifacts(context.artifacts)  # a file changed since registration is refused, named
         folder = Path(context.artifacts["index_dir"])
         self.index = CentroidIndex.load(folder)
         meta = json.loads((folder / "index.json").read_text())

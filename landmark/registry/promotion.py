@@ -79,13 +79,28 @@ def _move_champion(client: MlflowClient, name: str, version: str) -> None:
     client.set_registered_model_alias(name, CHAMPION, version)
 
 
+def refuse_half_pair(client: MlflowClient, name: str, version: str) -> None:
+    """Raise MlflowException when `version` is half of a recognizer/index pair whose other half was
+    never registered (pair.status=incomplete): such a version is never promoted."""
+    from landmark.registry.pair import INCOMPLETE, PAIR_TAG
+
+    if client.get_model_version(name, version).tags.get(PAIR_TAG) == INCOMPLETE:
+        raise MlflowException(
+            f"{name} v{version} cannot be promoted: {PAIR_TAG}={INCOMPLETE} (its recognizer/index partner "
+            "was never registered, e.g. the MLflow server went down in between); rerun the retrain to "
+            "complete the pair"
+        )
+
+
 def gate(client: MlflowClient, name: str, version: str, rule: PromotionParams,
          champion_metrics: dict[str, float] | None = None) -> GateDecision:
     """Mark `version` challenger, compare it with the champion and promote it if it wins.
 
     `champion_metrics`: the champion's metrics on the challenger's evaluation collection when the
     caller re-evaluated it; by default the metrics recorded on the champion version are used.
+    Raises MlflowException for half of an incomplete pair (refuse_half_pair).
     """
+    refuse_half_pair(client, name, version)
     client.set_registered_model_alias(name, CHALLENGER, version)
     current = champion_version(client, name)
     if current == version:
@@ -106,8 +121,9 @@ def gate(client: MlflowClient, name: str, version: str, rule: PromotionParams,
 
 
 def force_promote(client: MlflowClient, name: str, version: str, reason: str) -> None:
-    """Make `version` champion by hand; recorded as such on the version."""
-    client.get_model_version(name, version)  # raises a clear MlflowException when absent
+    """Make `version` champion by hand; recorded as such on the version. Half of an incomplete
+    recognizer/index pair is refused (MlflowException)."""
+    refuse_half_pair(client, name, version)  # also raises a clear MlflowException when absent
     client.set_model_version_tag(name, version, "gate.status", "forced")
     client.set_model_version_tag(name, version, "gate.reasons", f"promoted by hand: {reason}")
     _move_champion(client, name, version)

@@ -8,6 +8,7 @@ torch); prints one JSON object with the versions and the gate's decision.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -27,7 +28,10 @@ from landmark.registry.champion_eval import (
     predictions_path,
 )
 from landmark.registry.description import describe_pair
+from landmark.registry.integrity import DIGEST_TAG, record_version_digests
 from landmark.registry.lineage import collect_lineage
+from landmark.registry.mlflow_names import mlflow_names
+from landmark.registry.pair import complete_pair, existing_version, register_pair
 from landmark.registry.promotion import champion_version, gate
 from landmark.registry.tracking import PARENT_RUN_ENV, ensure_experiment, tracking_uri
 
@@ -41,14 +45,8 @@ def final_model_path(root: Path) -> Path:
     return root / layout.final_model(len(load_params(root / "params.yaml").train.stages))
 
 
-def existing_version(client: MlflowClient, name: str, lineage_key: str) -> str | None:
-    """A version of `name` already registered from the same lineage (so a rerun registers once)."""
-    found = client.search_model_versions(f"name='{name}' and tags.`lineage.key`='{lineage_key}'")
-    return str(max(int(v.version) for v in found)) if found else None
-
-
 def _tag(client: MlflowClient, name: str, version: str, tags: dict[str, Any]) -> None:
-    for key, value in tags.items():
+    for key, value in mlflow_names(tags).items():
         client.set_model_version_tag(name, version, key, str(value))
 
 
@@ -68,26 +66,23 @@ def register(root: Path, flow_run_id: str = "", parent_run_id: str | None = None
     client = MlflowClient()
     experiment_id = os.environ.get("MLFLOW_EXPERIMENT_ID") or ensure_experiment(root)
     summary: dict[str, Any] = {"lineage": lineage.tags()}
-    recognizer_version = existing_version(client, RECOGNIZER, lineage.key())
-    index_version = existing_version(client, INDEX, lineage.key())
-    if recognizer_version is None or index_version is None:
-        with mlflow.start_run(run_name="register", experiment_id=experiment_id, parent_run_id=parent_run_id):
-            if recognizer_version is None:
-                info = log_recognizer(root / layout.INDEX, model_path, artifact_path="recognizer",
-                                      registered_model_name=RECOGNIZER)
-                recognizer_version = str(info.registered_model_version)
-            if index_version is None:
-                info = log_index_model(root / layout.INDEX, registered_model_name=INDEX)
-                index_version = str(info.registered_model_version)
-        summary["registered"] = True
-    else:
-        summary["registered"] = False  # same lineage as an existing version: nothing new
+    names = (RECOGNIZER, INDEX)
+    missing = any(existing_version(client, name, lineage.key()) is None for name in names)
+    run = (mlflow.start_run(run_name="register", experiment_id=experiment_id, parent_run_id=parent_run_id)
+           if missing else contextlib.nullcontext())
+    with run:
+        recognizer_version, index_version, summary["registered"] = register_pair(
+            client, names, lineage.tags(),
+            (lambda: log_recognizer(root / layout.INDEX, model_path, artifact_path="recognizer"),
+             lambda: log_index_model(root / layout.INDEX)))
+    for name, version in ((RECOGNIZER, recognizer_version), (INDEX, index_version)):
+        if DIGEST_TAG not in client.get_model_version(name, version).tags:
+            record_version_digests(client, name, version)  # verified when the pyfunc loads
     gate_metrics = {f"metric.{k}": v for k, v in metrics.items() if isinstance(v, int | float)}
     key = collection_key(predictions_path(root))
     for name, version in ((RECOGNIZER, recognizer_version), (INDEX, index_version)):
         _tag(client, name, version, {**lineage.tags(), **gate_metrics, COLLECTION_TAG: key})
-    _tag(client, INDEX, index_version, {"recognizer_version": recognizer_version})
-    _tag(client, RECOGNIZER, recognizer_version, {"index_version": index_version})
+    complete_pair(client, names, (recognizer_version, index_version))  # last: now promotable
     current = champion_version(client, RECOGNIZER)
     baseline = None
     if current is not None and current != recognizer_version:

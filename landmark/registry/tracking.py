@@ -16,6 +16,7 @@ from typing import Any
 import mlflow
 
 from landmark.env import apply_offline_env, repo_root
+from landmark.registry.mlflow_names import mlflow_names
 
 PARENT_RUN_ENV = "LANDMARK_PARENT_RUN_ID"
 DISABLE_ENV = "LANDMARK_NO_MLFLOW"
@@ -64,17 +65,34 @@ def stage_run(stage: str, params: dict[str, Any] | None = None) -> Iterator[mlfl
     with mlflow.start_run(run_name=stage, experiment_id=experiment_id, parent_run_id=parent) as run:
         mlflow.set_tag("stage", stage)
         if params:
-            mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+            log_params_safe(params)
         yield run
 
 
 def log_metrics_safe(metrics: Mapping[str, object], step: int | None = None) -> None:
-    """Log numeric metrics to the active run, if any, with names MLflow accepts."""
+    """Log the numeric values of `metrics` to the active run, if any, keys made MLflow-safe.
+
+    Keys may come from data (e.g. `modes.I;16`): each goes through `mlflow_names`; non-numeric values are
+    skipped.
+    """
     if mlflow.active_run() is None:
         return
-    clean = {k.replace("@", "_at_").replace("%", "pct"): float(v) for k, v in metrics.items()
-             if isinstance(v, int | float)}
-    mlflow.log_metrics(clean, step=step)
+    numeric = {str(k): float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+    mlflow.log_metrics(mlflow_names(numeric), step=step)
+
+
+def log_params_safe(params: Mapping[str, object]) -> None:
+    """Log params (values as strings, at most 500 characters) to the active run, keys made MLflow-safe."""
+    if mlflow.active_run() is None:
+        return
+    mlflow.log_params(mlflow_names({str(k): str(v)[:500] for k, v in params.items()}))
+
+
+def set_tags_safe(tags: Mapping[str, object]) -> None:
+    """Set tags (values as strings) on the active run, if any, keys made MLflow-safe."""
+    if mlflow.active_run() is None:
+        return
+    mlflow.set_tags(mlflow_names({str(k): str(v) for k, v in tags.items()}))
 
 
 def log_artifact_safe(path: Path, artifact_path: str | None = None) -> None:

@@ -46,7 +46,7 @@ def make_tiny_project(root: Path) -> Path:
         shutil.copy(REPO / name, root / name)
     raw = tiny_params()
     (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    (root / ".gitignore").write_text("/artifacts/\n/mlflow/\n/.prefect/\n/.dvc-remote/\n__pycache__/\n")
+    (root / ".gitignore").write_text("/artifacts/\n/mlflow/\n/.prefect/\n/.dvc-remote/\n/.landmark/\n__pycache__/\n")
     subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
     ensure_dvc(root)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
