@@ -59,9 +59,11 @@ class RecognizerModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defi
     """Loads the embedder and the index folder from the model's artifacts."""
 
     def load_context(self, context: Any) -> None:
+        from landmark.registry.integrity import verify_artifacts
         from landmark.retrieval.recognizer import Recognizer
         from landmark.serving.request import RequestLimits
 
+        verify_artifacts(context.artifacts)  # refuses a file changed since registration, naming it
         config = dict(getattr(context, "model_config", None) or {})
         model_dir = Path(context.artifacts["model_dir"])
         index_dir = Path(context.artifacts["index_dir"])

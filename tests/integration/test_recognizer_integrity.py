@@ -1,10 +1,7 @@
 """The recognizer pyfunc refuses a network file changed after registration.
 
-The digests are recorded by landmark/registry/integrity.py at registration; the check at load needs
-one call in RecognizerModel.load_context (landmark/registry/pyfunc.py, owned by the serving work of
-issue 12): `verify_artifacts(context.artifacts)` before the recognizer is loaded. Until that call is
-there this test is an expected failure; strict, so it turns red (XPASS) the moment the hook lands and
-the marker must go.
+The digests are recorded by landmark/registry/integrity.py at registration and checked by
+RecognizerModel.load_context (`verify_artifacts(context.artifacts)`) before the recognizer is loaded.
 """
 
 from __future__ import annotations
@@ -30,8 +27,6 @@ from tests.integration.tiny_project import REPO
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(raises=AssertionError, strict=True,
-                   reason="needs verify_artifacts(context.artifacts) in RecognizerModel.load_context")
 def test_tampered_network_is_refused_at_load(tmp_path: Path) -> None:
     params = load_params(REPO / "params.yaml")
     model = create_embedder(dataclasses.replace(params.backbone, embed_dim=0, image_size=64))
