@@ -131,8 +131,11 @@ class EvaluateParams:
 
 @dataclass(frozen=True)
 class PromotionParams:
-    max_gap_drop: float
-    max_fpr_rise: float
+    gap_margin: float  # promote when the lower end of the GAP difference's interval is above this
+    confidence: float  # level of that interval (paired bootstrap over the collection's queries)
+    bootstrap_samples: int
+    max_fpr_rise: float  # ... and the FPR at the stored threshold is not higher than the champion's + this
+    seed: int
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""The gate compares on the SAME evaluation collection: when the champion was evaluated on another
-collection (other data or split), it is evaluated again, here, on the challenger's collection."""
+"""The gate compares on the SAME evaluation collection: the champion is evaluated again, here, on the
+challenger's collection (the current data version and split), and both models' per-query answers
+feed the paired bootstrap of the gate (`landmark.evaluation.bootstrap`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow import MlflowClient
 
 from landmark import layout
 
@@ -29,9 +29,11 @@ def collection_key(predictions_csv: Path) -> str:
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:20]
 
 
-def evaluate_version_on_current_collection(root: Path, name: str, version: str) -> dict[str, float]:
+def evaluate_version_on_current_collection(root: Path, name: str, version: str,
+                                           out: Path) -> tuple[dict[str, float], Path]:
     """Download version `version` of the recognizer and run the evaluate stage with its network and
-    index on the project's current collection (no frozen baseline); returns its metrics."""
+    index on the project's current collection (no frozen baseline), writing into `out`; returns its
+    metrics and its predictions.csv."""
     with tempfile.TemporaryDirectory(prefix="champion-eval-") as tmp:
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=tmp))
         models, indexes = list(local.rglob("model.pt")), list(local.rglob("index.faiss"))
@@ -39,29 +41,13 @@ def evaluate_version_on_current_collection(root: Path, name: str, version: str) 
             raise RuntimeError(f"{name} v{version}: expected one model.pt and one index.faiss in its artifacts, "
                                f"found {len(models)} and {len(indexes)}")
         model, index = models[0], indexes[0].parent
-        out = Path(tmp) / "evaluate"
         args = [sys.executable, "-m", "landmark.stages.evaluate", "--model", str(model), "--index", str(index),
                 "--out", str(out), "--no-frozen"]
         env = {**os.environ, "LANDMARK_NO_MLFLOW": "1"}
         result = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"re-evaluating {name} v{version} failed:\n{result.stderr[-2000:]}")
-        return dict(json.loads((out / "metrics.json").read_text()))
-
-
-def champion_metrics_for_gate(client: MlflowClient, root: Path, name: str, champion: str | None,
-                              current_key: str) -> dict[str, float] | None:
-    """The champion's metrics on the current collection: its recorded ones when it was evaluated on the
-    same collection, else a fresh evaluation. None when there is no champion."""
-    if champion is None:
-        return None
-    tags = client.get_model_version(name, champion).tags
-    if tags.get(COLLECTION_TAG) == current_key:
-        return None  # the gate reads the recorded metric.* tags
-    log.info("champion v%s was evaluated on another collection: evaluating it on the current one", champion)
-    metrics = evaluate_version_on_current_collection(root, name, champion)
-    client.set_model_version_tag(name, champion, f"reevaluated.{current_key}.gap", str(metrics.get("gap")))
-    return metrics
+    return dict(json.loads((out / "metrics.json").read_text())), out / "predictions.csv"
 
 
 def predictions_path(root: Path) -> Path:

@@ -1,7 +1,10 @@
 """The promotion gate of the MLflow registry: a new version is `challenger`; it becomes `champion`
-only if it beats the current champion on the same evaluation collection. Aliases, not stages.
+only if it beats the current champion on the same evaluation collection, by more than the noise of
+that collection: the lower end of the paired-bootstrap interval of the GAP difference must be above
+`promotion.gap_margin` (`landmark.evaluation.bootstrap`), and its FPR at its threshold must not rise by
+more than `promotion.max_fpr_rise`. Aliases, not stages.
 
-Decisions and their reasons are written as tags on the challenger version (`gate.*`).
+Decisions, reasons and the interval are written as tags on the challenger version (`gate.*`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass, field
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from landmark.evaluation.bootstrap import PairedGap
 from landmark.params import PromotionParams
 
 log = logging.getLogger(__name__)
@@ -28,34 +32,33 @@ class GateDecision:
     champion_version: str | None = None
     challenger: dict[str, float] = field(default_factory=dict)
     champion: dict[str, float] = field(default_factory=dict)
+    paired: PairedGap | None = None
 
 
-def decide(challenger: dict[str, float], champion: dict[str, float] | None, rule: PromotionParams) -> GateDecision:
-    """The gate's rule, pure: the challenger wins when its GAP is not lower than the champion's by more
-    than `max_gap_drop` and its FPR at the stored threshold is not higher by more than `max_fpr_rise`.
-    With no champion, the challenger wins."""
+def decide(challenger: dict[str, float], champion: dict[str, float] | None, rule: PromotionParams,
+           paired: PairedGap | None = None) -> GateDecision:
+    """The gate's rule, pure. With no champion the challenger wins. Else it wins when `paired` (its GAP
+    against the champion's on the same queries) has the lower end of its interval above
+    `rule.gap_margin` and its FPR at the stored threshold is not higher by more than `max_fpr_rise`;
+    without a paired comparison it does not win (nothing shows it is better)."""
     missing = [m for m in GATE_METRICS if m not in challenger]
     if missing:
         return GateDecision(False, (f"challenger lacks metric(s) {missing}: not evaluated",), None, challenger)
     if champion is None:
         return GateDecision(True, ("no champion yet",), None, challenger)
+    if paired is None:
+        return GateDecision(False, ("no paired evaluation against the champion on this collection",), None,
+                            challenger, champion)
     reasons = []
-    ok = True
-    gap_delta = challenger["gap"] - champion.get("gap", float("-inf"))
-    if gap_delta < -rule.max_gap_drop:
+    ok = paired.low > rule.gap_margin
+    reasons.append(f"{paired.describe()}: {'above' if ok else 'not above'} the margin {rule.gap_margin}")
+    champion_fpr = champion.get("fpr_at_threshold", float("inf"))
+    if challenger["fpr_at_threshold"] - champion_fpr > rule.max_fpr_rise:
         ok = False
-        reasons.append(f"GAP {challenger['gap']:.4f} < champion {champion['gap']:.4f} - {rule.max_gap_drop}")
+        reasons.append(f"FPR {challenger['fpr_at_threshold']:.4f} > champion {champion_fpr:.4f} + {rule.max_fpr_rise}")
     else:
-        reasons.append(f"GAP {challenger['gap']:.4f} vs champion {champion.get('gap', float('nan')):.4f}: ok")
-    fpr_delta = challenger["fpr_at_threshold"] - champion.get("fpr_at_threshold", float("inf"))
-    if fpr_delta > rule.max_fpr_rise:
-        ok = False
-        reasons.append(f"FPR {challenger['fpr_at_threshold']:.4f} > champion "
-                       f"{champion['fpr_at_threshold']:.4f} + {rule.max_fpr_rise}")
-    else:
-        reasons.append(f"FPR {challenger['fpr_at_threshold']:.4f} vs champion "
-                       f"{champion.get('fpr_at_threshold', float('nan')):.4f}: ok")
-    return GateDecision(ok, tuple(reasons), None, challenger, champion)
+        reasons.append(f"FPR {challenger['fpr_at_threshold']:.4f} vs champion {champion_fpr:.4f}: ok")
+    return GateDecision(ok, tuple(reasons), None, challenger, champion, paired)
 
 
 def metrics_of(client: MlflowClient, name: str, version: str) -> dict[str, float]:
@@ -93,12 +96,14 @@ def refuse_half_pair(client: MlflowClient, name: str, version: str) -> None:
 
 
 def gate(client: MlflowClient, name: str, version: str, rule: PromotionParams,
-         champion_metrics: dict[str, float] | None = None) -> GateDecision:
-    """Mark `version` challenger, compare it with the champion and promote it if it wins.
+         champion_metrics: dict[str, float] | None = None, paired: PairedGap | None = None,
+         collection: str = "") -> GateDecision:
+    """Mark `version` challenger, compare it with the champion and promote it if it wins (`decide`).
 
-    `champion_metrics`: the champion's metrics on the challenger's evaluation collection when the
-    caller re-evaluated it; by default the metrics recorded on the champion version are used.
-    Raises MlflowException for half of an incomplete pair (refuse_half_pair).
+    `champion_metrics`: the champion's metrics on the challenger's evaluation collection (the caller
+    re-evaluated it); by default the metrics recorded on the champion version. `paired`: the paired
+    GAP comparison on that collection; `collection`: what it was (recorded). Raises MlflowException
+    for half of an incomplete pair (refuse_half_pair).
     """
     refuse_half_pair(client, name, version)
     client.set_registered_model_alias(name, CHALLENGER, version)
@@ -108,11 +113,20 @@ def gate(client: MlflowClient, name: str, version: str, rule: PromotionParams,
     baseline = None
     if current is not None:
         baseline = champion_metrics if champion_metrics is not None else metrics_of(client, name, current)
-    decision = decide(metrics_of(client, name, version), baseline, rule)
-    decision = GateDecision(decision.promote, decision.reasons, current, decision.challenger, decision.champion)
+    decision = decide(metrics_of(client, name, version), baseline, rule, paired)
+    decision = GateDecision(decision.promote, decision.reasons, current, decision.challenger, decision.champion,
+                            decision.paired)
     client.set_model_version_tag(name, version, "gate.status", "passed" if decision.promote else "rejected")
     client.set_model_version_tag(name, version, "gate.reasons", "; ".join(decision.reasons))
     client.set_model_version_tag(name, version, "gate.compared_with", current or "none")
+    if collection:
+        client.set_model_version_tag(name, version, "gate.collection", collection)
+    if decision.paired is not None:
+        p = decision.paired
+        recorded = {"gap_delta": p.delta, "gap_delta_ci_low": p.low, "gap_delta_ci_high": p.high,
+                    "gap_ci_level": p.level, "bootstrap_samples": p.samples, "champion_gap": p.champion_gap}
+        for key, value in recorded.items():
+            client.set_model_version_tag(name, version, f"gate.{key}", f"{value:.6g}")
     if decision.promote:
         _move_champion(client, name, version)
     log.info("gate %s v%s: %s (%s)", name, version, "promoted" if decision.promote else "rejected",

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,12 @@ from mlflow import MlflowClient
 
 from landmark import layout
 from landmark.env import apply_offline_env, repo_root
+from landmark.evaluation.bootstrap import paired_gap_from_files
 from landmark.params import load_params
 from landmark.registry.champion_eval import (
     COLLECTION_TAG,
-    champion_metrics_for_gate,
     collection_key,
+    evaluate_version_on_current_collection,
     predictions_path,
 )
 from landmark.registry.description import describe_pair
@@ -84,10 +86,17 @@ def register(root: Path, flow_run_id: str = "", parent_run_id: str | None = None
         _tag(client, name, version, {**lineage.tags(), **gate_metrics, COLLECTION_TAG: key})
     complete_pair(client, names, (recognizer_version, index_version))  # last: now promotable
     current = champion_version(client, RECOGNIZER)
-    baseline = None
+    baseline, paired = None, None
+    collection = f"{key} (data md5 {lineage.tags().get('lineage.data_md5', '?')})"
     if current is not None and current != recognizer_version:
-        baseline = champion_metrics_for_gate(client, root, RECOGNIZER, current, key)
-    decision = gate(client, RECOGNIZER, recognizer_version, params.promotion, champion_metrics=baseline)
+        rule = params.promotion
+        with tempfile.TemporaryDirectory(prefix="champion-eval-") as tmp:
+            log.info("evaluating champion v%s on the current collection for the paired comparison", current)
+            baseline, champion_csv = evaluate_version_on_current_collection(root, RECOGNIZER, current, Path(tmp))
+            paired = paired_gap_from_files(predictions_path(root), champion_csv, rule.bootstrap_samples,
+                                           rule.confidence, rule.seed)
+    decision = gate(client, RECOGNIZER, recognizer_version, params.promotion, champion_metrics=baseline,
+                    paired=paired, collection=collection)
     if decision.promote:  # the index follows its recognizer
         client.set_registered_model_alias(INDEX, "champion", index_version)
     describe_pair(client, (RECOGNIZER, recognizer_version), (INDEX, index_version), metrics, lineage, decision)

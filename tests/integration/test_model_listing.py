@@ -13,13 +13,14 @@ from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from landmark.cli.main import app
+from landmark.evaluation.bootstrap import PairedGap
 from landmark.params import PromotionParams
 from landmark.registry.listing import list_versions, readable_time
 from landmark.registry.promotion import gate
 
 pytestmark = pytest.mark.integration
 NAME = "landmark-recognizer"
-RULE = PromotionParams(max_gap_drop=0.0, max_fpr_rise=0.0)
+RULE = PromotionParams(gap_margin=0.0, confidence=0.95, bootstrap_samples=1000, max_fpr_rise=0.0, seed=0)
 
 
 @pytest.fixture()
@@ -46,7 +47,13 @@ def _version(client: MlflowClient, root: Path, gap: float, fpr: float, extra: di
             **(extra or {})}
     for key, value in tags.items():
         client.set_model_version_tag(NAME, version, key, value)
-    gate(client, NAME, version, RULE)
+    registered = client.get_registered_model(NAME).aliases.get("champion")
+    paired = None
+    if registered is not None:  # a paired comparison whose interval is the difference +- 0.02
+        champion_gap = float(client.get_model_version(NAME, str(registered)).tags["metric.gap"])
+        delta = gap - champion_gap
+        paired = PairedGap(gap, champion_gap, delta, delta - 0.02, delta + 0.02, 0.95, 1000, 500)
+    gate(client, NAME, version, RULE, paired=paired)
     return version
 
 
@@ -66,7 +73,7 @@ def test_rows_carry_aliases_dates_and_the_gate(project: Path) -> None:
     assert [r.aliases for r in rows] == [("previous_champion",), ("champion",), ("challenger",)]
     assert [r.gate_status for r in rows] == ["passed", "passed", "rejected"]
     assert rows[0].gate_reason == "no champion yet" and rows[1].compared_with == "1"
-    assert "GAP 0.3000 < champion 0.4500" in rows[2].gate_reason
+    assert "GAP 0.3000 vs champion 0.4500" in rows[2].gate_reason and "not above the margin" in rows[2].gate_reason
     assert rows[1].gap == pytest.approx(0.45) and rows[1].fpr_at_threshold == pytest.approx(0.01)
     assert rows[1].gap_interval is not None and (rows[1].gap_interval.low, rows[1].gap_interval.high) == (0.41, 0.49)
     assert rows[0].gap_interval is None and rows[1].gate_tags["gate.gap_ci_low"] == "0.41"

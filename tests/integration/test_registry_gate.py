@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from landmark.evaluation.bootstrap import PairedGap
 from landmark.params import PromotionParams
 from landmark.registry.index_model import log_index_model
 from landmark.registry.promotion import (
@@ -26,7 +27,7 @@ from landmark.retrieval.index import CentroidIndex
 
 pytestmark = pytest.mark.integration
 NAME = "landmark-index"
-RULE = PromotionParams(max_gap_drop=0.0, max_fpr_rise=0.0)
+RULE = PromotionParams(gap_margin=0.0, confidence=0.95, bootstrap_samples=1000, max_fpr_rise=0.0, seed=0)
 
 
 def _index_dir(tmp: Path, seed: int) -> Path:
@@ -58,25 +59,38 @@ def _register(client: MlflowClient, tmp: Path, seed: int, gap: float, fpr: float
     return version
 
 
+def _paired(gap: float, champion_gap: float, spread: float = 0.02) -> PairedGap:
+    """A paired comparison whose interval is the difference +- spread (as a bootstrap would give)."""
+    delta = gap - champion_gap
+    return PairedGap(gap, champion_gap, delta, delta - spread, delta + spread, 0.95, 1000, 500)
+
+
 def test_gate_promotes_only_a_better_model_and_rolls_back(client: MlflowClient, tmp_path: Path) -> None:
     v1 = _register(client, tmp_path, 1, gap=0.80, fpr=0.01)
     assert gate(client, NAME, v1, RULE).promote
     assert champion_version(client, NAME) == v1
 
     v2 = _register(client, tmp_path, 2, gap=0.70, fpr=0.01)  # worse: stays challenger
-    decision = gate(client, NAME, v2, RULE)
+    decision = gate(client, NAME, v2, RULE, paired=_paired(0.70, 0.80), collection="c1 (data md5 d1)")
     assert not decision.promote and decision.champion_version == v1
     assert champion_version(client, NAME) == v1
     assert str(client.get_model_version_by_alias(NAME, CHALLENGER).version) == v2
     tags = client.get_model_version(NAME, v2).tags
-    assert tags["gate.status"] == "rejected" and "GAP 0.7000 < champion 0.8000" in tags["gate.reasons"]
+    assert tags["gate.status"] == "rejected" and "GAP 0.7000 vs champion 0.8000" in tags["gate.reasons"]
+    assert float(tags["gate.gap_delta_ci_high"]) == pytest.approx(-0.08)
+    assert tags["gate.collection"] == "c1 (data md5 d1)"
+
+    v_noise = _register(client, tmp_path, 4, gap=0.81, fpr=0.01)  # higher GAP, but inside the noise: kept out
+    assert not gate(client, NAME, v_noise, RULE, paired=_paired(0.81, 0.80)).promote
+    assert champion_version(client, NAME) == v1
 
     v3 = _register(client, tmp_path, 3, gap=0.85, fpr=0.005)  # better: promoted, v1 becomes previous
-    assert gate(client, NAME, v3, RULE).promote
+    assert gate(client, NAME, v3, RULE, paired=_paired(0.85, 0.80)).promote
     assert champion_version(client, NAME) == v3
     assert str(client.get_model_version_by_alias(NAME, PREVIOUS).version) == v1
     passed = client.search_model_versions(f"name='{NAME}' and tags.`gate.status`='passed'")
     assert sorted(str(v.version) for v in passed) == sorted([v1, v3])
+    assert float(client.get_model_version(NAME, v3).tags["gate.gap_delta_ci_low"]) == pytest.approx(0.03)
 
     # the champion loads by alias and answers
     model = mlflow.pyfunc.load_model(f"models:/{NAME}@{CHAMPION}")

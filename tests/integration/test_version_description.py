@@ -44,7 +44,8 @@ def test_descriptions_on_a_real_registry(tmp_path: Path, monkeypatch: pytest.Mon
     rec = ("landmark-recognizer", versions["landmark-recognizer"])
     for key in ("gap", "fpr_at_threshold"):
         client.set_model_version_tag(*rec, f"metric.{key}", str(METRICS[key]))
-    decision = gate(client, *rec, PromotionParams(max_gap_drop=0.0, max_fpr_rise=0.0))
+    rule = PromotionParams(gap_margin=0.0, confidence=0.95, bootstrap_samples=1000, max_fpr_rise=0.0, seed=0)
+    decision = gate(client, *rec, rule)
     describe_pair(client, rec, ("landmark-index", versions["landmark-index"]), METRICS, LINEAGE, decision)
 
     text = client.get_model_version(*rec).description
