@@ -1,4 +1,4 @@
-"""Ablation of the training choices on the real tourist photos: `python -m landmark.training.ablation
+"""Ablation of the training choices on the real tourist photos: `python -m research.ablation
 --device cpu|cuda --out docs/training_ablation.md`.
 
 Split (fixed seed): of the landmarks in the real-photo manifest, `unknown` are left out entirely
@@ -37,8 +37,8 @@ from landmark.training.head import GrowingHead
 from landmark.training.losses import init_centres
 from landmark.training.trainer import train_stage
 
-log = logging.getLogger("landmark.training.ablation")
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-landmarks"
+log = logging.getLogger("research.ablation")
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-landmarks"
 VARIANTS = (
     "frozen",
     "softmax",
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
         weights=args.weights,
         center_lambda=args.center_lambda,
     )
-    command = "python -m landmark.training.ablation " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python -m research.ablation " + " ".join(sys.argv[1:] if argv is None else argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(to_markdown(table, command, args.device))
     log.info("wrote %s", args.out)
