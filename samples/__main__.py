@@ -37,7 +37,7 @@ def generate(
     try:
         summary = generate_sample_world(target, params, progress=True, overwrite=overwrite)
     except FileExistsError as exc:
-        console.print(f"[red]error:[/red] {exc} (pass --overwrite to draw it again)")
+        console.print(f"[red]error:[/red] {target / 'images'} is not empty: pass --overwrite to draw it again")
         raise typer.Exit(2) from exc
     console.print(f"sample world: {summary}")
     if commit and target.resolve() == (root / "data").resolve():  # only data/ is DVC-tracked
