@@ -1,4 +1,4 @@
-# `make run`: venv + install + the full retrain flow on the embedded sample world.
+# `make run`: venv + install + DVC/MLflow setup + the sample world (when data/ has none) + the full retrain flow.
 # `make test`: venv + install + the test suite.
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -30,6 +30,7 @@ venv: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/landmark setup
+	test -f data/manifest.csv || $(BIN)/python -m samples
 	$(BIN)/landmark retrain
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
@@ -41,8 +42,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 lint: $(STAMP)
-	$(BIN)/ruff check landmark flows tests bench
-	$(BIN)/mypy landmark flows
+	$(BIN)/ruff check landmark flows samples research tests bench
+	$(BIN)/mypy landmark flows samples research
 
 clean-artifacts:
 	rm -rf artifacts

@@ -18,8 +18,8 @@ def check_project(root: Path) -> None:
         if not (root / name).is_file():
             raise PreflightError(f"{root / name} not found: run from the project root")
     if not (root / "data" / "manifest.csv").is_file():
-        raise PreflightError(f"{root / 'data' / 'manifest.csv'} not found: run `landmark setup` "
-                             "(generates the sample world) or `landmark data import ...` first")
+        raise PreflightError(f"{root / 'data' / 'manifest.csv'} not found: run `landmark setup`, then "
+                             "`landmark data import ...` or `python -m samples` (the sample world) first")
 
 
 def check_health(name: str, url: str, remedy: str, timeout_s: float = 5.0) -> None:

@@ -14,6 +14,9 @@ import yaml
 
 @dataclass(frozen=True)
 class SampleParams:
+    """params.yaml `sample`: the generated world of the `samples` package (`python -m samples`); the
+    product only parses it."""
+
     seed: int
     n_landmarks: int
     photos_per_landmark: int

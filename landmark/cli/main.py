@@ -16,7 +16,7 @@ from landmark.env import apply_offline_env, repo_root
 app = typer.Typer(help="Landmark recognition via deep metric learning (Boiarov & Tyantov, arXiv 1908.10192): "
                   "data versions, the retrain pipeline, the model registry and the recognizer.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
-data_app = typer.Typer(help="The landmark database: generate, import, list versions, roll back.",
+data_app = typer.Typer(help="The landmark database: import, list versions, roll back.",
                        no_args_is_help=True)
 model_app = typer.Typer(help="Registered models: list versions, roll the champion back.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -36,30 +36,10 @@ def _fail(message: str) -> None:
 
 
 @data_app.command("sample")
-def data_sample(
-    out: Annotated[Path, typer.Option(help="Data root to (re)generate.")] = Path("data"),
-    commit: Annotated[bool, typer.Option(help="Track with DVC and commit data.dvc as a new data version.")] = True,
-) -> None:
-    """Generate the embedded sample world (params `sample`) into data/ and make it a data version."""
-    import contextlib
-
-    from landmark.data.sample_world import generate_sample_world
-    from landmark.data.versions import commit_data_version
-    from landmark.params import load_params
-    from landmark.project_lock import ProjectBusy, project_lock
-
-    root = _root()
-    params = load_params(root / "params.yaml").sample
-    tracked = (root / out).resolve() == (root / "data").resolve()  # only data/ is DVC-tracked
-    try:  # never rewrite data/ under a running retrain
-        with project_lock(root, "landmark data sample") if tracked else contextlib.nullcontext():
-            summary = generate_sample_world(root / out, params, progress=True, overwrite=True)
-            console.print(f"sample world: {summary}")
-            if commit and tracked:
-                version = commit_data_version(root, f"sample world (seed {params.seed})", source="sample")
-                console.print(f"data version {version.commit[:10]}: {version.meta}")
-    except ProjectBusy as exc:
-        _fail(str(exc))
+def data_sample() -> None:
+    """Moved: the sample world is drawn by `python -m samples` (outside the product library)."""
+    _fail("the sample world moved out of the product: run `python -m samples` from the project root "
+          "(draws params `sample` into data/ and commits it as a data version; --help for options)")
 
 
 @data_app.command("versions")
@@ -108,25 +88,20 @@ def data_contact_sheet(
 def setup(
     remote: Annotated[str, typer.Option(help="Folder of the DVC remote (default <repo>/.dvc-remote).")] = "",
 ) -> None:
-    """Prepare a fresh clone: DVC and its remote, the MLflow store, and the sample world as data."""
-    from landmark.data.versions import commit_data_version, ensure_dvc
+    """Prepare a fresh clone: DVC and its remote, and the MLflow store. Data comes separately."""
+    from landmark.data.versions import ensure_dvc
     from landmark.registry.tracking import ensure_experiment
 
     root = _root()
     ensure_dvc(root, remote or None)
     ensure_experiment(root)
-    if not (root / "data" / "manifest.csv").is_file():
-        from landmark.data.sample_world import generate_sample_world
-        from landmark.params import load_params
-
-        params = load_params(root / "params.yaml").sample
-        console.print("generating the sample world into data/ ...")
-        generate_sample_world(root / "data", params, progress=True)
-        version = commit_data_version(root, f"sample world (seed {params.seed})", source="sample")
-        console.print(f"data version {version.commit[:10]}: {version.meta}")
-    else:
+    if (root / "data" / "manifest.csv").is_file():
         console.print("data/ is present: kept")
-    console.print("setup done: next `landmark retrain`")
+        console.print("setup done: next `landmark retrain`")
+        return
+    console.print("setup done; data/ is empty. Get data, then run `landmark retrain`:\n"
+                  "  landmark data import --from-folder PHOTOS/   your photos, one sub-folder per landmark\n"
+                  "  python -m samples                            the generated sample world (params `sample`)")
 
 
 @app.command("retrain")

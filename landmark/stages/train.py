@@ -19,13 +19,13 @@ from landmark import layout
 from landmark.data.manifest import read_manifest
 from landmark.env import apply_offline_env, compute_threads
 from landmark.models.checkpoint import load_embedder, save_embedder
-from landmark.models.embedder import Embedder, create_embedder
+from landmark.models.embedder import Embedder
 from landmark.params import Params, load_params
 from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
 from landmark.training.curriculum import class_order, stage_rows
+from landmark.training.curriculum_run import start_stage
 from landmark.training.curves import plot_curves
 from landmark.training.head import GrowingHead
-from landmark.training.losses import init_centres
 from landmark.training.trainer import TrainResult, train_stage
 
 log = logging.getLogger("landmark.stages.train")
@@ -34,19 +34,15 @@ log = logging.getLogger("landmark.stages.train")
 def start_point(
     params: Params, stage: int, prev: Path, classes: list[str]
 ) -> tuple[Embedder, GrowingHead, torch.Tensor]:
-    """Stage 1: the pretrained embedder and a fresh head; stage K: stage K-1's model, its head grown
-    with the new classes, its centres (zero rows for new classes)."""
-    sub = params.train.subcenters if params.train.loss == "subcenter_arcface" else 1
+    """Stage 1: the pretrained embedder and a fresh head; stage K: stage K-1's model, head and centres
+    read from `prev` and grown with the new classes (curriculum_run.start_stage)."""
     if stage == 1:
-        model = create_embedder(params.backbone, pretrained=True)
-        head = GrowingHead(classes, model.embed_dim, sub, seed=params.train.seed)
-        return model, head, init_centres(len(classes), model.embed_dim)
+        return start_stage(params.backbone, params.train, stage, classes, None)
     if not (prev / "model.pt").is_file():
         raise FileNotFoundError(f"{prev / 'model.pt'}: stage {stage - 1} has not finished; run it first")
     model = load_embedder(prev / "model.pt")
-    head = GrowingHead.load(prev / "head.pt").grow(classes, seed=params.train.seed + stage)
     old = torch.load(prev / "centres.pt", map_location="cpu", weights_only=True)
-    return model, head, init_centres(head.num_classes, model.embed_dim, old=old)
+    return start_stage(params.backbone, params.train, stage, classes, (model, GrowingHead.load(prev / "head.pt"), old))
 
 
 def write_outputs(result: TrainResult, out: Path, stage: int, n_photos: int) -> dict[str, object]:

@@ -19,11 +19,11 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from landmark.data.manifest import NON_LANDMARK, read_manifest
-from landmark.data.sample_world import generate_sample_world
 from landmark.evaluation.albums import city_places, find_photos, group_albums
 from landmark.evaluation.albums_page import write_albums_page
 from landmark.params import SampleParams
 from landmark.retrieval.recognizer import Prediction, landmark_table
+from samples.world import generate_sample_world
 
 pytestmark = pytest.mark.integration
 WORLD = SampleParams(seed=11, n_landmarks=6, photos_per_landmark=4, image_size=128, mislabel_fraction=0.0,

@@ -61,3 +61,15 @@ def test_retrain_without_data_says_what_to_run(project: Path) -> None:
     shutil.copy(REPO / "dvc.yaml", project / "dvc.yaml")
     result = runner.invoke(app, ["retrain"])
     assert result.exit_code == 2 and "landmark setup" in result.output
+
+
+def test_data_sample_points_at_the_samples_package(project: Path) -> None:
+    result = runner.invoke(app, ["data", "sample"])
+    assert result.exit_code == 2 and "python -m samples" in result.output
+
+
+def test_setup_without_data_says_how_to_get_some(project: Path) -> None:
+    result = runner.invoke(app, ["setup", "--remote", str(project / ".dvc-remote")])
+    assert result.exit_code == 0, result.output
+    assert "python -m samples" in result.output and "landmark data import" in result.output
+    assert not (project / "data").exists()  # setup draws nothing

@@ -18,11 +18,11 @@ import torch
 import yaml
 
 from landmark.data.manifest import NON_LANDMARK, SPLIT_TRAIN, read_manifest, write_manifest
-from landmark.data.sample_world import generate_sample_world
 from landmark.data.split import assign_splits
 from landmark.models.checkpoint import save_embedder
 from landmark.models.embedder import create_embedder
 from landmark.params import parse_params
+from samples.world import generate_sample_world
 from tests.integration.tiny_project import REPO, tiny_params
 
 pytestmark = pytest.mark.integration

@@ -86,9 +86,11 @@ def test_import_into_the_data_root_during_a_retrain_refuses(project: Path, repo_
 
 def test_sample_world_into_the_data_root_during_a_retrain_refuses(
         project: Path, repo_dir: Path, retrain_running: subprocess.Popen[str]) -> None:
-    done = _cli(project, repo_dir, "data", "sample")
+    env = dict(os.environ, PYTHONPATH=str(repo_dir), COLUMNS="400")
+    done = subprocess.run([sys.executable, "-m", "samples"], cwd=project, env=env, capture_output=True, text=True,
+                          timeout=120)
     assert done.returncode == 2, done.stderr
-    assert "landmark data sample refused: landmark retrain" in " ".join(done.stderr.split())
+    assert "python -m samples refused: landmark retrain" in " ".join(done.stderr.split())
     assert not (project / "data").exists()
 
 

@@ -20,13 +20,13 @@ from typer.testing import CliRunner
 
 from landmark.cli.main import app
 from landmark.data.manifest import NON_LANDMARK, read_manifest
-from landmark.data.sample_world import generate_sample_world
 from landmark.models.checkpoint import save_embedder
 from landmark.models.embedder import create_embedder
 from landmark.models.extract import embed_paths
 from landmark.params import SampleParams, load_params
 from landmark.retrieval.build import build_index, calibrate_index
 from landmark.retrieval.recognizer import Recognizer, landmark_table
+from samples.world import generate_sample_world
 from tests.integration.tiny_project import REPO
 
 pytestmark = pytest.mark.integration

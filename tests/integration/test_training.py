@@ -1,4 +1,5 @@
-"""Two curriculum stages on a tiny generated world (real timm weights, MLflow); resume after kill -9."""
+"""Two curriculum stages on a tiny generated world (real timm weights, MLflow), the same two in one process
+(training.curriculum_run, what research/ uses); resume after kill -9."""
 
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ import yaml
 from PIL import Image, ImageDraw
 
 from landmark.data.images import load_rgb
-from landmark.data.manifest import NON_LANDMARK, write_manifest
+from landmark.data.manifest import NON_LANDMARK, read_manifest, write_manifest
 from landmark.models.checkpoint import load_embedder
 from landmark.models.transforms import eval_transform
 from landmark.params import load_params
 from landmark.stages import train as train_stage
+from landmark.training.curriculum_run import train_curriculum
 from landmark.training.head import GrowingHead
 
 pytestmark = pytest.mark.integration
@@ -143,6 +145,13 @@ def test_two_stages_grow_the_head_and_raise_accuracy(tmp_path: Path, monkeypatch
     runs = client.search_runs(client.search_experiments()[0].experiment_id, "tags.stage = 'train_2'")
     assert len(runs) == 1
     assert [m.step for m in client.get_metric_history(runs[0].info.run_id, "loss")] == [1, 2, 3]
+    # the same two stages in one process (what research/ runs) train exactly the same model
+    in_process = train_curriculum(read_manifest(manifest), tmp_path / "data", params.backbone, params.train,
+                                  params.train.stages, "cpu")
+    assert in_process.head.classes == head2.classes
+    assert [h["stage"] for h in in_process.history] == [1.0] * 3 + [2.0] * 3
+    for key, value in model.state_dict().items():
+        assert torch.allclose(in_process.model.state_dict()[key], value, atol=1e-5), key
 
 
 def test_kill_9_mid_epoch_resumes_from_last_checkpoint(tmp_path: Path) -> None:

@@ -35,9 +35,9 @@ def tiny_params() -> dict[str, Any]:
 
 def make_tiny_project(root: Path) -> Path:
     """Create the project at `root` and commit its first data version; returns `root`."""
-    from landmark.data.sample_world import generate_sample_world
     from landmark.data.versions import commit_data_version, ensure_dvc
     from landmark.params import parse_params
+    from samples.world import generate_sample_world
 
     root.mkdir(parents=True, exist_ok=True)
     for name in ("landmark", "flows"):

@@ -1,11 +1,11 @@
 """Recognition on the real tourist photos (../shared/data/real-landmarks), in the world of
-landmark.evaluation.real_world: 3 of the 10 landmarks left out of the index as unknown (must be
+research.real_world: 3 of the 10 landmarks left out of the index as unknown (must be
 rejected), generated scenes + skimage crops as non-landmark photos split train (the softmax's
 non-landmark class) / calibration (threshold) / query (distractors in the emulated collection).
 
 Measured: the frozen ImageNet backbone with the recognizer's centroids and the baselines; a trained
 network when LANDMARK_REAL_MODEL points to its model.pt (+ .json; written by
-`python -m landmark.experiments.real_photos --save-model DIR`). LANDMARK_REAL_REPORT=<file> writes
+`python -m research.real_photos --save-model DIR`). LANDMARK_REAL_REPORT=<file> writes
 the markdown table."""
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 
 from landmark.data.manifest import NON_LANDMARK, SPLIT_CALIBRATION, SPLIT_QUERY, SPLIT_TRAIN, SPLIT_UNKNOWN
-from landmark.evaluation.real_world import UNKNOWN, build_real_world
 from landmark.evaluation.run import metrics_table
 from landmark.evaluation.systems import frozen_embedder
-from landmark.experiments.evaluate_real import KEYS, embed_world, evaluate_model, world_sets
 from landmark.params import load_params, with_overrides
+from research.evaluate_real import KEYS, embed_world, evaluate_model, world_sets
+from research.real_world import UNKNOWN, build_real_world
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.real
@@ -54,7 +54,7 @@ def _evaluate(world: pd.DataFrame, model_path: str | None) -> dict:
     if model_path is None:
         evaluations = evaluate_model(frozen, sets, params, main="frozen_recognizer")
     else:
-        from landmark.experiments.train_real import load_half
+        from research.train_real import load_half
 
         path = Path(model_path)
         model = load_half(path) if path.name.endswith(".half.pt") else load_embedder(path)

@@ -1,7 +1,7 @@
 """The two cleaning passes on real tourist photos with injected noise (one seed; about 2 minutes).
 
 First pass on frozen features, training on what it kept (the project's trainer, 4 epochs, CPU),
-second pass with frozen + trained features (landmark.experiments.clean_real). Measured on this
+second pass with frozen + trained features (research.clean_real). Measured on this
 machine (docs/cleaning.md), seed 0: first pass P 0.843 R 0.861, second pass P 0.918 R 0.858,
 baseline at the same removal count P 0.81.
 """
@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 import torch
 
-from landmark.experiments.clean_real import run_seed
 from landmark.models.embedder import create_embedder
 from landmark.models.extract import embed_paths
 from landmark.params import load_params
+from research.clean_real import run_seed
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 

@@ -1,4 +1,4 @@
-"""Alternative acceptance scores (landmark.retrieval.rejection) on hand-built vectors and a real faiss index."""
+"""Alternative acceptance scores (research.rejection) on hand-built vectors and a real faiss index."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from landmark.data.manifest import SPLIT_CALIBRATION, SPLIT_QUERY, SPLIT_TRAIN
-from landmark.evaluation.real_world import split_by_source
 from landmark.retrieval.index import CentroidIndex
-from landmark.retrieval.rejection import acceptance_scores, negative_similarity, top_two_landmarks
+from research.real_world import split_by_source
+from research.rejection import acceptance_scores, negative_similarity, top_two_landmarks
 
 
 def _unit(*rows: list[float]) -> np.ndarray:

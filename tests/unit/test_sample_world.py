@@ -15,11 +15,11 @@ import pytest
 from landmark.data.contact_sheet import render_contact_sheet
 from landmark.data.images import load_rgb
 from landmark.data.manifest import NON_LANDMARK, read_manifest
-from landmark.data.render.photo import landmark_photo
-from landmark.data.render.specs import make_landmark_specs
-from landmark.data.render.views import ViewCache
-from landmark.data.sample_world import generate_sample_world
 from landmark.params import SampleParams
+from samples.render.photo import landmark_photo
+from samples.render.specs import make_landmark_specs
+from samples.render.views import ViewCache
+from samples.world import generate_sample_world
 
 TINY = SampleParams(
     seed=3,

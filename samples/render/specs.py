@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from landmark.data.render.canvas import Color, hsv_color, jitter_color
+from samples.render.canvas import Color, hsv_color, jitter_color
 
 VIEW_OUTSIDE, VIEW_INSIDE, VIEW_DETAIL = "outside", "inside", "detail"
 

@@ -10,10 +10,10 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
-from landmark.data.render.architecture import block_building, window_grid
-from landmark.data.render.canvas import Color, ellipse, hsv_color, line, poly, rect, shade
-from landmark.data.render.effects import LIGHTING, Lighting, car, degrade, draw_lighting, occlude, person, sky
-from landmark.data.render.views import draw_ground
+from samples.render.architecture import block_building, window_grid
+from samples.render.canvas import Color, ellipse, hsv_color, line, poly, rect, shade
+from samples.render.effects import LIGHTING, Lighting, car, degrade, draw_lighting, occlude, person, sky
+from samples.render.views import draw_ground
 
 SCENE_KINDS = ("ordinary_building", "street", "nature", "people", "food", "room")
 

@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 
 from PIL import ImageDraw
 
-from landmark.data.render.architecture import DARK, masonry, window_grid
-from landmark.data.render.canvas import arch, ellipse, line, poly, rect, shade
-from landmark.data.render.specs import Palette
+from samples.render.architecture import DARK, masonry, window_grid
+from samples.render.canvas import arch, ellipse, line, poly, rect, shade
+from samples.render.specs import Palette
 
 Drawer = Callable[[ImageDraw.ImageDraw, int, Palette, Sequence[float]], None]
 

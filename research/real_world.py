@@ -76,8 +76,8 @@ def skimage_crops(out: Path, per_photo: int = 8, seed: int = 0, size: int = 128)
 
 def generated_scenes(out: Path, n: int, seed: int = 17, size: int = 128) -> pd.DataFrame:
     """`n` generated non-landmark scenes of the sample world -> rows (image_id, path, source)."""
-    from landmark.data.sample_world import generate_sample_world
     from landmark.params import load_params, with_overrides
+    from samples.world import generate_sample_world
 
     sample = with_overrides(
         load_params(),

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from PIL import ImageDraw
 
-from landmark.data.render.canvas import ellipse, hsv_color, line, mix, pointed_arch, poly, rect, shade
-from landmark.data.render.specs import Palette
+from samples.render.canvas import ellipse, hsv_color, line, mix, pointed_arch, poly, rect, shade
+from samples.render.specs import Palette
 
 
 def _stained(

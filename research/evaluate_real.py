@@ -1,6 +1,6 @@
 """Evaluating embedders on the real-photo world: the full recognizer (centroids, faiss, threshold at
 params.index.target_fpr on the calibration non-landmarks) and the baselines on the emulated collection,
-plus the alternative acceptance scores of landmark.retrieval.rejection."""
+plus the alternative acceptance scores of research.rejection."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from landmark.evaluation.systems import embed_sets, evaluate_systems
 from landmark.models.embedder import Embedder
 from landmark.params import Params
 from landmark.retrieval.build import build_index
-from landmark.retrieval.rejection import acceptance_scores
 from landmark.retrieval.threshold import calibrate
+from research.rejection import acceptance_scores
 
 log = logging.getLogger(__name__)
 KEYS = (

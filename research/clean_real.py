@@ -1,11 +1,11 @@
 """Cleaning quality on the real photos with injected noise: first pass (frozen features), training on
 what it kept, second pass (frozen + trained network); precision and recall of the removal per seed.
 
-    python -m landmark.experiments.clean_real [--seeds 0,1,2] [--epochs 4] [--out docs/cleaning_results.md]
+    python -m research.clean_real [--seeds 0,1,2] [--epochs 4] [--out docs/cleaning_results.md]
 
 Noise (landmark.cleaning.scoring.inject_noise): one landmark leaves the set and 5% of the set's size
 of its photos are filed under the others; 20% of the rest are moved to a wrong landmark. Training
-(landmark.experiments.train_real): softmax over the filed landmarks of the photos the first pass kept,
+(research.train_real): softmax over the filed landmarks of the photos the first pass kept,
 the project's trainer and augmentations, last 2 backbone blocks, 128 px, AdamW lr 0.002, cosine.
 The baseline removes the photos least similar to their landmark's mean (whitened frozen features),
 as many as the second pass removes.
@@ -27,14 +27,14 @@ import torch
 from landmark.cleaning.pipeline import clean_landmark_photos
 from landmark.cleaning.scoring import baseline_remove, inject_noise, removal_scores
 from landmark.cleaning.second_pass import second_pass_keep
-from landmark.experiments.train_real import Variant, train_variant
 from landmark.models.embedder import create_embedder
 from landmark.models.extract import embed_paths
 from landmark.params import load_params, with_overrides
 from landmark.retrieval.whitening import fit_whitening
+from research.train_real import Variant, train_variant
 
 log = logging.getLogger(__name__)
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real-landmarks"
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-landmarks"
 MARGINS = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05)  # second-pass margins also reported (same evidence)
 
 
@@ -95,8 +95,8 @@ def main(argv: list[str] | None = None) -> None:
     lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
     lines += ["| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |"
               for row in table.itertuples(index=False)]
-    command = "python -m landmark.experiments.clean_real " + " ".join(argv if argv is not None else [])
-    text = "\n".join(["# Cleaning on the real photos with injected noise (landmark.experiments.clean_real)", "",
+    command = "python -m research.clean_real " + " ".join(argv if argv is not None else [])
+    text = "\n".join(["# Cleaning on the real photos with injected noise (research.clean_real)", "",
                       f"Command: `{command.strip()}` (CPU, 2 cores).", "", *lines, ""])
     args.out.write_text(text)
     print(text)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from landmark.data.render.canvas import ellipse, hsv_color, mix, perspective_coeffs, rect, view_window
-from landmark.data.render.effects import (
+from samples.render.canvas import ellipse, hsv_color, mix, perspective_coeffs, rect, view_window
+from samples.render.effects import (
     LIGHTING,
     Lighting,
     degrade,
@@ -20,8 +20,8 @@ from landmark.data.render.effects import (
     sky,
     tint_lut,
 )
-from landmark.data.render.specs import VIEW_DETAIL, VIEW_INSIDE, VIEW_OUTSIDE, LandmarkSpec
-from landmark.data.render.views import HORIZON
+from samples.render.specs import VIEW_DETAIL, VIEW_INSIDE, VIEW_OUTSIDE, LandmarkSpec
+from samples.render.views import HORIZON
 
 
 def _window(rng: np.random.Generator, viewpoint: str, jitter: float) -> tuple[float, float, float]:

@@ -10,10 +10,10 @@ from collections.abc import Callable, Sequence
 
 from PIL import Image, ImageDraw
 
-from landmark.data.render import architecture, interiors, monuments
-from landmark.data.render.canvas import line, rect, shade
-from landmark.data.render.details import DETAILS
-from landmark.data.render.specs import VIEW_DETAIL, VIEW_INSIDE, VIEW_OUTSIDE, LandmarkSpec, Palette
+from samples.render import architecture, interiors, monuments
+from samples.render.canvas import line, rect, shade
+from samples.render.details import DETAILS
+from samples.render.specs import VIEW_DETAIL, VIEW_INSIDE, VIEW_OUTSIDE, LandmarkSpec, Palette
 
 HORIZON = 0.8  # canvas fraction of the ground line in outside views
 

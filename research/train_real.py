@@ -4,8 +4,11 @@ Train rows: the known landmarks' train photos (classes 1..L) plus the non-landma
 (class 0, the paper's non-landmark softmax class; sampled `train.non_landmark_per_batch` per batch).
 A curriculum variant splits the landmarks into `parts` by a difficulty score (mean cosine of a
 landmark's train photos to their centroid in frozen-backbone features, easiest first) and trains
-stage k on parts 1..k, the head growing and the run warm-starting from stage k-1. Every variant
-gets the same total epochs. Nothing here imports faiss or mlflow (it runs on a bare GPU machine).
+stage k on parts 1..k, the head growing and the run warm-starting from stage k-1: the product's own
+curriculum loop (landmark.training.curriculum_run.train_curriculum, the same seeds and head growth as
+the DVC stages train_1..train_K); a variant only changes its parameters (loss, centre weight,
+trainable blocks, rows, parts, stage schedule). Every variant gets the same total epochs. Nothing here
+imports faiss or mlflow (it runs on a bare GPU machine).
 """
 
 from __future__ import annotations
@@ -26,9 +29,7 @@ from landmark.data.manifest import NON_LANDMARK, SPLIT_TRAIN
 from landmark.models.embedder import Embedder, create_embedder
 from landmark.models.extract import embed_paths
 from landmark.params import Params, StageParams, with_overrides
-from landmark.training.head import GrowingHead
-from landmark.training.losses import init_centres
-from landmark.training.trainer import train_stage
+from landmark.training.curriculum_run import train_curriculum
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,23 @@ def train_rows(world: pd.DataFrame, non_landmark: bool = True) -> pd.DataFrame:
     return rows.reset_index(drop=True)
 
 
+def stage_schedule(epochs: int, stages: int, lr: float, image_size: int) -> list[StageParams]:
+    """`epochs` spread over `stages` curriculum stages (the first ones take the remainder), stage k at
+    lr / k: the experiments' stand-in for params.yaml's `train.stages`."""
+    return [
+        StageParams(epochs=epochs // stages + (1 if k <= epochs % stages else 0), lr=lr / k, image_size=image_size)
+        for k in range(1, stages + 1)
+    ]
+
+
+def with_parts(rows: pd.DataFrame, parts: dict[str, int] | None) -> pd.DataFrame:
+    """`rows` with the `part` column the product's curriculum reads: parts[landmark] for landmark rows
+    (1 for all when `parts` is None), empty for non-landmark rows."""
+    is_lm = rows["landmark"] != NON_LANDMARK
+    part = rows["landmark"].map(parts) if parts is not None else pd.Series(1, index=rows.index)
+    return rows.assign(part=part.where(is_lm, None))
+
+
 def train_variant(
     variant: Variant,
     world: pd.DataFrame,
@@ -94,8 +112,10 @@ def train_variant(
     lr: float,
     device: str,
 ) -> tuple[Embedder, list[dict[str, float]]]:
-    """Train `variant` from the pretrained embedder on the world's train split (absolute paths).
-    Returns the embedder (eval mode, on `device`) and the per-epoch history of all stages."""
+    """Train `variant` from the pretrained embedder on the world's train split (absolute paths) with the
+    product's curriculum loop (training.curriculum_run.train_curriculum): len(set(parts)) stages when
+    `variant.curriculum`, else one. Returns the embedder (eval mode, on `device`) and the per-epoch
+    history of all stages."""
     p = with_overrides(
         params,
         "train",
@@ -105,33 +125,15 @@ def train_variant(
         if variant.trainable_blocks is None
         else variant.trainable_blocks,
         non_landmark_per_batch=params.train.non_landmark_per_batch if variant.non_landmark else 0,
+        curriculum=variant.curriculum,
     )
-    torch.manual_seed(p.train.seed)  # the neck initialisation: the same for every variant and rerun
-    model = create_embedder(p.backbone, pretrained=True)
-    rows = train_rows(world, variant.non_landmark)
-    is_lm = (rows["landmark"] != NON_LANDMARK).to_numpy()
     k = max(parts.values()) if variant.curriculum else 1
     total = max(1, int(round(epochs * variant.epochs_factor)))
-    head: GrowingHead | None = None
-    centres: torch.Tensor | None = None
-    history: list[dict[str, float]] = []
-    for stage in range(1, k + 1):
-        part = rows["landmark"].map(parts).to_numpy(dtype=float)
-        keep = ~is_lm | (part <= stage) if k > 1 else np.ones(len(rows), dtype=bool)
-        stage_rows = rows[keep]
-        landmarks = sorted(set(stage_rows.loc[is_lm[keep], "landmark"]), key=lambda n: (parts[n], n))
-        sub = p.train.subcenters if variant.loss == "subcenter_arcface" else 1
-        names = [NON_LANDMARK, *landmarks]
-        head = GrowingHead(names, model.embed_dim, sub, seed=p.train.seed) if head is None else head.grow(names)
-        centres = init_centres(head.num_classes, model.embed_dim, old=centres)
-        stage_epochs = total // k + (1 if stage <= total % k else 0)
-        sp = StageParams(epochs=stage_epochs, lr=lr / stage, image_size=p.backbone.image_size)
-        labels = head.index(stage_rows["landmark"].tolist()).tolist()
-        result = train_stage(model, head, centres, Path("/"), stage_rows["path"].tolist(), labels, p.train, sp, device)
-        centres = result.centres.cpu()
-        history += [{**h, "stage": float(stage)} for h in result.history]
-        log.info("%s stage %d/%d (%d photos): %s", variant.name, stage, k, len(stage_rows), history[-1:])
-    return model.eval(), history
+    frame = with_parts(train_rows(world, variant.non_landmark), parts if variant.curriculum else None)
+    result = train_curriculum(frame, Path("/"), p.backbone, p.train,
+                              stage_schedule(total, k, lr, p.backbone.image_size), device)
+    log.info("%s: %d stage(s), last epoch %s", variant.name, k, result.history[-1:])
+    return result.model, result.history
 
 
 def frozen_parts(world: pd.DataFrame, params: Params, k: int, device: str) -> dict[str, int]:

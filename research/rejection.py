@@ -1,7 +1,7 @@
 """Alternative acceptance scores for rejecting photos the index should not answer.
 
 The recognizer's score is the cosine similarity s1 of the nearest centroid. Two alternatives from the
-field, measured in landmark.experiments.real_photos:
+field, measured in research.real_photos:
 
 - margin: s1 - beta * s2, where s2 is the similarity of the nearest centroid of ANOTHER landmark. A
   photo of an unknown landmark is often about as close to two known landmarks; a true match is close

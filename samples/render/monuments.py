@@ -10,9 +10,9 @@ from collections.abc import Sequence
 
 from PIL import ImageDraw
 
-from landmark.data.render.architecture import DARK, window_grid
-from landmark.data.render.canvas import arch, ellipse, line, pointed_arch, poly, rect, shade
-from landmark.data.render.specs import Palette
+from samples.render.architecture import DARK, window_grid
+from samples.render.canvas import arch, ellipse, line, pointed_arch, poly, rect, shade
+from samples.render.specs import Palette
 
 
 def clock_tower(draw: ImageDraw.ImageDraw, c: int, p: Palette, s: Sequence[float], h: float) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from PIL import ImageDraw
 
-from landmark.data.render.canvas import (
+from samples.render.canvas import (
     Color,
     arch,
     ellipse,
@@ -21,7 +21,7 @@ from landmark.data.render.canvas import (
     rect,
     shade,
 )
-from landmark.data.render.specs import Palette
+from samples.render.specs import Palette
 
 DARK: Color = (28, 24, 30)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from landmark.data.render.canvas import Color, ellipse, hsv_color, rect, shade, vertical_gradient
+from samples.render.canvas import Color, ellipse, hsv_color, rect, shade, vertical_gradient
 
 # kind -> (sky top, sky bottom, multiplicative tint of lit surfaces)
 LIGHTING: dict[str, tuple[Color, Color, tuple[float, float, float]]] = {

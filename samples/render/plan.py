@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from landmark.data.manifest import NON_LANDMARK
-from landmark.data.render.scenes import SCENE_KINDS
-from landmark.data.render.specs import CITIES, LandmarkSpec, viewpoint_plan
+from samples.render.scenes import SCENE_KINDS
+from samples.render.specs import CITIES, LandmarkSpec, viewpoint_plan
 
 NON_LANDMARK_FOLDER = "non_landmark"
 

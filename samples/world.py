@@ -1,4 +1,4 @@
-"""`landmark data sample`: a deterministic synthetic world of landmarks and ordinary photos.
+"""The sample world (`python -m samples`): a deterministic synthetic world of landmarks and ordinary photos.
 
 Layout written under `out_dir`:
     images/<landmark or non_landmark>/<image_id>.jpg   JPEG quality 90, image_size x image_size
@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 
 from landmark.data.manifest import MANIFEST_NAME, NOISE_TRUTH_NAME, NON_LANDMARK, write_manifest
-from landmark.data.render.photo import landmark_photo
-from landmark.data.render.plan import PhotoTask, plan_world
-from landmark.data.render.scenes import non_landmark_photo
-from landmark.data.render.specs import LandmarkSpec, make_landmark_specs
-from landmark.data.render.views import ViewCache
 from landmark.params import SampleParams
+from samples.render.photo import landmark_photo
+from samples.render.plan import PhotoTask, plan_world
+from samples.render.scenes import non_landmark_photo
+from samples.render.specs import LandmarkSpec, make_landmark_specs
+from samples.render.views import ViewCache
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Ablation of the training choices on the real tourist photos: `python -m landmark.training.ablation
+"""Ablation of the training choices on the real tourist photos: `python -m research.ablation
 --device cpu|cuda --out docs/training_ablation.md`.
 
 Split (fixed seed): of the landmarks in the real-photo manifest, `unknown` are left out entirely
@@ -8,10 +8,11 @@ non-landmark class is left out of this ablation (the centre loss is then Wen et 
 
 Variants: frozen ImageNet backbone (GeM-pooled features, no training); softmax; softmax + centre loss;
 softmax + centre loss with curriculum (K parts by a difficulty score from the frozen features: mean
-cosine of a landmark's photos to its centroid); ArcFace; sub-center ArcFace. Every trained variant gets
-the same total epochs. Metrics: accuracy@1 by nearest centroid on held-out photos, and rejection of
-the unknown landmarks' photos by top centroid similarity (ROC AUC known-vs-unknown, sensitivity at
-1% FPR: share of held-out photos correctly named above the threshold that passes 1% of unknown ones).
+cosine of a landmark's photos to its centroid); ArcFace; sub-center ArcFace. Every variant trains with
+the product's curriculum loop (landmark.training.curriculum_run) and gets the same total epochs.
+Metrics: accuracy@1 by nearest centroid on held-out photos, and rejection of the unknown landmarks'
+photos by top centroid similarity (ROC AUC known-vs-unknown, sensitivity at 1% FPR: share of held-out
+photos correctly named above the threshold that passes 1% of unknown ones).
 """
 
 from __future__ import annotations
@@ -29,16 +30,14 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from landmark.data.images import load_rgb
-from landmark.data.manifest import NON_LANDMARK
 from landmark.models.embedder import Embedder, create_embedder
 from landmark.models.transforms import eval_transform
-from landmark.params import Params, StageParams, load_params, with_overrides
-from landmark.training.head import GrowingHead
-from landmark.training.losses import init_centres
-from landmark.training.trainer import train_stage
+from landmark.params import Params, load_params, with_overrides
+from landmark.training.curriculum_run import train_curriculum
+from research.train_real import difficulty_parts, stage_schedule, with_parts
 
-log = logging.getLogger("landmark.training.ablation")
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-landmarks"
+log = logging.getLogger("research.ablation")
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-landmarks"
 VARIANTS = (
     "frozen",
     "softmax",
@@ -94,15 +93,9 @@ def evaluate(emb: np.ndarray, frame: pd.DataFrame) -> dict[str, float]:
 
 
 def curriculum_parts(emb: np.ndarray, frame: pd.DataFrame, k: int) -> dict[str, int]:
-    """Landmark -> part 1..k, easiest (highest mean cosine to own centroid) first."""
-    train = frame["role"] == "train"
-    score = {}
-    for name in sorted(frame.loc[train, "landmark"].unique()):
-        e = emb[(train & (frame["landmark"] == name)).to_numpy()]
-        c = e.mean(0) / np.linalg.norm(e.mean(0))
-        score[name] = float((e @ c).mean())
-    order = sorted(score, key=lambda n: -score[n])
-    return {n: 1 + i for i, chunk in enumerate(np.array_split(np.asarray(order), k)) for n in chunk}
+    """Landmark -> part 1..k of the train photos, easiest (highest mean cosine to own centroid) first."""
+    train = (frame["role"] == "train").to_numpy()
+    return difficulty_parts(emb[train], frame.loc[train, "landmark"].to_numpy(dtype=object), k)
 
 
 def train_variant(
@@ -115,34 +108,17 @@ def train_variant(
     lr: float,
     device: str,
 ) -> Embedder:
-    """Train one variant from the pretrained embedder; the curriculum variant runs len(parts) stages."""
+    """Train one variant from the pretrained embedder with the product's curriculum loop
+    (training.curriculum_run.train_curriculum); the curriculum variant runs len(set(parts)) stages."""
     loss = variant.removesuffix("_curriculum")
-    p = with_overrides(params, "train", loss=loss, non_landmark_per_batch=0)
-    torch.manual_seed(p.train.seed)  # the neck initialisation: the same for every variant and rerun
-    model = create_embedder(p.backbone, pretrained=True)
-    rows = frame[frame["role"] == "train"]
-    k = max(parts.values()) if variant.endswith("_curriculum") else 1
-    head: GrowingHead | None = None
-    centres = None
-    for stage in range(1, k + 1):
-        stage_rows = rows[rows["landmark"].map(parts) <= stage] if k > 1 else rows
-        names = [NON_LANDMARK, *sorted(stage_rows["landmark"].unique(), key=lambda n: (parts[n], n))]
-        sub = p.train.subcenters if loss == "subcenter_arcface" else 1
-        head = (
-            GrowingHead(names, model.embed_dim, sub, seed=p.train.seed) if head is None else head.grow(names)
-        )
-        centres = init_centres(head.num_classes, model.embed_dim, old=centres)
-        stage_epochs = epochs // k + (1 if stage <= epochs % k else 0)
-        sp = StageParams(epochs=stage_epochs, lr=lr / stage, image_size=p.backbone.image_size)
-        labels = head.index(stage_rows["landmark"].tolist()).tolist()
-        result = train_stage(
-            model, head, centres, root, stage_rows["path"].tolist(), labels, p.train, sp, device
-        )
-        centres = result.centres.cpu()
-        log.info(
-            "%s stage %d/%d: %s", variant, stage, k, result.history[-1] if result.history else "no epochs"
-        )
-    return model
+    curriculum = variant.endswith("_curriculum")
+    p = with_overrides(params, "train", loss=loss, non_landmark_per_batch=0, curriculum=curriculum)
+    k = max(parts.values()) if curriculum else 1
+    rows = with_parts(frame[frame["role"] == "train"].reset_index(drop=True), parts if curriculum else None)
+    result = train_curriculum(rows, root, p.backbone, p.train, stage_schedule(epochs, k, lr, p.backbone.image_size),
+                              device)
+    log.info("%s: %d stage(s), last epoch %s", variant, k, result.history[-1:] or "no epochs")
+    return result.model
 
 
 def run(
@@ -245,7 +221,7 @@ def main(argv: list[str] | None = None) -> None:
         weights=args.weights,
         center_lambda=args.center_lambda,
     )
-    command = "python -m landmark.training.ablation " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python -m research.ablation " + " ".join(sys.argv[1:] if argv is None else argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(to_markdown(table, command, args.device))
     log.info("wrote %s", args.out)

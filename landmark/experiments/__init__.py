@@ -1,1 +1,0 @@
-"""Measured experiments on the real photos (reproducible commands that write tables into docs/)."""
