@@ -94,7 +94,7 @@ def measure(
     frozen = apply_trainable_blocks(model.backbone, train.trainable_blocks)
     classes = 8
     head = GrowingHead([NON_LANDMARK, *[f"l{i}" for i in range(classes)]], model.embed_dim).to(device)
-    loss_fn = MetricLoss("softmax_center", head, center_lambda=train.center_lambda, center_alpha=train.center_alpha,
+    loss_fn = MetricLoss("softmax_centre", head, centre_lambda=train.centre_lambda, centre_alpha=train.centre_alpha,
                          arcface_margin=train.arcface_margin, arcface_scale=train.arcface_scale)
     centres = init_centres(head.num_classes, model.embed_dim).to(device)
     trainable = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())

@@ -90,8 +90,8 @@ class StageParams:
 class TrainParams:
     seed: int
     loss: str
-    center_lambda: float
-    center_alpha: float
+    centre_lambda: float
+    centre_alpha: float
     arcface_margin: float
     arcface_scale: float
     subcenters: int

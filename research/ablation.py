@@ -41,8 +41,8 @@ REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-landmarks
 VARIANTS = (
     "frozen",
     "softmax",
-    "softmax_center",
-    "softmax_center_curriculum",
+    "softmax_centre",
+    "softmax_centre_curriculum",
     "arcface",
     "subcenter_arcface",
 )
@@ -134,7 +134,7 @@ def run(
     unknown: int = 3,
     parts_k: int = 2,
     weights: str | None = None,
-    center_lambda: float | None = None,
+    centre_lambda: float | None = None,
 ) -> pd.DataFrame:
     """Train and evaluate each variant; one row per variant with its metrics and seconds."""
     params = load_params()
@@ -147,7 +147,7 @@ def run(
         trainable_blocks=trainable_blocks,
         num_workers=workers,
         seed=seed,
-        center_lambda=params.train.center_lambda if center_lambda is None else center_lambda,
+        centre_lambda=params.train.centre_lambda if centre_lambda is None else centre_lambda,
     )
     frame = split_real(pd.read_csv(root / "manifest.csv", dtype=str), seed, unknown)
     tf = eval_transform(
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--weights", default=None, help="override backbone.weights (a timm state_dict file)")
-    ap.add_argument("--center-lambda", type=float, default=None, help="override train.center_lambda")
+    ap.add_argument("--centre-lambda", type=float, default=None, help="override train.centre_lambda")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
         args.workers,
         tuple(args.variants.split(",")),
         weights=args.weights,
-        center_lambda=args.center_lambda,
+        centre_lambda=args.centre_lambda,
     )
     command = "python -m research.ablation " + " ".join(sys.argv[1:] if argv is None else argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)

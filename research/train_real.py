@@ -39,10 +39,10 @@ class Variant:
     """One training recipe; None fields keep the params.yaml value."""
 
     name: str
-    loss: str  # softmax | softmax_center | arcface | subcenter_arcface
+    loss: str  # softmax | softmax_centre | arcface | subcenter_arcface
     curriculum: bool = False
     non_landmark: bool = True  # non-landmark train photos as class 0
-    center_lambda: float | None = None
+    centre_lambda: float | None = None
     trainable_blocks: int | None = None
     epochs_factor: float = 1.0
 
@@ -50,18 +50,18 @@ class Variant:
 VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
-        Variant("softmax_center", "softmax_center", curriculum=True),
-        Variant("softmax_center_nocurr", "softmax_center"),
-        Variant("softmax_center_l05", "softmax_center", curriculum=True, center_lambda=0.5),
-        Variant("softmax_center_all", "softmax_center", curriculum=True, trainable_blocks=-1),
-        Variant("softmax_center_all_l05", "softmax_center", True, center_lambda=0.5, trainable_blocks=-1),
+        Variant("softmax_centre", "softmax_centre", curriculum=True),
+        Variant("softmax_centre_nocurr", "softmax_centre"),
+        Variant("softmax_centre_l05", "softmax_centre", curriculum=True, centre_lambda=0.5),
+        Variant("softmax_centre_all", "softmax_centre", curriculum=True, trainable_blocks=-1),
+        Variant("softmax_centre_all_l05", "softmax_centre", True, centre_lambda=0.5, trainable_blocks=-1),
         Variant("arcface", "arcface"),
         Variant("arcface_b1", "arcface", trainable_blocks=1),
         Variant("arcface_b3", "arcface", trainable_blocks=3),
         Variant("subcenter_arcface", "subcenter_arcface"),
         Variant("arcface_all", "arcface", trainable_blocks=-1),
         Variant("subcenter_arcface_all", "subcenter_arcface", trainable_blocks=-1),
-        Variant("softmax_center_nonl", "softmax_center", curriculum=True, non_landmark=False),
+        Variant("softmax_centre_nonl", "softmax_centre", curriculum=True, non_landmark=False),
     )
 }
 
@@ -120,7 +120,7 @@ def train_variant(
         params,
         "train",
         loss=variant.loss,
-        center_lambda=params.train.center_lambda if variant.center_lambda is None else variant.center_lambda,
+        centre_lambda=params.train.centre_lambda if variant.centre_lambda is None else variant.centre_lambda,
         trainable_blocks=params.train.trainable_blocks
         if variant.trainable_blocks is None
         else variant.trainable_blocks,

@@ -11,12 +11,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def plot_curves(history: list[dict[str, float]], path: Path, title: str = "") -> Path:
-    """Write a 3-panel PNG of `history` (one dict per epoch with loss, ce, center, accuracy, lr)."""
+    """Write a 3-panel PNG of `history` (one dict per epoch with loss, ce, centre, accuracy, lr)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     epochs = [h["epoch"] for h in history]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    for key in ("loss", "ce", "center"):
+    for key in ("loss", "ce", "centre"):
         axes[0].plot(epochs, [h.get(key, float("nan")) for h in history], marker="o", label=key)
     axes[0].set_title("loss")
     axes[0].legend()

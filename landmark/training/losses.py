@@ -26,7 +26,7 @@ from pytorch_metric_learning import losses as pml_losses
 from landmark.training.head import GrowingHead
 
 NON_LANDMARK_INDEX = 0
-LOSSES = ("softmax", "softmax_center", "arcface", "subcenter_arcface")
+LOSSES = ("softmax", "softmax_centre", "arcface", "subcenter_arcface")
 
 
 @dataclass
@@ -35,11 +35,11 @@ class LossParts:
 
     total: torch.Tensor
     ce: float
-    center: float
+    centre: float
     logits: torch.Tensor  # (N, C) scores used for accuracy
 
 
-def center_loss(embeddings: torch.Tensor, labels: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+def centre_loss(embeddings: torch.Tensor, labels: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
     """Centre loss over landmark photos only: (1 / (2 n_L)) * sum_{i: y_i != 0} ||x_i - c_{y_i}||^2.
 
     embeddings: (N, D); labels: (N,) int64, 0 = non-landmark; centres: (C, D), row 0 unused.
@@ -90,8 +90,8 @@ class MetricLoss(torch.nn.Module):
         kind: str,
         head: GrowingHead,
         *,
-        center_lambda: float,
-        center_alpha: float,
+        centre_lambda: float,
+        centre_alpha: float,
         arcface_margin: float,
         arcface_scale: float,
     ) -> None:
@@ -100,8 +100,8 @@ class MetricLoss(torch.nn.Module):
             raise ValueError(f"train.loss must be one of {LOSSES}, got {kind!r}")
         self.kind = kind
         self.head = [head]  # a list: the head's parameters stay out of this module's parameters()
-        self.center_lambda = center_lambda if kind == "softmax_center" else 0.0
-        self.center_alpha = center_alpha
+        self.centre_lambda = centre_lambda if kind == "softmax_centre" else 0.0
+        self.centre_alpha = centre_alpha
         self.arc: pml_losses.ArcFaceLoss | None = None
         if kind in ("arcface", "subcenter_arcface"):
             degrees = math.degrees(arcface_margin)
@@ -132,10 +132,10 @@ class MetricLoss(torch.nn.Module):
             logits = head.logits(raw)
             ce = F.cross_entropy(logits, labels)
         centre_term = torch.zeros((), device=raw.device)
-        if self.center_lambda > 0 and centres is not None:
-            centre_term = center_loss(normalised, labels, centres)
-            update_centres(normalised.detach(), labels, centres, self.center_alpha)
-        total = ce + self.center_lambda * centre_term
+        if self.centre_lambda > 0 and centres is not None:
+            centre_term = centre_loss(normalised, labels, centres)
+            update_centres(normalised.detach(), labels, centres, self.centre_alpha)
+        total = ce + self.centre_lambda * centre_term
         return LossParts(
-            total=total, ce=float(ce.detach()), center=float(centre_term.detach()), logits=logits.detach()
+            total=total, ce=float(ce.detach()), centre=float(centre_term.detach()), logits=logits.detach()
         )

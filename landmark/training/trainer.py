@@ -124,7 +124,7 @@ def train_step(
     parts.total.backward()
     optimizer.step()
     correct = int((parts.logits.argmax(dim=1) == labels).sum())
-    return float(parts.total.detach()), parts.ce, parts.center, correct
+    return float(parts.total.detach()), parts.ce, parts.centre, correct
 
 
 def train_stage(
@@ -147,7 +147,7 @@ def train_stage(
     head.to(device)
     centres = centres.to(device)
     frozen = apply_trainable_blocks(model.backbone, train.trainable_blocks)
-    loss_fn = MetricLoss(train.loss, head, center_lambda=train.center_lambda, center_alpha=train.center_alpha,
+    loss_fn = MetricLoss(train.loss, head, centre_lambda=train.centre_lambda, centre_alpha=train.centre_alpha,
                          arcface_margin=train.arcface_margin, arcface_scale=train.arcface_scale)
     trainable = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
     optimizer = torch.optim.AdamW(trainable, lr=stage.lr, weight_decay=train.weight_decay)
@@ -169,7 +169,7 @@ def train_stage(
         )
         set_train_mode(model, frozen)
         head.train()
-        sums = {"loss": 0.0, "ce": 0.0, "center": 0.0}
+        sums = {"loss": 0.0, "ce": 0.0, "centre": 0.0}
         n_seen = n_correct = 0
         began = time.perf_counter()
         bar = tqdm(
@@ -182,12 +182,12 @@ def train_stage(
         for images, batch_labels in bar:
             images = images.to(device, non_blocking=True)
             batch_labels = batch_labels.to(device, non_blocking=True)
-            loss, ce, center, correct = train_step(
+            loss, ce, centre, correct = train_step(
                 model, loss_fn, optimizer, images, batch_labels, result.centres
             )
             scheduler.step()
             n = len(batch_labels)
-            for key, value in (("loss", loss), ("ce", ce), ("center", center)):
+            for key, value in (("loss", loss), ("ce", ce), ("centre", centre)):
                 sums[key] += value * n
             n_seen += n
             n_correct += correct

@@ -95,7 +95,7 @@ def write_params(root: Path, epochs: int) -> Path:
             "non_landmark_per_batch": 4,
             "trainable_blocks": 2,
             "num_workers": 0,
-            "center_lambda": 0.5,
+            "centre_lambda": 0.5,
             "stages": [{"epochs": epochs, "lr": 0.003, "image_size": 64}] * 2,
         }
     )

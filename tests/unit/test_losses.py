@@ -9,22 +9,22 @@ import torch
 
 from landmark.data.manifest import NON_LANDMARK
 from landmark.training.head import GrowingHead
-from landmark.training.losses import MetricLoss, center_loss, update_centres
+from landmark.training.losses import MetricLoss, centre_loss, update_centres
 
-_KW = {"center_lambda": 0.0, "center_alpha": 0.5, "arcface_margin": 0.3, "arcface_scale": 30.0}
+_KW = {"centre_lambda": 0.0, "centre_alpha": 0.5, "arcface_margin": 0.3, "arcface_scale": 30.0}
 
 
-def test_center_loss_skips_non_landmark_photos() -> None:
+def test_centre_loss_skips_non_landmark_photos() -> None:
     x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [5.0, 5.0]])
     y = torch.tensor([1, 2, 0])  # the third photo is a non-landmark: far away, but no centre
     c = torch.tensor([[9.0, 9.0], [0.0, 0.0], [0.0, 2.0]])
     # (1 / (2 * 2)) * (||(1,0)-(0,0)||^2 + ||(0,1)-(0,2)||^2) = (1 + 1) / 4
-    assert float(center_loss(x, y, c)) == pytest.approx(0.5)
+    assert float(centre_loss(x, y, c)) == pytest.approx(0.5)
 
 
-def test_center_loss_all_non_landmark_is_zero_without_nan() -> None:
+def test_centre_loss_all_non_landmark_is_zero_without_nan() -> None:
     x = torch.randn(4, 3, requires_grad=True)
-    loss = center_loss(x, torch.zeros(4, dtype=torch.long), torch.zeros(2, 3))
+    loss = centre_loss(x, torch.zeros(4, dtype=torch.long), torch.zeros(2, 3))
     loss.backward()
     assert float(loss.detach()) == 0.0
     assert x.grad is not None and torch.equal(x.grad, torch.zeros(4, 3))
@@ -39,7 +39,7 @@ def test_center_update_moving_average_by_hand() -> None:
     assert torch.allclose(c, torch.tensor([[0.0, 0.0], [1.0, 0.0], [1.5, 1.5]]))
 
 
-def test_softmax_center_total_by_hand() -> None:
+def test_softmax_centre_total_by_hand() -> None:
     head = GrowingHead([NON_LANDMARK, "a"], dim=2)
     with torch.no_grad():
         head.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
@@ -47,14 +47,14 @@ def test_softmax_center_total_by_hand() -> None:
     raw = torch.tensor([[3.0, 4.0], [0.0, 2.0]])  # photo 0 is landmark "a", photo 1 a non-landmark
     y = torch.tensor([1, 0])
     centres = torch.tensor([[0.0, 0.0], [0.0, 1.0]])
-    loss = MetricLoss("softmax_center", head, **dict(_KW, center_lambda=0.1))
+    loss = MetricLoss("softmax_centre", head, **dict(_KW, centre_lambda=0.1))
     parts = loss(raw, y, centres)
     ce0 = -math.log(math.exp(4) / (math.exp(3) + math.exp(4)))
     ce1 = -math.log(math.exp(0) / (math.exp(0) + math.exp(2)))
     ce = (ce0 + ce1) / 2
     centre = 0.5 * ((0.6 - 0.0) ** 2 + (0.8 - 1.0) ** 2) / 1  # normalised (3,4) = (0.6, 0.8)
     assert parts.ce == pytest.approx(ce, rel=1e-5)
-    assert parts.center == pytest.approx(centre, rel=1e-5)
+    assert parts.centre == pytest.approx(centre, rel=1e-5)
     assert float(parts.total) == pytest.approx(ce + 0.1 * centre, rel=1e-5)
     # the centre moved half way (alpha 0.5, n=1: delta = (c - x) / 2) toward the photo, row 0 untouched
     assert torch.allclose(centres[1], torch.tensor([0.15, 0.95]))
@@ -63,10 +63,10 @@ def test_softmax_center_total_by_hand() -> None:
 
 def test_softmax_only_has_no_centre_term() -> None:
     head = GrowingHead([NON_LANDMARK, "a", "b"], dim=4)
-    parts = MetricLoss("softmax", head, **dict(_KW, center_lambda=1.0))(
+    parts = MetricLoss("softmax", head, **dict(_KW, centre_lambda=1.0))(
         torch.randn(6, 4), torch.tensor([0, 1, 2, 1, 2, 0]), torch.zeros(3, 4)
     )
-    assert parts.center == 0.0 and float(parts.total) == pytest.approx(parts.ce)
+    assert parts.centre == 0.0 and float(parts.total) == pytest.approx(parts.ce)
 
 
 def test_arcface_uses_head_weight_and_margin_in_radians() -> None:
