@@ -4,7 +4,6 @@ nearest photo instead of centroids, and the frozen ImageNet backbone (pooled fea
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 
@@ -13,18 +12,13 @@ import pandas as pd
 
 from landmark.evaluation.run import Evaluation, evaluate_embeddings, evaluate_recognizer
 from landmark.models.array_embedder import ArrayEmbedder
-from landmark.models.embedder import Embedder, create_embedder
+from landmark.models.embedder import Embedder
 from landmark.models.extract import embed_paths
 from landmark.params import Params
 from landmark.retrieval.recognizer import Recognizer
 
 log = logging.getLogger(__name__)
 SETS = ("database", "calibration", "collection")
-
-
-def frozen_embedder(params: Params) -> Embedder:
-    """The ImageNet backbone of params.backbone with pooled features (embed_dim = 0), untrained."""
-    return create_embedder(dataclasses.replace(params.backbone, embed_dim=0), pretrained=True)
 
 
 def embed_sets(
