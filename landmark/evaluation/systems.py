@@ -57,28 +57,17 @@ def evaluate_systems(
     frozen embeddings are given). Embedding dicts hold the SETS."""
     fprs = params.index.fprs
     out: dict[str, Evaluation] = {}
+    def from_embeddings(variant: str) -> Evaluation:
+        evaluation, _ = evaluate_embeddings(trained["database"], db_labels, trained["calibration"],
+                                            trained["collection"], truth, params.index, variant)
+        return evaluation
+
     if recognizer is not None:
         out[main] = evaluate_recognizer(recognizer, trained["collection"], truth, fprs)
     else:
-        out[main], _ = evaluate_embeddings(
-            trained["database"],
-            db_labels,
-            trained["calibration"],
-            trained["collection"],
-            truth,
-            params.index,
-            "centroids",
-        )
+        out[main] = from_embeddings("centroids")
     for name, variant in (("baseline_single_centroid", "single"), ("baseline_nearest_photo", "photos")):
-        out[name], _ = evaluate_embeddings(
-            trained["database"],
-            db_labels,
-            trained["calibration"],
-            trained["collection"],
-            truth,
-            params.index,
-            variant,
-        )
+        out[name] = from_embeddings(variant)
     if frozen is not None:
         out["baseline_frozen"], _ = evaluate_embeddings(
             frozen["database"],
