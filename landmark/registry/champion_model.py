@@ -87,7 +87,8 @@ def _resolve_sqlite(db: Path, name: str, alias: str | None, version: str | None)
                                   (name, alias)).fetchone()
                 if row is None:
                     known = con.execute("SELECT 1 FROM registered_models WHERE name = ?", (name,)).fetchone()
-                    what = f"has no {alias} yet" if known else "is not registered yet"
+                    named = "champion" if alias == "champion" else f"version with the alias {alias!r}"
+                    what = f"has no {named} yet" if known else "is not registered yet"
                     raise ModelFetchError(f"{name} {what} (registry {db}): {HOW_TO_GET_ONE}")
                 version = str(row[0])
             exists = con.execute("SELECT 1 FROM model_versions WHERE name = ? AND version = ?",
@@ -114,7 +115,7 @@ def _resolve_client(uri: str, name: str, alias: str | None, version: str | None)
     except MlflowException as exc:
         code = str(getattr(exc, "error_code", ""))
         if code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
-            what = f"{alias}" if alias is not None else f"version {version}"
+            what = f"alias {alias!r}" if alias is not None else f"version {version}"
             raise ModelFetchError(f"{name} has no {what} in {uri}: {HOW_TO_GET_ONE}") from exc
         raise ModelFetchError(f"cannot reach the MLflow store {uri}: {exc.message}; check "
                               "MLFLOW_TRACKING_URI (or start the server: mlflow/server.sh)") from exc
