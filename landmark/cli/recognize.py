@@ -170,6 +170,7 @@ def recognize_command(
 
     Uses the registered champion (models:/landmark-recognizer@champion) unless --model-uri names
     another version or --index (+ --model) names local files; the table's title says which model answered.
+
     A photo that cannot be read (missing, a folder, not an image) gets an error row naming it and
     the reason; the others are still recognised. Exit code 0: all answered; 1: some photos could not
     be read; 2: bad usage (no champion, no index, no network, backend unavailable)."""

@@ -149,3 +149,17 @@ def test_champion_path_without_torch(in_project: dict[str, Any]) -> None:
                           env={**os.environ, "PYTHONPATH": str(REPO), "MLFLOW_TRACKING_URI": in_project["uri"]})
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout)[0]["landmark"] == "tower" and "v1 (champion)" in done.stderr
+
+
+def test_two_processes_fetching_at_once(in_project: dict[str, Any], tmp_path: Path) -> None:
+    """Both get a verified copy; one rename wins, the other uses it; no temporary folder is left."""
+    code = ("import sys; from pathlib import Path; from landmark.registry.champion_model import fetch_model; "
+            "m = fetch_model(Path(sys.argv[1]), 'models:/landmark-recognizer/2'); print(m.describe(), m.index_dir)")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MLFLOW_TRACKING_URI": in_project["uri"]}
+    runs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for run in runs:
+        out, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err[-3000:]
+        assert out.startswith("landmark-recognizer v2 ") and (Path(out.split()[-1]) / "index.json").is_file()
+    assert sorted(p.name for p in (tmp_path / CACHE / RECOGNIZER).iterdir()) == ["2"]
