@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from landmark.experiments.train_real import load_half, save_half
 from landmark.models.embedder import create_embedder
 from landmark.params import load_params
+from research.train_real import load_half, save_half
 from tests.conftest import REPO
 
 
