@@ -16,7 +16,7 @@ LIMITS = PhotoLimits(max_file_bytes=50_000, max_pixels=100_000, min_side=16, max
 
 
 def _png(path: Path, size: tuple[int, int], noise: bool = False) -> Path:
-    pixels = np.random.default_rng(0).integers(0, 256 if noise else 2, (size[1], size[0], 3), dtype=np.uint8)
+    pixels = np.random.default_rng(0).integers(0, 256 if noise else 1, (size[1], size[0], 3), dtype=np.uint8)
     Image.fromarray(pixels).save(path, format="PNG")
     return path
 
