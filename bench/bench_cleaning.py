@@ -23,7 +23,7 @@ from PIL import Image
 
 from landmark.cleaning.pipeline import clean_landmark_photos
 from landmark.models.embedder import create_embedder
-from landmark.models.extract import embed_paths
+from landmark.models.embedding import embed
 from landmark.params import load_params
 
 log = logging.getLogger(__name__)
@@ -78,9 +78,9 @@ def bench_embedding(n_photos: int, image_size: int = 128, batch_size: int = 32) 
             path = Path(folder) / f"{i}.png"
             Image.fromarray(rng.integers(0, 255, (image_size, image_size, 3), dtype=np.uint8)).save(path)
             paths.append(path)
-        embed_paths(model, paths[:batch_size], batch_size=batch_size, num_workers=0)  # warm-up
+        embed(model, paths[:batch_size], preprocessing="timm", batch_size=batch_size, workers=0)  # warm-up
         start = time.perf_counter()
-        embed_paths(model, paths, batch_size=batch_size, num_workers=1)
+        embed(model, paths, preprocessing="timm", batch_size=batch_size, workers=1)
         pipeline = n_photos / (time.perf_counter() - start)
     x = torch.rand(batch_size, 3, image_size, image_size).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
