@@ -32,36 +32,6 @@ class FileVerdict:
     check: str | None
     photo: PhotoCheck
 
-    @property
-    def reason(self) -> str:
-        """The message of the failed check ("" when the file passed)."""
-        return self.photo.detail
-
-    @property
-    def width(self) -> int:
-        """Decoded width after EXIF orientation."""
-        return self.photo.width
-
-    @property
-    def height(self) -> int:
-        """Decoded height after EXIF orientation."""
-        return self.photo.height
-
-    @property
-    def mode(self) -> str:
-        """PIL mode as stored in the file."""
-        return self.photo.mode
-
-    @property
-    def orientation(self) -> int:
-        """EXIF orientation tag (1 = as stored)."""
-        return self.photo.orientation
-
-    @property
-    def sha256(self) -> str:
-        """Hex sha256 of the file bytes."""
-        return self.photo.sha256
-
 
 def resolve_inside(root: Path, relative: str) -> Path | None:
     """The resolved file for `relative` under the resolved `root`, or None if it leaves the root
