@@ -3,7 +3,7 @@
 `python -m bench.bench_cleaning [--sizes 10000,50000,100000,200000] [--photos 96]`
 Cleaning: synthetic clustered vectors (100 photos per landmark, 20% scattered noise, D=128), timed
 for the full cleaning (whitening, graph, duplicates, difficulty); the ratio is against linear
-growth from the smallest size. Embedding: photos/s of embed_paths (decode + preprocess in a
+growth from the smallest size. Embedding: photos/s of embedding.embed (timm) (decode + preprocess in a
 DataLoader worker + forward) against the bare model forward on ready tensors, same model, same run.
 """
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.runner import table
 from bench.served_model import build_bundle, real_photos
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,7 @@ def main() -> list[dict]:
              "project": round(project, 2), "baseline": round(baseline, 2), "ratio": round(baseline / project, 2),
              "note": f"{RUNS} runs each; fast {min(fast):.2f}-{max(fast):.2f} s, "
                      f"torch path {min(slow):.2f}-{max(slow):.2f} s"}]
-    for r in rows:
-        print(f"| {r['figure']} | {r['project']} | {r['baseline']} | {r['ratio']} | {r['note']} |")
+    print(table(rows))
     return rows
 
 

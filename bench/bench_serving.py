@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import requests
 
+from bench.runner import table
 from bench.served_model import build_bundle, log_bundle, real_photos
 
 log = logging.getLogger(__name__)
@@ -157,8 +158,7 @@ def main() -> list[dict]:
                      f"requests {m['errors']}; crossed answers {m['crossed']}; malformed {m['malformed']}; "
                      f"backend {backend}; server peak RSS {rss:.0f} MiB"),
         })
-    for r in rows:
-        print(f"| {r['figure']} | {r['project']} | {r['baseline']} | {r['ratio']} | {r['note']} |")
+    print(table(rows))
     return rows
 
 

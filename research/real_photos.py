@@ -146,12 +146,12 @@ def train_params(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def evaluate_all(args: argparse.Namespace, world: pd.DataFrame, models: dict) -> str:
     """Evaluate the frozen backbone and every model; markdown tables."""
-    from landmark.evaluation.systems import frozen_embedder
+    from landmark.models.embedder import frozen_embedder
     from research import evaluate_real as ev
 
     params = train_params(args)
     sets = ev.world_sets(world, params)
-    frozen = ev.embed_world(frozen_embedder(params), sets, params)
+    frozen = ev.embed_world(frozen_embedder(params.backbone), sets, params)
     rows: list[dict[str, object]] = []
     score_rows: list[dict[str, object]] = []
     whiten = [int(d) for d in args.whiten_dims.split(",")]

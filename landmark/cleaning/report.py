@@ -10,7 +10,6 @@ import pandas as pd
 from PIL import Image, ImageDraw
 
 from landmark.data.images import ImageDecodeError, load_rgb
-from landmark.registry.tracking import log_artifact_safe
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ def gallery(
 def write_report(
     out_dir: Path, landmarks: pd.DataFrame, metrics: dict[str, float], gallery_path: Path | None
 ) -> Path:
-    """Write landmarks.csv and report.md in out_dir; log them and the gallery to MLflow if a run is active."""
+    """Write landmarks.csv and report.md in out_dir; returns report.md's path (landmarks.csv beside it)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = out_dir / "landmarks.csv"
     landmarks.to_csv(csv_path, index=False)
@@ -82,7 +81,4 @@ def write_report(
         lines += ["", f"![kept vs removed]({gallery_path.name})"]
     md_path = out_dir / "report.md"
     md_path.write_text("\n".join(lines) + "\n")
-    for path in (csv_path, md_path, gallery_path):
-        if path is not None:
-            log_artifact_safe(path, "clean")
     return md_path

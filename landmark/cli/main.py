@@ -1,4 +1,6 @@
-"""The `landmark` command line. Heavy libraries are imported inside commands so --help is instant."""
+"""The product's commands of the `landmark` command line (data, registry, recognizer). The two that drive
+the Prefect flows (retrain, schedule) are added by `flows.cli`, the console script's entry point, so this
+library never imports the orchestration. Heavy libraries are imported inside commands so --help is instant."""
 
 from __future__ import annotations
 
@@ -24,13 +26,15 @@ app.add_typer(model_app, name="model")
 console = Console(stderr=True)
 
 
-def _root() -> Path:
+def project_root() -> Path:
+    """The project root (nearest params.yaml above the cwd), with the offline environment applied."""
     root = repo_root()
     apply_offline_env(root)
     return root
 
 
-def _fail(message: str) -> None:
+def fail(message: str) -> None:
+    """Print an error and exit with code 2 (bad usage or a refused operation)."""
     console.print(f"[red]error:[/red] {message}")
     raise typer.Exit(2)
 
@@ -38,7 +42,7 @@ def _fail(message: str) -> None:
 @data_app.command("sample")
 def data_sample() -> None:
     """Moved: the sample world is drawn by `python -m samples` (outside the product library)."""
-    _fail("the sample world moved out of the product: run `python -m samples` from the project root "
+    fail("the sample world moved out of the product: run `python -m samples` from the project root "
           "(draws params `sample` into data/ and commits it as a data version; --help for options)")
 
 
@@ -47,7 +51,7 @@ def data_versions(as_json: Annotated[bool, typer.Option("--json", help="Print JS
     """List data versions: the git history of data.dvc with photo and landmark counts."""
     from landmark.data.versions import list_versions
 
-    versions = list_versions(_root())
+    versions = list_versions(project_root())
     if as_json:
         print(json.dumps([v.__dict__ for v in versions], indent=2))
         return
@@ -66,9 +70,9 @@ def data_rollback(rev: Annotated[str, typer.Argument(help="A git revision from `
     from landmark.vcs import CommandError
 
     try:
-        version = rollback_data(_root(), rev)
+        version = rollback_data(project_root(), rev)
     except (CommandError, ProjectBusy) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     console.print(f"data rolled back: now {version.commit[:10]} ({version.meta}); files verified")
 
 
@@ -79,7 +83,7 @@ def data_contact_sheet(
     """Render a contact sheet of the data (a few photos per landmark) to look at."""
     from landmark.data.contact_sheet import render_contact_sheet
 
-    root = _root()
+    root = project_root()
     render_contact_sheet(root / "data" / "manifest.csv", root / "data", root / out)
     console.print(f"wrote {out}")
 
@@ -92,7 +96,7 @@ def setup(
     from landmark.data.versions import ensure_dvc
     from landmark.registry.tracking import ensure_experiment
 
-    root = _root()
+    root = project_root()
     ensure_dvc(root, remote or None)
     ensure_experiment(root)
     if (root / "data" / "manifest.csv").is_file():
@@ -102,32 +106,6 @@ def setup(
     console.print("setup done; data/ is empty. Get data, then run `landmark retrain`:\n"
                   "  landmark data import --from-folder PHOTOS/   your photos, one sub-folder per landmark\n"
                   "  python -m samples                            the generated sample world (params `sample`)")
-
-
-@app.command("retrain")
-def retrain(
-    force: Annotated[bool, typer.Option(help="Rerun every stage even when nothing changed.")] = False,
-    register: Annotated[bool, typer.Option(help="Register and gate the models after evaluation.")] = True,
-) -> None:
-    """Run the retrain flow (Prefect): the DVC stages, then MLflow registration and the promotion gate."""
-    from flows.preflight import PreflightError, check_mlflow, check_prefect, check_project
-    from landmark.project_lock import ProjectBusy, project_lock
-    from landmark.registry.tracking import tracking_uri
-
-    root = _root()
-    try:
-        with project_lock(root, "landmark retrain"):  # before the checks: a second retrain refuses at once
-            check_project(root)
-            check_mlflow(tracking_uri(root))
-            check_prefect()
-            from flows.retrain import retrain as retrain_flow
-
-            summary = retrain_flow(project_dir=str(root), force=force, register_models=register)
-    except (PreflightError, ProjectBusy) as exc:
-        _fail(str(exc))
-    from landmark.cli.summary import print_summary
-
-    print_summary(summary, root)
 
 
 @app.command("promote")
@@ -143,11 +121,11 @@ def promote(
     from landmark.registry.register import RECOGNIZER
     from landmark.registry.tracking import ensure_experiment
 
-    ensure_experiment(_root())
+    ensure_experiment(project_root())
     try:
         force_promote(MlflowClient(), RECOGNIZER, version, reason)
     except MlflowException as exc:
-        _fail(f"{RECOGNIZER} version {version}: {exc.message}")
+        fail(f"{RECOGNIZER} version {version}: {exc.message}")
     console.print(f"{RECOGNIZER} v{version} is champion (forced: {reason})")
 
 
@@ -160,11 +138,11 @@ def model_rollback() -> None:
     from landmark.registry.register import RECOGNIZER
     from landmark.registry.tracking import ensure_experiment
 
-    ensure_experiment(_root())
+    ensure_experiment(project_root())
     try:
         version = rollback_champion(MlflowClient(), RECOGNIZER)
     except LookupError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     console.print(f"{RECOGNIZER}: champion is now v{version}")
 
 
@@ -179,7 +157,7 @@ def model_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON 
     from landmark.registry.listing import list_versions
     from landmark.registry.tracking import ensure_experiment
 
-    ensure_experiment(_root())
+    ensure_experiment(project_root())
     rows = list_versions(MlflowClient())
     if as_json:
         print(json.dumps([r.to_dict() for r in rows], indent=2))
@@ -205,22 +183,12 @@ def model_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON 
         out.print(table)
 
 
-@app.command("schedule")
-def schedule(
-    cron: Annotated[str, typer.Option(help="Cron expression of the scheduled retrain.")] = "0 3 * * 1",
-) -> None:
-    """Serve the retrain flow on a cron schedule (needs `prefect server start`; see README)."""
-    from flows.schedule import serve_schedule
-
-    serve_schedule(cron=cron, project_dir=str(_root()))
-
-
 @app.command("ui")
 def ui() -> None:
     """Print the commands that open the MLflow and Prefect UIs on 127.0.0.1."""
     from landmark.cli.summary import ui_commands
 
-    for line in ui_commands(_root()):
+    for line in ui_commands(project_root()):
         print(line)
 
 
@@ -235,21 +203,21 @@ def _register_sibling_commands() -> None:
         from landmark.project_lock import ProjectBusy, project_lock
 
         target = Path(kwargs.get("data_root") or "data").resolve()
-        if target != (_root() / "data").resolve():  # an untracked folder: no version, no lock
+        if target != (project_root() / "data").resolve():  # an untracked folder: no version, no lock
             return import_command(*args, **kwargs)
         try:
-            with project_lock(_root(), "landmark data import"):  # never under a running retrain
+            with project_lock(project_root(), "landmark data import"):  # never under a running retrain
                 summaries = import_command(*args, **kwargs)
                 if summaries:  # only the tracked data root is versioned
                     from landmark.data.versions import commit_data_version
 
                     sources = ", ".join(sorted({s.source for s in summaries}))
                     imported = sum(s.imported for s in summaries)
-                    version = commit_data_version(_root(), f"import {imported} photos ({sources})",
+                    version = commit_data_version(project_root(), f"import {imported} photos ({sources})",
                                                   source="import")
                     console.print(f"data version {version.commit[:10]}: {version.meta}")
         except ProjectBusy as exc:
-            _fail(str(exc))
+            fail(str(exc))
         return summaries
 
     import_and_version.__doc__ = (import_command.__doc__ or "") + (

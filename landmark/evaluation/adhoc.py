@@ -18,8 +18,8 @@ import pandas as pd
 
 from landmark.data.manifest import SPLIT_CALIBRATION, is_landmark, read_manifest
 from landmark.evaluation.run import Evaluation
-from landmark.evaluation.systems import embed_sets, evaluate_systems, frozen_embedder
-from landmark.models.embedder import Embedder
+from landmark.evaluation.systems import embed_sets, evaluate_systems
+from landmark.models.embedder import Embedder, frozen_embedder
 from landmark.params import Params
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def resolve_model(spec: str, params: Params) -> Embedder:
     from landmark.models.checkpoint import load_embedder
 
     if spec == FROZEN:
-        return frozen_embedder(params)
+        return frozen_embedder(params.backbone)
     if Path(spec).is_file():
         return load_embedder(Path(spec))
     import mlflow
@@ -87,7 +87,7 @@ def evaluate_adhoc(
     trained = embed_sets(model, sets, Path("/"), params, use_cache=False)
     frozen = None
     if frozen_baseline and model_spec != FROZEN:
-        frozen = embed_sets(frozen_embedder(params), sets, Path("/"), params, use_cache=False)
+        frozen = embed_sets(frozen_embedder(params.backbone), sets, Path("/"), params, use_cache=False)
     truth = np.array([t or None for t in collection["truth"]], dtype=object)
     labels = database["landmark"].to_numpy(dtype=object)
     return evaluate_systems(trained, labels, truth, dataclasses.replace(params), frozen)

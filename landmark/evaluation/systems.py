@@ -4,7 +4,6 @@ nearest photo instead of centroids, and the frozen ImageNet backbone (pooled fea
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 
@@ -13,18 +12,13 @@ import pandas as pd
 
 from landmark.evaluation.run import Evaluation, evaluate_embeddings, evaluate_recognizer
 from landmark.models.array_embedder import ArrayEmbedder
-from landmark.models.embedder import Embedder, create_embedder
+from landmark.models.embedder import Embedder
 from landmark.models.embedding import embed
 from landmark.params import Params
 from landmark.retrieval.recognizer import Recognizer
 
 log = logging.getLogger(__name__)
 SETS = ("database", "calibration", "collection")
-
-
-def frozen_embedder(params: Params) -> Embedder:
-    """The ImageNet backbone of params.backbone with pooled features (embed_dim = 0), untrained."""
-    return create_embedder(dataclasses.replace(params.backbone, embed_dim=0), pretrained=True)
 
 
 def embed_sets(
@@ -64,28 +58,17 @@ def evaluate_systems(
     frozen embeddings are given). Embedding dicts hold the SETS."""
     fprs = params.index.fprs
     out: dict[str, Evaluation] = {}
+    def from_embeddings(variant: str) -> Evaluation:
+        evaluation, _ = evaluate_embeddings(trained["database"], db_labels, trained["calibration"],
+                                            trained["collection"], truth, params.index, variant)
+        return evaluation
+
     if recognizer is not None:
         out[main] = evaluate_recognizer(recognizer, trained["collection"], truth, fprs)
     else:
-        out[main], _ = evaluate_embeddings(
-            trained["database"],
-            db_labels,
-            trained["calibration"],
-            trained["collection"],
-            truth,
-            params.index,
-            "centroids",
-        )
+        out[main] = from_embeddings("centroids")
     for name, variant in (("baseline_single_centroid", "single"), ("baseline_nearest_photo", "photos")):
-        out[name], _ = evaluate_embeddings(
-            trained["database"],
-            db_labels,
-            trained["calibration"],
-            trained["collection"],
-            truth,
-            params.index,
-            variant,
-        )
+        out[name] = from_embeddings(variant)
     if frozen is not None:
         out["baseline_frozen"], _ = evaluate_embeddings(
             frozen["database"],

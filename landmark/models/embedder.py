@@ -109,3 +109,9 @@ def create_embedder(cfg: BackboneParams, pretrained: bool = True) -> Embedder:
     log.info("embedder %s: pool=%s C=%d D=%d input=%s", cfg.name, cfg.pooling, num_features, embed_dim,
              data_config["input_size"])
     return model.eval()
+
+
+def frozen_embedder(backbone: BackboneParams) -> Embedder:
+    """The ImageNet backbone of `backbone` with pooled features (embed_dim = 0), untrained: what the
+    cleaning graph embeds with, and the frozen baseline."""
+    return create_embedder(dataclasses.replace(backbone, embed_dim=0), pretrained=True)

@@ -12,7 +12,8 @@ naming it. A model registered before digests existed loads with a warning.
 What this does not cover: MLflow unpickles `python_model.pkl` and imports `code/` before
 `load_context` runs, so a tampered pickle or code file is detected only after it ran (it is still
 refused then); the network weights, ONNX exports and index files are checked before they are read.
-No torch import here: the slim serving install checks the same way.
+No torch import here, and MLflow only where the registry is written (`landmark recognize` checks a cached
+model without importing it): the slim serving install checks the same way.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ import logging
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-
-from mlflow import MlflowClient
+from typing import TYPE_CHECKING
 
 from landmark.hashing import file_sha256
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 log = logging.getLogger(__name__)
 DIGESTS_FILE = "integrity.json"

@@ -26,10 +26,10 @@ from landmark.cleaning.pipeline import DatabaseCleaning, clean_landmark_photos
 from landmark.cleaning.report import gallery, write_report
 from landmark.cleaning.scoring import truth_removal_scores
 from landmark.data.manifest import NOISE_TRUTH_NAME, SPLIT_TRAIN, is_landmark, read_manifest, write_manifest
-from landmark.models.embedder import create_embedder
+from landmark.models.embedder import frozen_embedder
 from landmark.models.embedding import embed
 from landmark.params import Params, load_params
-from landmark.registry.tracking import log_metrics_safe, stage_run
+from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
 from landmark.stages.common import run_stage, write_metrics
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ GALLERY_LANDMARKS = 4
 
 def embed_train(frame: pd.DataFrame, params: Params, data_root: Path) -> np.ndarray:
     """(N, C) float32 L2-normalised pooled ImageNet features of the frame's photos, cached."""
-    model = create_embedder(dataclasses.replace(params.backbone, embed_dim=0), pretrained=True)
+    model = frozen_embedder(params.backbone)
     paths = [data_root / p for p in frame["path"]]
     with tqdm(total=len(paths), desc="embed", unit="photo") as bar:
         return embed(
@@ -90,7 +90,10 @@ def write_outputs(
     metrics["non_landmark_rows"] = int(len(train) - landmark_rows.size)
     for part in sorted(set(parts.values()) - {0}):
         metrics[f"part_{part}_landmarks"] = int(sum(1 for v in parts.values() if v == part))
-    write_report(out, result.landmarks, metrics, gallery_path)
+    report = write_report(out, result.landmarks, metrics, gallery_path)
+    for path in (report.with_name("landmarks.csv"), report, gallery_path):
+        if path is not None:
+            log_artifact_safe(path, "clean")
     write_metrics(out / "metrics.json", metrics)
     return metrics
 

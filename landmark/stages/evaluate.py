@@ -19,8 +19,9 @@ from landmark.env import compute_threads
 from landmark.evaluation.collection import emulated_collection, truth_array
 from landmark.evaluation.plots import plot_precision_recall, plot_sensitivity_fpr
 from landmark.evaluation.run import Evaluation, flat_metrics, metrics_table
-from landmark.evaluation.systems import embed_sets, evaluate_systems, frozen_embedder
+from landmark.evaluation.systems import embed_sets, evaluate_systems
 from landmark.evaluation.verified import apply_verified_labels
+from landmark.models.embedder import frozen_embedder
 from landmark.params import load_params
 from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
 from landmark.retrieval.recognizer import Recognizer
@@ -72,7 +73,7 @@ def main() -> None:
         assert recognizer.embedder is not None
         trained = embed_sets(recognizer.embedder, sets, args.data_root, params)
         skip_frozen = args.no_frozen or not e.frozen_baseline
-        frozen = None if skip_frozen else embed_sets(frozen_embedder(params), sets, args.data_root, params)
+        frozen = None if skip_frozen else embed_sets(frozen_embedder(params.backbone), sets, args.data_root, params)
         evaluations = evaluate_systems(
             trained,
             database["landmark"].to_numpy(dtype=object),

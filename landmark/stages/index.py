@@ -34,9 +34,8 @@ from landmark.data.manifest import (
     write_manifest,
 )
 from landmark.env import compute_threads
-from landmark.evaluation.systems import frozen_embedder
 from landmark.models.checkpoint import load_embedder
-from landmark.models.embedder import Embedder
+from landmark.models.embedder import Embedder, frozen_embedder
 from landmark.models.embedding import embed
 from landmark.params import Params, load_params
 from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
@@ -70,7 +69,7 @@ def second_pass(
     labels = database["landmark"].to_numpy(dtype=str)
     if c.second_pass_margin >= 2 or len(set(labels)) < 2:
         return np.ones(len(database), dtype=bool), np.zeros(len(database), dtype=np.float32)
-    frozen = embed_manifest(frozen_embedder(params), database, data_root, params)  # cached by the clean stage
+    frozen = embed_manifest(frozen_embedder(params.backbone), database, data_root, params)  # cached by the clean stage
     white = fit_whitening(frozen, c.whiten_dim).apply(frozen)
     return second_pass_keep([white, db_emb], labels, c.cross_k, c.second_pass_margin, c.twin_share)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from landmark.cli.main import app
+from flows.cli import app
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]

@@ -49,7 +49,7 @@ def retrain_running(project: Path, repo_dir: Path) -> Iterator[subprocess.Popen[
 
 def _cli(project: Path, repo_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(repo_dir), COLUMNS="400")
-    return subprocess.run([sys.executable, "-c", "from landmark.cli.main import app; app()", *args],
+    return subprocess.run([sys.executable, "-c", "from flows.cli import app; app()", *args],
                           cwd=project, env=env, capture_output=True, text=True, timeout=120)
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from landmark.data.manifest import NON_LANDMARK, SPLIT_CALIBRATION, SPLIT_QUERY, SPLIT_TRAIN, SPLIT_UNKNOWN
 from landmark.evaluation.run import metrics_table
-from landmark.evaluation.systems import frozen_embedder
+from landmark.models.embedder import frozen_embedder
 from landmark.params import load_params, with_overrides
 from research.evaluate_real import KEYS, embed_world, evaluate_model, world_sets
 from research.real_world import UNKNOWN, build_real_world
@@ -50,7 +50,7 @@ def _evaluate(world: pd.DataFrame, model_path: str | None) -> dict:
 
     params = with_overrides(load_params(REPO / "params.yaml"), "embed", cache_dir="")
     sets = world_sets(world, params)
-    frozen = embed_world(frozen_embedder(params), sets, params)
+    frozen = embed_world(frozen_embedder(params.backbone), sets, params)
     if model_path is None:
         evaluations = evaluate_model(frozen, sets, params, main="frozen_recognizer")
     else:

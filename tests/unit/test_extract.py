@@ -41,7 +41,7 @@ class _Counter:
         self.photos += int(args[0].shape[0])
 
 
-def test_embed_paths_order_and_match_in_memory(tmp_path: Path) -> None:
+def test_embed_timm_order_and_match_in_memory(tmp_path: Path) -> None:
     model = create_embedder(CFG, pretrained=False)
     paths = _photos(tmp_path, 5)
     emb = embed(model, paths, preprocessing="timm", batch_size=2, workers=0)
