@@ -3,7 +3,7 @@
 `python -m bench.bench_cleaning [--sizes 10000,50000,100000,200000] [--photos 96]`
 Cleaning: synthetic clustered vectors (100 photos per landmark, 20% scattered noise, D=128), timed
 for the full cleaning (whitening, graph, duplicates, difficulty); the ratio is against linear
-growth from the smallest size. Embedding: photos/s of embed_paths (decode + preprocess in a
+growth from the smallest size. Embedding: photos/s of embedding.embed (timm) (decode + preprocess in a
 DataLoader worker + forward) against the bare model forward on ready tensors, same model, same run.
 """
 
@@ -23,7 +23,7 @@ from PIL import Image
 
 from landmark.cleaning.pipeline import clean_landmark_photos
 from landmark.models.embedder import create_embedder
-from landmark.models.extract import embed_paths
+from landmark.models.embedding import embed
 from landmark.params import load_params
 
 log = logging.getLogger(__name__)
@@ -78,9 +78,9 @@ def bench_embedding(n_photos: int, image_size: int = 128, batch_size: int = 32) 
             path = Path(folder) / f"{i}.png"
             Image.fromarray(rng.integers(0, 255, (image_size, image_size, 3), dtype=np.uint8)).save(path)
             paths.append(path)
-        embed_paths(model, paths[:batch_size], batch_size=batch_size, num_workers=0)  # warm-up
+        embed(model, paths[:batch_size], preprocessing="timm", batch_size=batch_size, workers=0)  # warm-up
         start = time.perf_counter()
-        embed_paths(model, paths, batch_size=batch_size, num_workers=1)
+        embed(model, paths, preprocessing="timm", batch_size=batch_size, workers=1)
         pipeline = n_photos / (time.perf_counter() - start)
     x = torch.rand(batch_size, 3, image_size, image_size).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():

@@ -124,7 +124,7 @@ def checked_variants(path: Path) -> dict[str, dict[str, Any]]:
     """Build and check int8 and bf16 on 600 real photos (recorded next to the export, reused)."""
     from landmark.models import onnx_export as ox
     from landmark.models.checkpoint import load_embedder
-    from landmark.models.extract import model_identity
+    from landmark.models.embedding_cache import model_identity
     from landmark.models.onnx_embedder import check_variant
 
     identity = model_identity(load_embedder(path))
@@ -213,8 +213,9 @@ def recognition_rows(path: Path, size: int, photos: list[Path]) -> list[dict[str
     """End-to-end photos/s: fast path vs best eager torch path, same size, same faiss index."""
     from landmark.data.images import load_rgb
     from landmark.models.checkpoint import load_embedder
-    from landmark.models.decode_pool import Preprocessor, embed_photos, iter_batches
-    from landmark.models.onnx_embedder import embed_array, fast_embedder
+    from landmark.models.decode_pool import Preprocessor, iter_batches
+    from landmark.models.embedding import embed, embed_batch
+    from landmark.models.onnx_embedder import fast_embedder
     from landmark.models.transforms import eval_transform
     from landmark.retrieval.index import CentroidIndex
 
@@ -222,19 +223,19 @@ def recognition_rows(path: Path, size: int, photos: list[Path]) -> list[dict[str
     fast = fast_embedder(path, "auto")
     pre = Preprocessor(reference.data_config, size)
     labels = np.array([f"l{i % 10}" for i in range(40)])
-    index = CentroidIndex.build(embed_photos(lambda x: embed_array(fast, x), photos[:40], pre, reference.embed_dim),
-                                labels)
+    index = CentroidIndex.build(
+        embed(fast, photos[:40], preprocessing="numpy", batch_size=32, workers=2, image_size=size), labels)
     transform = eval_transform(reference.data_config, size)
     cores = len(os.sched_getaffinity(0))
 
     def eager() -> None:
         for start in range(0, len(photos), BATCH):
             chunk = torch.stack([transform(load_rgb(p)) for p in photos[start : start + BATCH]])
-            index.search(embed_array(reference, chunk.numpy()), k=1)
+            index.search(embed_batch(reference, chunk.numpy()), k=1)
 
     def fast_path() -> None:
         for _, batch in iter_batches(photos, pre, BATCH, workers=cores):
-            index.search(embed_array(fast, batch), k=1)
+            index.search(embed_batch(fast, batch), k=1)
 
     def decode_only() -> None:
         for _ in iter_batches(photos, pre, BATCH, workers=cores):
@@ -270,16 +271,13 @@ def decode_rows(photos: list[Path], size: int) -> list[dict[str, object]]:
 
 def rss_child(variant: str, size: int, n: int) -> None:
     """(subprocess) Recognise n real photos with the given variant; print peak RSS in MiB."""
-    from landmark.models.decode_pool import Preprocessor, embed_photos
-    from landmark.models.onnx_embedder import embed_array, fast_embedder
+    from landmark.models.embedding import embed
+    from landmark.models.onnx_embedder import fast_embedder
     from landmark.retrieval.index import CentroidIndex
 
     model = fast_embedder(checkpoint(), variant)
     photos = list(real_photos(n=n)["file"])
-    def embed(x: np.ndarray) -> np.ndarray:
-        return embed_array(model, x)
-
-    emb = embed_photos(embed, photos, Preprocessor(model.data_config, size), model.embed_dim)
+    emb = embed(model, photos, preprocessing="numpy", batch_size=32, workers=2, image_size=size)
     CentroidIndex.build(emb, np.array([f"l{i % 10}" for i in range(n)])).search(emb, k=1)
     # ru_maxrss survives exec (it would report the parent's peak): read this process's own VmHWM
     status = Path("/proc/self/status").read_text().splitlines()

@@ -28,7 +28,7 @@ from landmark.cleaning.pipeline import clean_landmark_photos
 from landmark.cleaning.scoring import baseline_remove, inject_noise, removal_scores
 from landmark.cleaning.second_pass import second_pass_keep
 from landmark.models.embedder import create_embedder
-from landmark.models.extract import embed_paths
+from landmark.models.embedding import embed
 from landmark.params import load_params, with_overrides
 from landmark.retrieval.whitening import fit_whitening
 from research.train_real import Variant, train_variant
@@ -54,7 +54,7 @@ def run_seed(real: Path, seed: int, epochs: int, frozen: np.ndarray, manifest: p
     model, _ = train_variant(Variant("clean_real", "softmax", non_landmark=False), kept.reset_index(drop=True),
                              params, {n: 1 for n in set(kept["landmark"])}, epochs, 0.002, "cpu")
     seconds = time.perf_counter() - began
-    trained = embed_paths(model, [Path(p) for p in paths], batch_size=32, num_workers=1)
+    trained = embed(model, [Path(p) for p in paths], preprocessing="timm", batch_size=32, workers=1)
     white = fit_whitening(emb, params.clean.whiten_dim).apply(emb)
     margin = params.clean.second_pass_margin
     keep2, evidence = second_pass_keep([white, trained], noisy.filed, params.clean.cross_k, margin,
@@ -87,8 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(2)
     manifest = pd.read_csv(args.data / "manifest.csv", dtype=str)
     backbone = dataclasses.replace(load_params().backbone, embed_dim=0, image_size=128)
-    frozen = embed_paths(create_embedder(backbone), [args.data / p for p in manifest["path"]], batch_size=32,
-                         num_workers=1, cache_dir=Path("artifacts/cache/embeddings"))
+    frozen = embed(create_embedder(backbone), [args.data / p for p in manifest["path"]], preprocessing="timm",
+                   batch_size=32, workers=1, cache_dir=Path("artifacts/cache/embeddings"))
     rows = [run_seed(args.data, int(s), args.epochs, frozen, manifest, args.save_arrays)
             for s in args.seeds.split(",")]
     table = pd.DataFrame(rows)

@@ -27,7 +27,7 @@ import torch
 
 from landmark.data.manifest import NON_LANDMARK, SPLIT_TRAIN
 from landmark.models.embedder import Embedder, create_embedder
-from landmark.models.extract import embed_paths
+from landmark.models.embedding import embed
 from landmark.params import Params, StageParams, with_overrides
 from landmark.training.curriculum_run import train_curriculum
 
@@ -140,7 +140,7 @@ def frozen_parts(world: pd.DataFrame, params: Params, k: int, device: str) -> di
     """Curriculum parts of the known landmarks from frozen-backbone features of their train photos."""
     rows = train_rows(world, non_landmark=False)
     frozen = create_embedder(dataclasses.replace(params.backbone, embed_dim=0), pretrained=True).to(device)
-    emb = embed_paths(frozen, [Path(p) for p in rows["path"]], batch_size=64, num_workers=0, device=device)
+    emb = embed(frozen, [Path(p) for p in rows["path"]], preprocessing="timm", batch_size=64, device=device, workers=0)
     parts = difficulty_parts(emb, rows["landmark"].to_numpy(dtype=object), k)
     log.info("curriculum parts (easiest first): %s", parts)
     return parts

@@ -3,9 +3,10 @@
 Each job (row, image_id, url) is fetched by a ThreadPoolExecutor worker with its own
 `requests.Session`: a per-request timeout, retries with exponential backoff on connection errors,
 timeouts, truncated bodies, 5xx, 408 and 429 (never on another 4xx), a size limit, and a check that
-the body decodes as a photo (`load_rgb`). Finished files land in a cache folder next to an
-append-only journal (`journal.jsonl`: id, url, sha256, file); a rerun skips every id whose journal
-entry still matches its file's sha256, so an interrupted download resumes where it stopped.
+the body's header is a photo's (`read_header`; the import's photo check decodes it, once).
+Finished files land in a cache folder next to an append-only journal (`journal.jsonl`: id, url,
+sha256, file); a rerun skips every id whose journal entry still matches its file's sha256, so an
+interrupted download resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -21,18 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from PIL import Image
 from tqdm import tqdm
 
 from landmark.data.download_journal import JOURNAL_NAME, Journal
-from landmark.data.images import DEFAULT_MAX_PIXELS, ImageDecodeError, load_rgb
+from landmark.data.images import DEFAULT_MAX_PIXELS, ImageDecodeError, read_header
 from landmark.data.ingest import (
     DEFAULT_MAX_FILE_BYTES,
-    FORMAT_SUFFIX,
     R_TOO_LARGE,
-    R_UNDECODABLE,
-    sha256_file,
 )
+from landmark.data.photo_check import FORMAT_SUFFIX
+from landmark.hashing import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -139,13 +138,10 @@ def _attempt(
             sha, size = _stream_to(response, part, settings.max_bytes)
         if size == 0:
             raise _Fail(R_EMPTY_BODY, f"HTTP 200 with an empty body ({kind})")
-        try:
-            image = load_rgb(part, max_pixels=settings.max_pixels)
-            image.close()
-            with Image.open(part) as raw:
-                suffix = FORMAT_SUFFIX.get(raw.format or "", ".img")
-        except (ImageDecodeError, OSError) as exc:
-            raise _Fail(R_UNDECODABLE, f"{size} bytes of {kind}: {exc}") from exc
+        try:  # the header only: the import's photo check decodes the photo (once) afterwards
+            suffix = FORMAT_SUFFIX.get(read_header(part).format, ".img")
+        except ImageDecodeError as exc:
+            raise _Fail(exc.kind, f"{size} bytes of {kind}: {exc}") from exc
         final = cache_dir / f"{job.image_id}{suffix}"
         os.replace(part, final)
         return final, sha
@@ -203,7 +199,7 @@ def _cached(
     if not entry or entry.get("url") != job.url or not entry.get("sha256"):
         return None
     for file in (cache_dir / str(entry.get("file", "")), reuse.get(job.image_id)):
-        if file is not None and file.is_file() and sha256_file(file) == entry["sha256"]:
+        if file is not None and file.is_file() and file_sha256(file) == entry["sha256"]:
             return DownloadOutcome(job, file=file, sha256=str(entry["sha256"]), attempts=0)
     logger.warning(
         "%s: journal entry no longer matches a file with sha256 %s; fetching again",

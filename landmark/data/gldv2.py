@@ -153,7 +153,7 @@ def import_gldv2(
             outcome = failed[job.image_id]
             rejected.append(QuarantineEntry(job.row, job.image_id, job.url, outcome.reason, outcome.detail))
     summary = run_import(
-        candidates, rejected, rows_in, data_root, mode, f"gldv2 {csv_path}", settings.max_bytes
+        candidates, rejected, rows_in, data_root, mode, f"gldv2 {csv_path}", settings.max_bytes, settings.max_pixels
     )
     if not keep_downloads:
         for file in files.values():

@@ -23,7 +23,6 @@ from landmark.data.ingest import (
     Accepted,
     Candidate,
     check_candidates,
-    sha256_file,
 )
 from landmark.data.manifest import COLUMNS, MANIFEST_NAME, NOISE_TRUTH_NAME, read_manifest, write_manifest
 from landmark.data.quarantine import (
@@ -33,6 +32,7 @@ from landmark.data.quarantine import (
     count_reasons,
     write_quarantine,
 )
+from landmark.hashing import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def _existing_state(
         sha = str(getattr(row, "sha256", "") or "")
         if not sha:
             file = data_root / str(row.path)
-            sha = sha256_file(file) if file.is_file() else "missing"
+            sha = file_sha256(file) if file.is_file() else "missing"
         state[row.image_id] = (sha, str(row.landmark))
     return state
 

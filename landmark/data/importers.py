@@ -6,7 +6,6 @@ The Google Landmarks v2 importer is in gldv2.py.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from pathlib import Path
@@ -26,6 +25,7 @@ from landmark.data.ingest import (
 )
 from landmark.data.manifest import NON_LANDMARK, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, ManifestError, read_csv_table
 from landmark.data.quarantine import ImportSummary, QuarantineEntry
+from landmark.hashing import file_sha256
 from landmark.layout import DATA
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ R_NO_LANDMARK_FOLDER = "file not in a landmark folder"
 
 def folder_image_id(file: Path) -> str:
     """`<name slug>-<first 12 hex of the content's sha256>`: stable for the same bytes and name."""
-    digest = hashlib.sha256(file.read_bytes()).hexdigest()[:12]
+    digest = file_sha256(file)[:12]
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", file.stem).strip("._-")[:80] or "photo"
     return f"{slug}-{digest}"
 

@@ -1,13 +1,13 @@
 """Checking import candidates: one local file per input row, accepted or quarantined with a reason.
 
 Every importer turns its source into `Candidate`s (a row number, an image id, a label and a local
-file) plus the rows it already rejected; `check_candidates` decodes each file with `load_rgb`,
-hashes it and resolves duplicates against the input itself and (extend mode) the data root.
+file) plus the rows it already rejected; `check_candidates` checks each file with
+`landmark.data.photo_check.check_photo` (the same check validate runs: one decode, one hash)
+and resolves duplicates against the input itself and (extend mode) the data root.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import re
@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image
-
-from landmark.data.images import DEFAULT_MAX_PIXELS, ImageDecodeError, load_rgb
+from landmark.data import photo_check
+from landmark.data.images import DEFAULT_MAX_PIXELS
+from landmark.data.photo_check import PhotoLimits, check_photo
 from landmark.data.quarantine import QuarantineEntry
 
 logger = logging.getLogger(__name__)
@@ -27,24 +27,13 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 )
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-FORMAT_SUFFIX: Mapping[str, str] = {
-    "JPEG": ".jpg",
-    "PNG": ".png",
-    "WEBP": ".webp",
-    "GIF": ".gif",
-    "BMP": ".bmp",
-    "TIFF": ".tif",
-    "MPO": ".jpg",
-}
-
 # reason categories (ImportSummary.by_reason keys)
 R_INVALID_ID = "invalid image_id"
 R_EMPTY_LANDMARK = "empty landmark"
 R_BAD_COORDINATE = "bad lat/lon"
-R_NOT_FOUND = "file not found"
-R_EMPTY_FILE = "empty file"
-R_TOO_LARGE = "file too large"
-R_UNDECODABLE = "not a decodable image"
+# a photo file that is not usable: the reasons of landmark.data.photo_check (one vocabulary)
+R_NOT_FOUND = photo_check.FILE_NOT_FOUND
+R_TOO_LARGE = photo_check.TOO_LARGE_FILE
 R_PATH_OUTSIDE = "path outside the source folder"
 R_UNSUPPORTED = "unsupported file type"
 R_DUP_INPUT = "duplicate image_id in input"
@@ -82,15 +71,6 @@ class CheckResult:
     duplicates: int
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def parse_coordinate(text: str | float | None, limit: float) -> float | None:
     """'' / None -> None; a number within [-limit, limit] -> float; anything else raises ValueError."""
     if text is None or (isinstance(text, str) and not text.strip()):
@@ -103,30 +83,6 @@ def parse_coordinate(text: str | float | None, limit: float) -> float | None:
     return value
 
 
-def _image_suffix(path: Path) -> str:
-    with Image.open(path) as image:
-        return FORMAT_SUFFIX.get(image.format or "", path.suffix.lower() or ".img")
-
-
-def check_file(path: Path, max_file_bytes: int, max_pixels: int) -> tuple[str, str] | QuarantineEntry:
-    """(sha256, suffix) of a usable photo, or a QuarantineEntry (row 0, to be filled in) saying why not."""
-    if not path.is_file():
-        return QuarantineEntry(0, "", str(path), R_NOT_FOUND, f"{path}: no such file")
-    size = path.stat().st_size
-    if size == 0:
-        return QuarantineEntry(0, "", str(path), R_EMPTY_FILE, f"{path}: 0 bytes")
-    if size > max_file_bytes:
-        return QuarantineEntry(
-            0, "", str(path), R_TOO_LARGE, f"{path}: {size} bytes > limit {max_file_bytes}"
-        )
-    try:
-        load_rgb(path, max_pixels=max_pixels)
-        suffix = _image_suffix(path)
-    except (ImageDecodeError, OSError) as exc:
-        return QuarantineEntry(0, "", str(path), R_UNDECODABLE, str(exc))
-    return sha256_file(path), suffix
-
-
 def _reject(candidate: Candidate, reason: str, detail: str) -> QuarantineEntry:
     return QuarantineEntry(candidate.row, candidate.image_id, candidate.source, reason, detail)
 
@@ -137,7 +93,7 @@ def check_candidates(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> CheckResult:
-    """Check every candidate in row order.
+    """Check every candidate in row order (each file through `photo_check.check_photo`, decoded once).
 
     existing: image_id -> (sha256, landmark) already in the data root (empty in replace mode).
     An id seen before (in the input or in `existing`) with the same bytes and label is a skipped
@@ -147,6 +103,8 @@ def check_candidates(
     quarantined: list[QuarantineEntry] = []
     duplicates = 0
     seen: dict[str, tuple[str, str]] = {}
+    # import applies the byte and pixel limits; side limits are validate's (they never bind here)
+    limits = PhotoLimits(max_file_bytes, max_pixels, min_side=1, max_side=max_pixels)
     for cand in sorted(candidates, key=lambda c: c.row):
         if not SAFE_ID.match(cand.image_id):
             quarantined.append(
@@ -156,11 +114,11 @@ def check_candidates(
         if not cand.landmark.strip():
             quarantined.append(_reject(cand, R_EMPTY_LANDMARK, "landmark label is empty"))
             continue
-        checked = check_file(cand.file, max_file_bytes, max_pixels)
-        if isinstance(checked, QuarantineEntry):
+        checked = check_photo(cand.file, limits)
+        if checked.reason is not None:
             quarantined.append(_reject(cand, checked.reason, checked.detail))
             continue
-        sha, suffix = checked
+        sha, suffix = checked.sha256, checked.suffix
         for known, where, reason in (
             (seen, "earlier in the input", R_DUP_INPUT),
             (existing, "in the data root", R_ID_CONFLICT),

@@ -122,10 +122,10 @@ def verify_data(root: Path) -> None:
     if manifest.is_file():
         frame = pd.read_csv(manifest, dtype=str, keep_default_na=False)
         if "sha256" in frame.columns:
-            import hashlib
+            from landmark.hashing import file_sha256
 
             for row in frame.itertuples():
-                digest = hashlib.sha256((root / DATA_DIR / row.path).read_bytes()).hexdigest()
+                digest = file_sha256(root / DATA_DIR / row.path)
                 if row.sha256 and digest != row.sha256:
                     raise CommandError(f"{DATA_DIR}/{row.path}: sha256 {digest} != manifest {row.sha256}")
 

@@ -13,7 +13,7 @@ import pandas as pd
 from landmark.evaluation.run import Evaluation, evaluate_embeddings, evaluate_recognizer
 from landmark.models.array_embedder import ArrayEmbedder
 from landmark.models.embedder import Embedder
-from landmark.models.extract import embed_paths
+from landmark.models.embedding import embed
 from landmark.params import Params
 from landmark.retrieval.recognizer import Recognizer
 
@@ -32,11 +32,12 @@ def embed_sets(
     cache = Path(params.embed.cache_dir) if use_cache and params.embed.cache_dir else None
     out = {}
     for name, rows in sets.items():
-        out[name] = embed_paths(
+        out[name] = embed(
             model,
             [Path(data_root) / p for p in rows["path"]],
+            preprocessing="timm",
             batch_size=params.embed.batch_size,
-            num_workers=params.embed.num_workers,
+            workers=params.embed.num_workers,
             cache_dir=cache,
         )
         log.info("embedded %s: %s", name, out[name].shape)

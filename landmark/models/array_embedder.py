@@ -3,7 +3,7 @@
 `embed_batch` maps (N, 3, H, W) float32 -> (N, D) float32, L2-normalised, like `Embedder.forward`.
 The class also answers the small part of the torch module surface that the batch helpers use
 (`__call__` on a tensor, `eval()`, `to()`, `state_dict()`, `data_config`, `embed_dim`, `meta`), so
-`embed_images(fast_embedder(path), photos)` works unchanged whatever runtime is behind it.
+`embedding.embed(fast_embedder(path), photos, ...)` works unchanged whatever runtime is behind it.
 
 Streams: a batch of at least `streams` photos is split into `streams` chunks that run at the same
 time, each on an engine with threads / streams threads (`_run_streams`), instead of one engine
@@ -108,7 +108,7 @@ class ArrayEmbedder:
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """No torch tensors: `meta` carries the source model's identity and the variant instead,
-        so `extract.model_identity` (meta + tensors) still separates models and variants."""
+        so `embedding_cache.model_identity` (meta + tensors) still separates models and variants."""
         return {}
 
     def __repr__(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -117,18 +117,3 @@ def iter_batches(
                         f.cancel()
                 raise
             yield rows, preprocessor.normalise(batch)
-
-
-def embed_photos(
-    embed: Callable[[np.ndarray], np.ndarray],
-    photos: Sequence[Photo],
-    preprocessor: Preprocessor,
-    embed_dim: int,
-    batch_size: int = 32,
-    workers: int = 2,
-) -> np.ndarray:
-    """Photos -> (N, embed_dim) float32 with decode overlapped; embed maps (B, 3, H, W) -> (B, D)."""
-    out = np.zeros((len(photos), embed_dim), dtype=np.float32)
-    for rows, batch in iter_batches(photos, preprocessor, batch_size, workers):
-        out[rows.start : rows.stop] = embed(batch)
-    return out

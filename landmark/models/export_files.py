@@ -1,7 +1,7 @@
 """Where a checkpoint's exports live, what they are, and how to open them without torch.
 
 Files sit next to the checkpoint, keyed by the model's identity (hash of its meta and weights, see
-`landmark.models.extract.model_identity`) and the export format:
+`landmark.models.embedding_cache.model_identity`) and the export format:
 ``<checkpoint dir>/onnx/<identity>-<format>.fp32.onnx``, ``...int8.onnx``, ``...<variant>.json``
 (the accuracy check of a variant that changes the numbers). The exporter itself (torch) is in
 `landmark.models.onnx_export`.

@@ -19,6 +19,7 @@ import torch
 from landmark.models import onnx_export as ox
 from landmark.models.array_embedder import ArrayEmbedder
 from landmark.models.embedder import Embedder
+from landmark.models.embedding import embed_batch
 from landmark.models.exported import open_files, variant_meta
 from landmark.models.ort_embedder import OnnxEmbedder
 from landmark.timing import median_seconds
@@ -27,16 +28,6 @@ log = logging.getLogger(__name__)
 
 VARIANTS = ("auto", "torch", ox.FP32, ox.INT8, ox.OV_FP32, ox.OV_BF16)
 FP32_MIN_COSINE = 0.999
-
-
-def embed_array(model: ArrayEmbedder | Embedder, x: np.ndarray) -> np.ndarray:
-    """Either backend: (N, 3, H, W) float32 -> (N, D) float32, L2-normalised (torch: channels_last, inference_mode)."""
-    if isinstance(model, ArrayEmbedder):
-        return model.embed_batch(x)
-    with torch.inference_mode():
-        batch = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).contiguous(
-            memory_format=torch.channels_last)
-        return model(batch).float().numpy()
 
 
 def _probe(data_config: dict[str, Any], n: int = 4) -> np.ndarray:
@@ -56,7 +47,7 @@ def _variant_meta(model: Embedder, identity: str, runtime: str, variant: str) ->
 
 def onnx_fp32(model: Embedder, checkpoint: Path, threads: int | None = None) -> OnnxEmbedder | None:
     """The cached fp32 export of `model` (exported now if missing), or None when it does not match torch."""
-    from landmark.models.extract import model_identity
+    from landmark.models.embedding_cache import model_identity
 
     identity = model_identity(model)
     path = ox.onnx_path(checkpoint, identity, ox.FP32)
@@ -67,7 +58,7 @@ def onnx_fp32(model: Embedder, checkpoint: Path, threads: int | None = None) -> 
                         _variant_meta(model, identity, "onnxruntime", ox.FP32), threads=threads)
     if fresh:
         probe = _probe(model.data_config)
-        cosine = float(np.min(np.sum(onnx.embed_batch(probe) * embed_array(model, probe), axis=1)))
+        cosine = float(np.min(np.sum(onnx.embed_batch(probe) * embed_batch(model, probe), axis=1)))
         if cosine < FP32_MIN_COSINE:
             log.warning("ONNX fp32 export of %s differs from torch (min cosine %.5f): not used", checkpoint, cosine)
             path.unlink(missing_ok=True)
@@ -82,7 +73,7 @@ def open_variant(model: Embedder, checkpoint: Path, variant: str, threads: int |
                  require_check: bool = True) -> ArrayEmbedder | None:
     """A checked variant of `model` ("int8" | "ov-bf16" | "ov-fp32"), or None when its files are
     missing or (require_check, checked variants only) its accuracy check is missing or failed."""
-    from landmark.models.extract import model_identity
+    from landmark.models.embedding_cache import model_identity
 
     identity = model_identity(model)
     fp32_path = ox.onnx_path(checkpoint, identity, ox.FP32)
@@ -109,7 +100,7 @@ def fast_embedder(model_path: Path, variant: str = "auto", threads: int | None =
     (the fastest of them), else fp32, else torch (when the export fails or does not match).
     """
     from landmark.models.checkpoint import load_embedder
-    from landmark.models.extract import model_identity
+    from landmark.models.embedding_cache import model_identity
 
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
@@ -173,8 +164,9 @@ def check_variant(model_path: Path, variant: str, photos: list[Path], labels: li
     Returns the record: passed = accuracy drop <= max_drop; `fast_embedder(auto)` reads it.
     """
     from landmark.models.checkpoint import load_embedder
-    from landmark.models.decode_pool import Preprocessor, embed_photos
-    from landmark.models.extract import model_identity
+    from landmark.models.decode_pool import Preprocessor
+    from landmark.models.embedding import embed
+    from landmark.models.embedding_cache import model_identity
 
     if variant not in ox.CHECKED_VARIANTS:
         raise ValueError(f"check_variant takes {ox.CHECKED_VARIANTS}, got {variant!r}")
@@ -197,8 +189,8 @@ def check_variant(model_path: Path, variant: str, photos: list[Path], labels: li
         details["calibration_photos"] = len(chosen)
     candidate = open_variant(model, model_path, variant, threads, require_check=False)
     assert candidate is not None
-    emb32 = embed_photos(fp32.embed_batch, photos, pre, model.embed_dim)
-    emb = embed_photos(candidate.embed_batch, photos, pre, model.embed_dim)
+    emb32 = embed(fp32, photos, preprocessing="numpy", batch_size=32, workers=2)
+    emb = embed(candidate, photos, preprocessing="numpy", batch_size=32, workers=2)
     probe = pre(photos[:32])
     speedup = median_seconds(lambda: fp32.embed_batch(probe)) / median_seconds(lambda: candidate.embed_batch(probe))
     return ox.record_variant_check(

@@ -1,7 +1,7 @@
 """Export an Embedder to ONNX (fp32) and quantise it to int8 (ONNX Runtime static QDQ), cached.
 
 Files sit next to the checkpoint, keyed by the model's identity (hash of its meta and weights, see
-`landmark.models.extract.model_identity`) and the export format, so neither a retrained model nor a
+`landmark.models.embedding_cache.model_identity`) and the export format, so neither a retrained model nor a
 changed exporter reuses a stale export: ``<checkpoint dir>/onnx/<identity>-<format>.fp32.onnx``,
 ``...int8.onnx`` and ``...<variant>.json`` (the accuracy check of a variant that changes the numbers:
 int8 on ONNX Runtime, bf16 on OpenVINO; written by `record_variant_check`).

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from landmark.hashing import file_sha256
 from landmark.params import load_params, params_hash
 from landmark.vcs import head_commit
 
@@ -40,14 +41,6 @@ def data_md5(root: Path) -> str:
         return "untracked"
     doc = yaml.safe_load(path.read_text()) or {}
     return str((doc.get("outs") or [{}])[0].get("md5", "untracked"))
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def collect_lineage(root: Path, model_path: Path, flow_run_id: str = "") -> Lineage:

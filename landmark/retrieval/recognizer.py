@@ -28,8 +28,8 @@ from landmark.retrieval.threshold import Threshold
 
 if TYPE_CHECKING:
     from landmark.models.array_embedder import ArrayEmbedder
-    from landmark.models.decode_pool import Preprocessor
     from landmark.models.embedder import Embedder
+    from landmark.models.embedding import PhotoErrors
 
 log = logging.getLogger(__name__)
 GEO_CANDIDATES = 64  # centroids searched when a location filter applies
@@ -126,49 +126,17 @@ class Recognizer:
         """Like embed, but a photo that cannot be used (missing, a folder, not an image, too large)
         gets a zero row and its (kind, "<file>: <why>") in the error list; the others are embedded.
         Bytes photos are named "row <i>" in messages. Returns ((N, D) float32, N errors or None)."""
-        errors: list[tuple[str, str] | None] = [None] * len(photos)
+        errors: PhotoErrors = [None] * len(photos)
         return self._embed(photos, progress, errors), errors
 
-    def _embed(
-        self, photos: Sequence[Photo], progress: Progress | None, errors: list[tuple[str, str] | None] | None
-    ) -> np.ndarray:
-        from landmark.models.decode_pool import Preprocessor, iter_batches
+    def _embed(self, photos: Sequence[Photo], progress: Progress | None, errors: PhotoErrors | None) -> np.ndarray:
+        from landmark.models.embedding import embed
 
         if self.embedder is None:
             raise RuntimeError("this Recognizer has no embedder; use predict_embeddings")
-        out = np.zeros((len(photos), self.embedder.embed_dim), dtype=np.float32)
-        if not photos:
-            return out
-        pre = Preprocessor(self.embedder.data_config)
-        items: Sequence[Photo] | range = photos if errors is None else range(len(photos))
-        stage = pre if errors is None else _Checked(photos, pre, errors)
-        network = self._network()
         workers = min(self.workers, len(photos) - 1)  # one photo (a served request): decode it in this thread
-        for rows, batch in iter_batches(items, stage, self.batch_size, workers):  # type: ignore[arg-type]
-            out[rows.start : rows.stop] = network(batch)
-            if progress is not None:
-                progress(len(rows))
-        if errors is not None:
-            out[[i for i, e in enumerate(errors) if e is not None]] = 0.0
-        return out
-
-    def _network(self) -> Callable[[np.ndarray], np.ndarray]:
-        """(B, 3, H, W) float32 -> (B, D) float32 on this recognizer's backend and device."""
-        from landmark.models.array_embedder import ArrayEmbedder
-
-        model = self.embedder
-        if isinstance(model, ArrayEmbedder):
-            return model.embed_batch
-        assert model is not None
-        import torch
-        model.eval().to(self.device)
-
-        def run(x: np.ndarray) -> np.ndarray:
-            with torch.inference_mode():
-                batch = torch.from_numpy(x).to(self.device).contiguous(memory_format=torch.channels_last)
-                return model(batch).float().cpu().numpy()
-
-        return run
+        return embed(self.embedder, photos, preprocessing="numpy", batch_size=self.batch_size,
+                     workers=max(0, workers), device=self.device, errors=errors, progress=progress)
 
     def predict_embeddings(
         self, embeddings: np.ndarray, locations: Sequence[Location] | None = None
@@ -306,32 +274,3 @@ class Recognizer:
             str(meta.get("model", model_path or "")),
             device,
         )
-
-
-class _Checked:
-    """For iter_batches over positions: prepare(i) decodes photo i, or records (kind, why) it cannot be
-    used in errors[i] and returns a black (S, S, 3) uint8 image; normalise is the model's. Each call
-    writes only its own slot, so decode threads share the list safely."""
-
-    def __init__(self, photos: Sequence[Photo], pre: Preprocessor, errors: list[tuple[str, str] | None]) -> None:
-        self.photos, self.pre, self.errors = photos, pre, errors
-
-    def prepare(self, i: int) -> np.ndarray:
-        from landmark.data.images import ImageDecodeError, load_rgb
-
-        photo = self.photos[i]
-        name = f"row {i}" if isinstance(photo, bytes) else str(photo)
-        try:
-            if isinstance(photo, bytes):
-                return self.pre.prepare(load_rgb(photo, name=name))
-            if not isinstance(photo, Image.Image) and Path(photo).is_dir():
-                raise ImageDecodeError(f"{photo}: is a folder, not a photo")
-            return self.pre.prepare(photo)
-        except ImageDecodeError as exc:
-            self.errors[i] = (exc.kind, str(exc) if name in str(exc) else f"{name}: {exc}")
-        except OSError as exc:
-            self.errors[i] = ("unreadable", f"{name}: {exc}")
-        return np.zeros((self.pre.size, self.pre.size, 3), dtype=np.uint8)
-
-    def normalise(self, batch: np.ndarray) -> np.ndarray:
-        return self.pre.normalise(batch)

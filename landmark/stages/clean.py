@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from landmark import layout
 from landmark.cleaning.pipeline import DatabaseCleaning, clean_landmark_photos
@@ -26,7 +27,7 @@ from landmark.cleaning.report import gallery, write_report
 from landmark.cleaning.scoring import truth_removal_scores
 from landmark.data.manifest import NOISE_TRUTH_NAME, SPLIT_TRAIN, is_landmark, read_manifest, write_manifest
 from landmark.models.embedder import frozen_embedder
-from landmark.models.extract import embed_paths
+from landmark.models.embedding import embed
 from landmark.params import Params, load_params
 from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
 from landmark.stages.common import run_stage, write_metrics
@@ -39,14 +40,16 @@ def embed_train(frame: pd.DataFrame, params: Params, data_root: Path) -> np.ndar
     """(N, C) float32 L2-normalised pooled ImageNet features of the frame's photos, cached."""
     model = frozen_embedder(params.backbone)
     paths = [data_root / p for p in frame["path"]]
-    return embed_paths(
-        model,
-        paths,
-        batch_size=params.embed.batch_size,
-        num_workers=params.embed.num_workers,
-        cache_dir=Path(params.embed.cache_dir),
-        progress=True,
-    )
+    with tqdm(total=len(paths), desc="embed", unit="photo") as bar:
+        return embed(
+            model,
+            paths,
+            preprocessing="timm",
+            batch_size=params.embed.batch_size,
+            workers=params.embed.num_workers,
+            cache_dir=Path(params.embed.cache_dir),
+            progress=bar.update,
+        )
 
 
 def write_outputs(

@@ -36,7 +36,7 @@ from landmark.data.manifest import (
 from landmark.env import compute_threads
 from landmark.models.checkpoint import load_embedder
 from landmark.models.embedder import Embedder, frozen_embedder
-from landmark.models.extract import embed_paths
+from landmark.models.embedding import embed
 from landmark.params import Params, load_params
 from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
 from landmark.retrieval.build import build_index, calibrate_index, top1_similarity
@@ -50,11 +50,12 @@ log = logging.getLogger(__name__)
 def embed_manifest(model: Embedder, rows: pd.DataFrame, data_root: Path, params: Params) -> np.ndarray:
     """(N, D) float32 L2-normalised embeddings of the manifest rows' photos (with the embedding cache)."""
     cache = Path(params.embed.cache_dir) if params.embed.cache_dir else None
-    return embed_paths(
+    return embed(
         model,
         [data_root / p for p in rows["path"]],
+        preprocessing="timm",
         batch_size=params.embed.batch_size,
-        num_workers=params.embed.num_workers,
+        workers=params.embed.num_workers,
         cache_dir=cache,
     )
 

@@ -5,6 +5,7 @@ Every quarantined row carries exactly one check name (the first one it failed) a
 
 from __future__ import annotations
 
+from landmark.data import photo_check
 from landmark.data.manifest import ManifestError
 
 # table-level row checks (great-expectations suite over the manifest)
@@ -20,6 +21,18 @@ DECODE = "decode"  # not an image, truncated or corrupt
 DIMENSIONS = "dimensions"  # a side outside [min_side, max_side] or more than max_pixels (bomb guard)
 # after all row checks
 MIN_PHOTOS = "min_photos"  # the landmark keeps fewer than validate.min_photos_per_landmark photos
+
+# the photo reason (landmark.data.photo_check, the one vocabulary) behind each file-level check
+FILE_CHECK_OF: dict[str, str] = {
+    photo_check.FILE_NOT_FOUND: FILE_MISSING,
+    photo_check.EMPTY: FILE_SIZE,
+    photo_check.TOO_LARGE_FILE: FILE_SIZE,
+    photo_check.NOT_AN_IMAGE: DECODE,
+    photo_check.TRUNCATED: DECODE,
+    photo_check.TOO_MANY_PIXELS: DIMENSIONS,
+    photo_check.TOO_SMALL: DIMENSIONS,
+    photo_check.TOO_LARGE_SIDE: DIMENSIONS,
+}
 
 ROW_CHECKS: tuple[str, ...] = (IMAGE_ID, DUPLICATE_ID, LABEL, PATH, COORDINATES)
 FILE_CHECKS: tuple[str, ...] = (FILE_MISSING, FILE_SIZE, DECODE, DIMENSIONS)

@@ -121,7 +121,7 @@ def validate_manifest(
         if verdict.check is None:
             passed[i] = verdict
         else:
-            failed[i] = (verdict.check, verdict.reason)
+            failed[i] = (verdict.check, verdict.photo.detail)
 
     survivors = frame.loc[sorted(passed), ["image_id", "landmark"]]
     if len(survivors):
@@ -157,7 +157,7 @@ def _kept_frame(frame: pd.DataFrame, passed: dict[int, FileVerdict]) -> pd.DataF
     order = sorted(passed)
     kept = frame.loc[order].copy()
     for column in ADDED_COLUMNS:
-        kept[column] = [getattr(passed[i], column) for i in order]
+        kept[column] = [getattr(passed[i].photo, column) for i in order]
     return kept.reset_index(drop=True)
 
 
@@ -191,7 +191,7 @@ def summarise(
         "landmarks": int(kept.loc[~is_non, "landmark"].nunique()) if len(kept) else 0,
         "landmark_photos": int((~is_non).sum()) if len(kept) else 0,
         "non_landmark": int(is_non.sum()) if len(kept) else 0,
-        "modes": dict(sorted(Counter(v.mode for v in passed.values()).items())),
-        "exif_rotated": sum(1 for v in passed.values() if v.orientation != 1),
+        "modes": dict(sorted(Counter(v.photo.mode for v in passed.values()).items())),
+        "exif_rotated": sum(1 for v in passed.values() if v.photo.orientation != 1),
         "duplicate_content": int(kept["sha256"].duplicated().sum()) if len(kept) else 0,
     }

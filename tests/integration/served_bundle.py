@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 
 from landmark.models.checkpoint import save_embedder
 from landmark.models.embedder import create_embedder
-from landmark.models.extract import embed_paths
+from landmark.models.embedding import embed
 from landmark.models.onnx_embedder import check_variant
 from landmark.params import load_params
 from landmark.retrieval.build import build_index
@@ -57,8 +57,8 @@ def build_bundle(root: Path, variants: tuple[str, ...] = ("ov-bf16",)) -> tuple[
     db = [drawn_photo(root / f"db_{k}_{i}.png", k, 10 * k + i) for k in (0, 1) for i in range(4)]
     neg = [drawn_photo(root / f"neg_{i}.png", 2, 100 + i) for i in range(10)]
     labels = np.array(["tower"] * 4 + ["dome"] * 4, dtype=object)
-    index = build_index(embed_paths(model, db), labels, params.index)
-    sims, _ = index.search(embed_paths(model, neg), 1)
+    index = build_index(embed(model, db, preprocessing="timm", batch_size=32, workers=1), labels, params.index)
+    sims, _ = index.search(embed(model, neg, preprocessing="timm", batch_size=32, workers=1), 1)
     Recognizer(model, index, calibrate(sims[:, 0], 0.1, (0.1,))).save(root / "index")
     for variant in variants:  # checks travel with the logged model; max_drop 1: always usable
         assert check_variant(root / "model.pt", variant, db, list(labels), max_drop=1.0)["passed"]

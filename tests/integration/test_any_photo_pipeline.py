@@ -27,7 +27,7 @@ from landmark.data.importers import folder_image_id, import_folder
 from landmark.data.manifest import read_manifest
 from landmark.data.quarantine import read_quarantine
 from landmark.models.embedder import create_embedder
-from landmark.models.extract import embed_paths
+from landmark.models.embedding import embed
 from landmark.params import ValidateParams, load_params
 from landmark.retrieval.build import build_index
 from landmark.retrieval.recognizer import Recognizer
@@ -72,8 +72,8 @@ def recognizer(tmp_path_factory: pytest.TempPathFactory) -> Recognizer:
     paths = [save_photo(make_photo("RGB", 48, 48, i), root / f"db{i}.png", "PNG", 1) for i in range(8)]
     negatives = [save_photo(make_photo("L", 48, 48, 50 + i), root / f"n{i}.png", "PNG", 1) for i in range(6)]
     labels = np.array([LABELS[i % 2] for i in range(8)], dtype=object)
-    index = build_index(embed_paths(model, paths), labels, params.index)
-    sims, _ = index.search(embed_paths(model, negatives), 1)
+    index = build_index(embed(model, paths, preprocessing="timm", batch_size=32, workers=1), labels, params.index)
+    sims, _ = index.search(embed(model, negatives, preprocessing="timm", batch_size=32, workers=1), 1)
     return Recognizer(model, index, calibrate(sims[:, 0], 0.1, (0.1,)), batch_size=8)
 
 

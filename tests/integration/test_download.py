@@ -151,10 +151,11 @@ def test_every_outcome_is_imported_or_quarantined(server: Server, tmp_path: Path
     assert summary.by_reason == {
         "http error": 2,
         "truncated body": 1,
-        "not a decodable image": 2,
+        "not_an_image": 1,
+        "truncated": 1,
         "timeout": 1,
         "empty body": 1,
-        "file too large": 1,
+        "too_large_file": 1,
         "empty url": 1,
         "unsupported url": 1,
         "empty landmark": 1,
@@ -163,7 +164,7 @@ def test_every_outcome_is_imported_or_quarantined(server: Server, tmp_path: Path
     reasons = {e.image_id: (e.reason, e.detail) for e in read_quarantine(summary.quarantine_path)}
     assert "HTTP 404" in reasons["nf"][1] and "HTTP 503" in reasons["down"][1]
     assert "text/html" in reasons["html"][1]
-    assert reasons["cut"][0] == "not a decodable image"
+    assert reasons["cut"][0] == "truncated"
     # retries: 5xx/timeouts/truncation are retried (1 + 2), a 404 and non-image bodies are not
     assert server.hits["/flaky.jpg"] == 3 and server.hits["/down.jpg"] == 3
     assert server.hits["/slow.jpg"] == 3 and server.hits["/truncated.jpg"] == 3

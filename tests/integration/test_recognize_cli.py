@@ -22,7 +22,7 @@ from landmark.cli.main import app
 from landmark.data.manifest import NON_LANDMARK, read_manifest
 from landmark.models.checkpoint import save_embedder
 from landmark.models.embedder import create_embedder
-from landmark.models.extract import embed_paths
+from landmark.models.embedding import embed
 from landmark.params import SampleParams, load_params
 from landmark.retrieval.build import build_index, calibrate_index
 from landmark.retrieval.recognizer import Recognizer, landmark_table
@@ -55,8 +55,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     save_embedder(model, root / "model.pt")
     landmarks = manifest[manifest["landmark"] != NON_LANDMARK].reset_index(drop=True)
     negatives = manifest[manifest["landmark"] == NON_LANDMARK].reset_index(drop=True)
-    db = embed_paths(model, [root / "data" / p for p in landmarks["path"]], num_workers=0)
-    neg = embed_paths(model, [root / "data" / p for p in negatives["path"]], num_workers=0)
+    db = embed(model, [root / "data" / p for p in landmarks["path"]], preprocessing="timm", workers=0, batch_size=32)
+    neg = embed(model, [root / "data" / p for p in negatives["path"]], preprocessing="timm", workers=0, batch_size=32)
     index = build_index(db, landmarks["landmark"].to_numpy(dtype=object), params.index)
     threshold = calibrate_index(index, neg, params.index)
     Recognizer(model, index, threshold, landmark_table(manifest)).save(root / "index")

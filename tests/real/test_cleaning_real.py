@@ -27,7 +27,7 @@ import torch
 from landmark.cleaning.pipeline import clean_landmark_photos
 from landmark.cleaning.scoring import baseline_remove, inject_noise, removal_scores
 from landmark.models.embedder import create_embedder
-from landmark.models.extract import embed_paths
+from landmark.models.embedding import embed
 from landmark.params import load_params
 from landmark.retrieval.whitening import fit_whitening
 
@@ -42,11 +42,12 @@ def real_embeddings(real_landmarks_dir: Path, repo_dir: Path) -> tuple[np.ndarra
     params = load_params(repo_dir / "params.yaml")
     manifest = pd.read_csv(real_landmarks_dir / "manifest.csv", dtype=str)
     model = create_embedder(dataclasses.replace(params.backbone, embed_dim=0, image_size=128))
-    emb = embed_paths(
+    emb = embed(
         model,
         [real_landmarks_dir / p for p in manifest["path"]],
+        preprocessing="timm",
         batch_size=32,
-        num_workers=1,
+        workers=1,
         cache_dir=repo_dir / "artifacts" / "cache" / "embeddings",
     )
     return emb, manifest["landmark"].to_numpy()

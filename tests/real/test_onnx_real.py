@@ -14,9 +14,10 @@ import torch
 from landmark.models import onnx_export as ox
 from landmark.models.array_embedder import ArrayEmbedder
 from landmark.models.checkpoint import save_embedder
-from landmark.models.decode_pool import Preprocessor, embed_photos
+from landmark.models.decode_pool import Preprocessor
 from landmark.models.embedder import create_embedder
-from landmark.models.onnx_embedder import check_variant, embed_array, fast_embedder
+from landmark.models.embedding import embed, embed_batch
+from landmark.models.onnx_embedder import check_variant, fast_embedder
 from landmark.params import load_params
 
 PER_LANDMARK = 60  # 600 photos: 300 queries, so one photo is a third of a point of accuracy@1
@@ -47,7 +48,7 @@ def test_fp32_exports_match_torch_on_real_photos(checkpoint: Path, photos: pd.Da
     fast, reference = fast_embedder(checkpoint, variant), fast_embedder(checkpoint, "torch")
     assert isinstance(fast, ArrayEmbedder)
     batch = Preprocessor(reference.data_config, image_size=size)(list(photos["file"][:40]))
-    cosine = np.sum(fast.embed_batch(batch) * embed_array(reference, batch), axis=1)
+    cosine = np.sum(fast.embed_batch(batch) * embed_batch(reference, batch), axis=1)
     assert cosine.min() >= 0.999, f"{variant}: min cosine {cosine.min():.5f} at {size} px"
 
 
@@ -62,7 +63,7 @@ def test_checked_variant_keeps_accuracy_or_is_not_used(checkpoint: Path, photos:
     if record["passed"]:
         assert record["drop"] <= 0.01 + 1e-9  # one photo in 100 is exactly the allowed point
         fast = fast_embedder(checkpoint, variant)  # its embeddings really are that accurate
-        emb = embed_photos(fast.embed_batch, files[:20], Preprocessor(fast.data_config), fast.embed_dim)
+        emb = embed(fast, files[:20], preprocessing="numpy", batch_size=32, workers=2)
         assert np.isfinite(emb).all()
         if record["speedup"] > 1.0:  # auto takes this one or a checked variant measured even faster
             assert chosen.meta["variant"] in ox.CHECKED_VARIANTS

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from landmark.models.embedder import create_embedder
-from landmark.models.extract import embed_paths
+from landmark.models.embedding import embed
 from landmark.params import load_params
 from research.clean_real import run_seed
 
@@ -27,8 +27,9 @@ def test_second_pass_with_the_trained_network(real_landmarks_dir: Path, repo_dir
     torch.set_num_threads(2)
     manifest = pd.read_csv(real_landmarks_dir / "manifest.csv", dtype=str)
     backbone = dataclasses.replace(load_params(repo_dir / "params.yaml").backbone, embed_dim=0, image_size=128)
-    frozen = embed_paths(create_embedder(backbone), [real_landmarks_dir / p for p in manifest["path"]],
-                         batch_size=32, num_workers=1, cache_dir=repo_dir / "artifacts" / "cache" / "embeddings")
+    frozen = embed(create_embedder(backbone), [real_landmarks_dir / p for p in manifest["path"]],
+                   preprocessing="timm", batch_size=32, workers=1,
+                   cache_dir=repo_dir / "artifacts" / "cache" / "embeddings")
     row = run_seed(real_landmarks_dir, 0, 4, frozen, manifest)
     margin = load_params(repo_dir / "params.yaml").clean.second_pass_margin
     precision, recall = row[f"second_p@{margin}"], row[f"second_r@{margin}"]

@@ -12,7 +12,8 @@ from PIL import Image
 
 from landmark.data.images import ImageDecodeError
 from landmark.models.embedder import create_embedder
-from landmark.models.extract import embed_images, embed_paths, model_identity
+from landmark.models.embedding import embed
+from landmark.models.embedding_cache import model_identity
 from landmark.params import BackboneParams
 
 torch.set_num_threads(1)
@@ -40,15 +41,15 @@ class _Counter:
         self.photos += int(args[0].shape[0])
 
 
-def test_embed_paths_order_and_match_in_memory(tmp_path: Path) -> None:
+def test_embed_timm_order_and_match_in_memory(tmp_path: Path) -> None:
     model = create_embedder(CFG, pretrained=False)
     paths = _photos(tmp_path, 5)
-    emb = embed_paths(model, paths, batch_size=2, num_workers=0)
+    emb = embed(model, paths, preprocessing="timm", batch_size=2, workers=0)
     assert emb.shape == (5, 8) and emb.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
-    direct = embed_images(model, [Image.open(p) for p in paths], batch_size=5)
+    direct = embed(model, [Image.open(p) for p in paths], preprocessing="timm", batch_size=5, workers=0)
     np.testing.assert_allclose(emb, direct, atol=1e-5)
-    reversed_emb = embed_paths(model, paths[::-1], batch_size=3, num_workers=0)
+    reversed_emb = embed(model, paths[::-1], preprocessing="timm", batch_size=3, workers=0)
     np.testing.assert_allclose(reversed_emb, emb[::-1], atol=1e-5)
 
 
@@ -57,15 +58,15 @@ def test_cache_embeds_only_new_photos(tmp_path: Path) -> None:
     counter = _Counter(model)
     cache = tmp_path / "cache"
     first = _photos(tmp_path, 4, seed=1)
-    a = embed_paths(model, first, batch_size=2, num_workers=1, cache_dir=cache)
+    a = embed(model, first, preprocessing="timm", batch_size=2, cache_dir=cache, workers=1)
     assert counter.photos == 4
     more = _photos(tmp_path, 3, seed=2)
-    b = embed_paths(model, first + more, batch_size=2, num_workers=0, cache_dir=cache)
+    b = embed(model, first + more, preprocessing="timm", batch_size=2, cache_dir=cache, workers=0)
     assert counter.photos == 4 + 3  # only the new photos went through the model
     np.testing.assert_allclose(b[:4], a, atol=1e-6)
     renamed = tmp_path / "renamed.png"
     renamed.write_bytes(first[0].read_bytes())
-    c = embed_paths(model, [renamed], num_workers=0, cache_dir=cache)
+    c = embed(model, [renamed], preprocessing="timm", cache_dir=cache, workers=0, batch_size=32)
     assert counter.photos == 7  # same content, other name: cached
     np.testing.assert_allclose(c[0], a[0], atol=1e-6)
 
@@ -77,8 +78,8 @@ def test_other_model_other_cache(tmp_path: Path) -> None:
     assert model_identity(one) == model_identity(one)
     counter = _Counter(two)
     paths = _photos(tmp_path, 2)
-    embed_paths(one, paths, num_workers=0, cache_dir=tmp_path / "c")
-    embed_paths(two, paths, num_workers=0, cache_dir=tmp_path / "c")
+    embed(one, paths, preprocessing="timm", cache_dir=tmp_path / "c", workers=0, batch_size=32)
+    embed(two, paths, preprocessing="timm", cache_dir=tmp_path / "c", workers=0, batch_size=32)
     assert counter.photos == 2
 
 
@@ -87,4 +88,4 @@ def test_undecodable_photo_names_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"not a png")
     with pytest.raises(ImageDecodeError, match="broken.png"):
-        embed_paths(model, [bad], num_workers=0)
+        embed(model, [bad], preprocessing="timm", workers=0, batch_size=32)

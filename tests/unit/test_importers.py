@@ -56,7 +56,7 @@ def test_folder_import_labels_ids_and_checksums(folder: Path, tmp_path: Path) ->
     assert (summary.rows_in, summary.imported, summary.quarantined) == (8, 5, 3)
     assert summary.by_reason == {
         "unsupported file type": 1,
-        "not a decodable image": 1,
+        "truncated": 1,
         "file not in a landmark folder": 1,
     }
     manifest = read_manifest(root / "manifest.csv")
@@ -122,7 +122,7 @@ def test_manifest_import_paths_missing_duplicates_outside(tmp_path: Path) -> Non
         6,
     )
     assert summary.by_reason == {
-        "file not found": 1,
+        "file_not_found": 1,
         "duplicate image_id in input": 1,
         "path outside the source folder": 1,
         "bad lat/lon": 1,
@@ -130,7 +130,7 @@ def test_manifest_import_paths_missing_duplicates_outside(tmp_path: Path) -> Non
         "empty landmark": 1,
     }
     quarantine = {e.row: e.reason for e in read_quarantine(summary.quarantine_path)}
-    assert quarantine[3] == "file not found" and quarantine[6] == "path outside the source folder"
+    assert quarantine[3] == "file_not_found" and quarantine[6] == "path outside the source folder"
     manifest = read_manifest(root / "manifest.csv").set_index("image_id")
     assert manifest.loc["r1", "lat"] == pytest.approx(48.86) and manifest.loc["r1", "city"] == "Paris"
     assert manifest.loc["r1", "origin"] == "flickr"  # extra columns kept

@@ -14,13 +14,13 @@ from PIL import Image
 from landmark.data.images import ImageDecodeError
 from landmark.models import onnx_export as ox
 from landmark.models.checkpoint import save_embedder
-from landmark.models.decode_pool import Preprocessor, embed_photos, iter_batches
+from landmark.models.decode_pool import Preprocessor, iter_batches
 from landmark.models.embedder import Embedder, create_embedder
-from landmark.models.extract import embed_images, model_identity
+from landmark.models.embedding import embed, embed_batch
+from landmark.models.embedding_cache import model_identity
 from landmark.models.onnx_embedder import (
     OnnxEmbedder,
     check_variant,
-    embed_array,
     fast_embedder,
     nearest_centroid_accuracy,
 )
@@ -57,7 +57,7 @@ def test_fp32_export_matches_torch_with_dynamic_batch(checkpoint: Path) -> None:
     assert isinstance(onnx, OnnxEmbedder) and isinstance(torch_model, Embedder)
     for n, size in ((1, 48), (3, 48), (2, 64)):
         x = np.random.default_rng(n).normal(size=(n, 3, size, size)).astype(np.float32)
-        got, ref = onnx.embed_batch(x), embed_array(torch_model, x)
+        got, ref = onnx.embed_batch(x), embed_batch(torch_model, x)
         assert got.shape == (n, CFG.embed_dim) and got.dtype == np.float32
         np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
         assert np.min(np.sum(got * ref, axis=1)) >= 0.9999
@@ -100,7 +100,7 @@ def test_openvino_fp32_matches_torch(checkpoint: Path) -> None:
     assert isinstance(ov32, OpenVinoEmbedder) and ov32.meta["variant"] == ox.OV_FP32
     for n, size in ((1, 48), (5, 48), (2, 64)):
         x = np.random.default_rng(n).normal(size=(n, 3, size, size)).astype(np.float32)
-        got, ref = ov32.embed_batch(x), embed_array(torch_model, x)
+        got, ref = ov32.embed_batch(x), embed_batch(torch_model, x)
         assert got.shape == (n, CFG.embed_dim) and got.dtype == np.float32
         assert np.min(np.sum(got * ref, axis=1)) >= 0.9999
     first = ov32.embed_batch(np.ones((2, 3, 48, 48), np.float32))
@@ -171,8 +171,8 @@ def test_same_pads_are_fixed_in_the_export_and_exact_at_multiples_of_the_stride(
     ov32 = fast_embedder(path, "ov-fp32", threads=2)
     for size in (64, 96, 128):
         x = np.random.default_rng(size).normal(size=(3, 3, size, size)).astype(np.float32)
-        np.testing.assert_allclose(onnx.embed_batch(x), embed_array(model, x), atol=2e-5)
-        np.testing.assert_allclose(ov32.embed_batch(x), embed_array(model, x), atol=2e-5)
+        np.testing.assert_allclose(onnx.embed_batch(x), embed_batch(model, x), atol=2e-5)
+        np.testing.assert_allclose(ov32.embed_batch(x), embed_batch(model, x), atol=2e-5)
     with pytest.raises(ValueError, match="divisible by 32"):
         onnx.embed_batch(np.zeros((1, 3, 80, 80), np.float32))
 
@@ -222,11 +222,11 @@ def test_auto_takes_the_fastest_variant_whose_check_passed(checkpoint: Path) -> 
         check_variant(checkpoint, ox.OV_BF16, files, ["one"] * 12)
 
 
-def test_onnx_embedder_is_a_drop_in_for_embed_images(checkpoint: Path) -> None:
+def test_onnx_embedder_is_a_drop_in_for_embed(checkpoint: Path, preprocessing="timm", batch_size=32, workers=0) -> None:
     photos = _photos(5)
     onnx, torch_model = fast_embedder(checkpoint, "fp32"), fast_embedder(checkpoint, "torch")
-    got = embed_images(onnx, photos, batch_size=2)  # type: ignore[arg-type]
-    ref = embed_images(torch_model, photos, batch_size=2)  # type: ignore[arg-type]
+    got = embed(onnx, photos, preprocessing="timm", batch_size=2, workers=0)  # type: ignore[arg-type]
+    ref = embed(torch_model, photos, preprocessing="timm", batch_size=2, workers=0)  # type: ignore[arg-type]
     assert got.shape == (5, CFG.embed_dim)
     assert np.min(np.sum(got * ref, axis=1)) >= 0.9999
 
@@ -255,8 +255,6 @@ def test_iter_batches_keeps_order_and_names_a_bad_file(tmp_path: Path) -> None:
     batches = list(iter_batches(paths, pre, batch_size=3, workers=2))
     assert [list(rows) for rows, _ in batches] == [[0, 1, 2], [3, 4, 5], [6]]
     np.testing.assert_array_equal(np.concatenate([b for _, b in batches]), serial)
-    out = embed_photos(lambda x: x.reshape(len(x), -1)[:, :4], paths, pre, 4, batch_size=2, workers=2)
-    np.testing.assert_array_equal(out, serial.reshape(7, -1)[:, :4])
     (tmp_path / "bad.png").write_bytes(b"not a png")
     with pytest.raises(ImageDecodeError, match="bad.png"):
         list(iter_batches([*paths, tmp_path / "bad.png"], pre, batch_size=4, workers=2))

@@ -93,10 +93,11 @@ def test_passing_file_records_hash_and_size(tmp_path: Path) -> None:
     Image.new("P", (40, 30)).save(tmp_path / "p.png")
     verdict = check_file(tmp_path.resolve(), "p.png", PARAMS)
     assert verdict.check is None
-    assert (verdict.width, verdict.height, verdict.mode, verdict.orientation) == (40, 30, "P", 1)
+    photo = verdict.photo
+    assert (photo.width, photo.height, photo.mode, photo.orientation) == (40, 30, "P", 1)
     import hashlib
 
-    assert verdict.sha256 == hashlib.sha256((tmp_path / "p.png").read_bytes()).hexdigest()
+    assert verdict.photo.sha256 == hashlib.sha256((tmp_path / "p.png").read_bytes()).hexdigest()
 
 
 def test_check_files_keeps_order_on_two_threads(tmp_path: Path) -> None:
@@ -108,4 +109,4 @@ def test_check_files_keeps_order_on_two_threads(tmp_path: Path) -> None:
         names.append(name)
     verdicts = check_files(tmp_path, names, PARAMS, workers=2, progress=False)
     assert [v.check for v in verdicts] == [checks.FILE_MISSING if i % 3 == 0 else None for i in range(20)]
-    assert [v.width for v in verdicts if v.check is None] == [20 + i for i in range(20) if i % 3]
+    assert [v.photo.width for v in verdicts if v.check is None] == [20 + i for i in range(20) if i % 3]
