@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import requests
 
+from landmark.models.export_files import checked_by_speed, read_manifest, read_variant_check, variant_check_path
 from landmark.registry.pyfunc import encode_image, log_recognizer
 from tests.integration.served_bundle import build_bundle, drawn_photo, free_port, mlflow_serve, stop, wait_ready
 
@@ -32,7 +33,11 @@ def test_pyfunc_log_load_and_serve(bundle: tuple[Path, Path, Path], tmp_path: Pa
         info = log_recognizer(index_dir, model_path, registered_model_name="landmark-recognizer-test")
     assert info.signature is not None and "image" in info.signature.inputs.input_names()
     loaded = mlflow.pyfunc.load_model(info.model_uri)
-    assert loaded.unwrap_python_model().recognizer.backend == "ov-bf16"
+    # the bf16 check travelled with the model: auto runs ov-bf16 when it was measured faster than fp32 here
+    identity = str(read_manifest(model_path)["identity"])
+    assert read_variant_check(variant_check_path(model_path, identity, "ov-bf16"))["passed"]
+    expected = (checked_by_speed(model_path, identity) or ["fp32"])[0]
+    assert loaded.unwrap_python_model().recognizer.backend == expected
     local = loaded.predict(pd.DataFrame({"image": [encode_image(query)]}))
     assert local["landmark"].tolist() == ["tower"]
 
