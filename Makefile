@@ -20,10 +20,13 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run test venv bench lint clean-artifacts
 
+# pip's and the build backend's chatter goes to .venv/install.log, shown only when the install fails
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -U pip setuptools wheel
-	$(BIN)/pip install -q -e ".[pipeline,dev]"
+	@echo "installing into $(VENV) (log: $(VENV)/install.log) ..."
+	@$(BIN)/pip install -q -U pip setuptools wheel > $(VENV)/install.log 2>&1 && \
+	  $(BIN)/pip install -q -e ".[pipeline,dev]" >> $(VENV)/install.log 2>&1 || \
+	  { tail -n 40 $(VENV)/install.log; echo "make: the install failed (whole log: $(VENV)/install.log)" >&2; exit 1; }
 	touch $(STAMP)
 
 venv: $(STAMP)
