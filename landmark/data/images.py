@@ -10,6 +10,8 @@ filters included, which `warnings.catch_warnings` would change for every thread)
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,16 +55,31 @@ class ImageEmptyError(ImageDecodeError):
 Source = Path | str | bytes
 
 
-def _open(source: Source) -> tuple[Image.Image, str]:
-    """PIL image (lazy, header read) and the name used in messages; bytes are named "photo"."""
+def _open(source: Source, label: str) -> Image.Image:
+    """PIL image (lazy: only the header is read); `label` names the photo in the error for 0 bytes."""
     if isinstance(source, bytes):
         if not source:
-            raise ImageEmptyError("photo: empty (0 bytes)")
-        return Image.open(io.BytesIO(source)), "photo"
+            raise ImageEmptyError(f"{label}: empty (0 bytes)")
+        return Image.open(io.BytesIO(source))
     path = Path(source)
     if path.is_file() and path.stat().st_size == 0:
-        raise ImageEmptyError(f"{path}: empty file (0 bytes)")
-    return Image.open(path), str(path)
+        raise ImageEmptyError(f"{label}: empty file (0 bytes)")
+    return Image.open(path)
+
+
+@contextmanager
+def _decode_errors(label: str) -> Iterator[None]:
+    """Whatever opening or decoding raises becomes an ImageDecodeError (with its kind) naming `label`."""
+    try:
+        yield
+    except ImageDecodeError:
+        raise
+    except FileNotFoundError as exc:
+        raise ImageMissingError(f"{label}: file not found") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"{label}: decompression bomb: {exc}") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise _decode_error(label, exc) from exc
 
 
 def _decode_error(name: str, exc: BaseException) -> ImageDecodeError:
@@ -102,24 +119,14 @@ def read_header(path: Path | str) -> ImageHeader:
     that PIL refuses to open it (decompression bomb; the message keeps PIL's stated size).
     """
     path = Path(path)
-    try:
-        image, _ = _open(path)
-        with image:
-            try:
-                orientation = int(image.getexif().get(EXIF_ORIENTATION_TAG, 1) or 1)
-            except Exception:  # a malformed EXIF block is not fatal: treat it as "as stored"
-                orientation = 1
-            if orientation not in range(1, 9):
-                orientation = 1
-            return ImageHeader(image.size[0], image.size[1], image.mode, image.format or "", orientation)
-    except ImageDecodeError:
-        raise
-    except FileNotFoundError as exc:
-        raise ImageMissingError(f"{path}: file not found") from exc
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"{path}: decompression bomb: {exc}") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise _decode_error(str(path), exc) from exc
+    with _decode_errors(str(path)), _open(path, str(path)) as image:
+        try:
+            orientation = int(image.getexif().get(EXIF_ORIENTATION_TAG, 1) or 1)
+        except Exception:  # a malformed EXIF block is not fatal: treat it as "as stored"
+            orientation = 1
+        if orientation not in range(1, 9):
+            orientation = 1
+        return ImageHeader(image.size[0], image.size[1], image.mode, image.format or "", orientation)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -148,24 +155,12 @@ def load_rgb(source: Source, max_pixels: int = DEFAULT_MAX_PIXELS, name: str | N
     undecodable, truncated or too large photo.
     """
     label = name or (str(source) if not isinstance(source, bytes) else "photo")
-    try:
-        image, _ = _open(source)
-        with image:
-            width, height = image.size
-            if width * height > max_pixels:
-                raise ImageTooLargeError(
-                    f"{label}: {width}x{height} = {width * height} pixels exceeds the limit of {max_pixels}"
-                )
-            image.load()
-            oriented = ImageOps.exif_transpose(image) or image
-            return _to_rgb(oriented)
-    except ImageDecodeError as exc:
-        if name is None or str(exc).startswith(label):
-            raise
-        raise type(exc)(f"{label}: {str(exc).split(': ', 1)[-1]}") from exc
-    except FileNotFoundError as exc:
-        raise ImageMissingError(f"{label}: file not found") from exc
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"{label}: decompression bomb: {exc}") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise _decode_error(label, exc) from exc
+    with _decode_errors(label), _open(source, label) as image:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise ImageTooLargeError(
+                f"{label}: {width}x{height} = {width * height} pixels exceeds the limit of {max_pixels}"
+            )
+        image.load()
+        oriented = ImageOps.exif_transpose(image) or image
+        return _to_rgb(oriented)
