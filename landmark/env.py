@@ -27,13 +27,19 @@ def repo_root(start: Path | None = None) -> Path:
     return here
 
 
+def tracking_uri(root: Path | None = None) -> str:
+    """The project's MLflow store: MLFLOW_TRACKING_URI when set, else sqlite in <root>/mlflow/."""
+    root = root or repo_root()
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
+
+
 def apply_offline_env(root: Path | None = None) -> dict[str, str]:
     """Set the offline / no-telemetry variables (without overriding explicit ones) and a project-local
     PREFECT_HOME; returns what was set. Call it from entry points, never at import time."""
     root = root or repo_root()
     wanted = dict(OFFLINE_ENV)
     wanted["PREFECT_HOME"] = str(root / ".prefect")
-    wanted.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow' / 'mlflow.db'}")
+    wanted.setdefault("MLFLOW_TRACKING_URI", tracking_uri(root))
     applied = {}
     for key, value in wanted.items():
         if key not in os.environ:

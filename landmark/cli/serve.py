@@ -7,12 +7,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from landmark.registry.champion_model import DEFAULT_MODEL_URI
+
 console = Console(stderr=True)
 
 
 def serve_command(
     model_uri: Annotated[str, typer.Option("--model-uri", help="What to serve (an MLflow model URI).")] = (
-        "models:/landmark-recognizer@champion"
+        DEFAULT_MODEL_URI
     ),
     host: Annotated[str, typer.Option(help="Address to bind; 0.0.0.0 exposes it to the network.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 5001,

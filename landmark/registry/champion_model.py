@@ -14,7 +14,6 @@ its own temporary folder and moves it into place with one rename; the loser uses
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -25,10 +24,11 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from landmark.registry.integrity import DIGEST_TAG, DIGESTS_FILE, IntegrityError, digests_digest, verify_digests
+from landmark.env import tracking_uri
+from landmark.registry.integrity import DIGEST_TAG, IntegrityError, verify_against_tag
 
 log = logging.getLogger(__name__)
-RECOGNIZER = "landmark-recognizer"  # = landmark.registry.register.RECOGNIZER (that module imports heavy code)
+RECOGNIZER = "landmark-recognizer"  # the registered recognizer (register.py registers it under this name)
 DEFAULT_MODEL_URI = f"models:/{RECOGNIZER}@champion"
 CACHE = Path(".landmark") / "models"
 HOW_TO_GET_ONE = ("run `landmark retrain` (the gate makes the first version champion) or "
@@ -55,12 +55,6 @@ class FetchedModel:
     def describe(self) -> str:
         """e.g. 'landmark-recognizer v3 (champion)'."""
         return f"{self.name} v{self.version}" + (f" ({self.alias})" if self.alias else "")
-
-
-def store_uri(root: Path) -> str:
-    """The project's MLflow store: MLFLOW_TRACKING_URI, else sqlite in mlflow/ (the rule of
-    landmark.registry.tracking.tracking_uri, which imports MLflow)."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
 
 
 def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
@@ -137,20 +131,14 @@ def resolve(uri: str, model_uri: str) -> tuple[str, str, str | None, dict[str, s
 
 
 def verify(folder: Path, name: str, version: str, tags: dict[str, str]) -> None:
-    """Every file of a local copy must match the digests recorded at registration, and the record
-    must hash to the version's tag (so rewriting files and record together is caught). A version
-    registered before digests existed is used with a warning. Raises IntegrityError naming the file."""
-    record = folder / DIGESTS_FILE
+    """A local copy must match the digests recorded at registration (`integrity.verify_against_tag`).
+    A version registered before digests existed is used with a warning. Raises IntegrityError naming
+    the file."""
     tag = tags.get(DIGEST_TAG)
     if not tag:
         log.warning("%s v%s: registered without digests (%s); its files are not verified", name, version, DIGEST_TAG)
         return
-    if not record.is_file():
-        raise IntegrityError(f"{record}: missing, but {name} v{version} was registered with digests")
-    files = json.loads(record.read_text()).get("files", {})
-    if digests_digest(files) != tag:
-        raise IntegrityError(f"{record}: does not match the {DIGEST_TAG} tag of {name} v{version}")
-    verify_digests(folder, files)
+    verify_against_tag(folder, tag, f"{name} v{version}")
 
 
 def _download(uri: str, name: str, version: str, target: Path) -> None:
@@ -193,7 +181,7 @@ def fetch_model(root: Path, model_uri: str = DEFAULT_MODEL_URI, uri: str | None 
     """The recognizer `model_uri` names now, as verified local files in the project's cache (see the
     module docstring). Raises ModelFetchError (no registry, no such alias/version, store unreachable,
     download failed) or IntegrityError (a file differs from its registered digest)."""
-    uri = uri or store_uri(root)
+    uri = uri or tracking_uri(root)
     name, version, alias, tags = resolve(uri, model_uri)
     folder = root / CACHE / name / version
     if (folder / "MLmodel").is_file():

@@ -131,22 +131,26 @@ def record_version_digests(client: MlflowClient, name: str, version: str) -> dic
     return digests
 
 
-def verify_version(client: MlflowClient, name: str, version: str, root: Path) -> None:
-    """Check a local copy `root` of `name` v`version` against the registry: its integrity.json must
-    hash to the version's DIGEST_TAG (so rewriting the files and the record together is caught),
-    then every file must match the record. Raises IntegrityError naming what differs."""
-    tag = client.get_model_version(name, version).tags.get(DIGEST_TAG)
-    if not tag:
-        raise IntegrityError(f"{name} v{version}: no {DIGEST_TAG} tag; its files were never recorded")
+def verify_against_tag(root: Path, tag: str, what: str) -> None:
+    """Check a local copy `root` of a registered version (`what`, e.g. "name v3") against its DIGEST_TAG
+    value `tag`: its integrity.json must hash to the tag (so rewriting the files and the record together
+    is caught), then every file must match the record. Raises IntegrityError naming what differs."""
     record = Path(root) / DIGESTS_FILE
     if not record.is_file():
-        raise IntegrityError(f"{record}: missing, but {name} v{version} was registered with digests")
+        raise IntegrityError(f"{record}: missing, but {what} was registered with digests")
     files = json.loads(record.read_text()).get("files", {})
     if digests_digest(files) != tag:
-        raise IntegrityError(f"{record}: does not match the {DIGEST_TAG} tag of {name} v{version} "
+        raise IntegrityError(f"{record}: does not match the {DIGEST_TAG} tag of {what} "
                              "(the record was rewritten after registration)")
     verify_digests(Path(root), files)
 
+
+def verify_version(client: MlflowClient, name: str, version: str, root: Path) -> None:
+    """`verify_against_tag` with the version's tag read from the registry (IntegrityError when it has none)."""
+    tag = client.get_model_version(name, version).tags.get(DIGEST_TAG)
+    if not tag:
+        raise IntegrityError(f"{name} v{version}: no {DIGEST_TAG} tag; its files were never recorded")
+    verify_against_tag(root, tag, f"{name} v{version}")
 
 
 def _logged_model_id(model_id: str | None, source: str | None, what: str) -> str:

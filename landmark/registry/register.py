@@ -29,6 +29,7 @@ from landmark.registry.champion_eval import (
     evaluate_version_on_current_collection,
     predictions_path,
 )
+from landmark.registry.champion_model import RECOGNIZER
 from landmark.registry.description import describe_pair
 from landmark.registry.integrity import DIGEST_TAG, record_version_digests
 from landmark.registry.lineage import collect_lineage
@@ -38,7 +39,6 @@ from landmark.registry.promotion import champion_version, gate
 from landmark.registry.tracking import PARENT_RUN_ENV, ensure_experiment, tracking_uri
 
 log = logging.getLogger(__name__)
-RECOGNIZER = "landmark-recognizer"
 INDEX = "landmark-index"
 
 

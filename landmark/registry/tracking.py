@@ -15,19 +15,13 @@ from typing import Any
 
 import mlflow
 
-from landmark.env import apply_offline_env, repo_root
+from landmark.env import apply_offline_env, repo_root, tracking_uri
 from landmark.registry.mlflow_names import mlflow_names
 
 PARENT_RUN_ENV = "LANDMARK_PARENT_RUN_ID"
 DISABLE_ENV = "LANDMARK_NO_MLFLOW"
 EXPERIMENT_NAME = "landmark"
 log = logging.getLogger(__name__)
-
-
-def tracking_uri(root: Path | None = None) -> str:
-    """The project's MLflow store: sqlite in mlflow/ unless MLFLOW_TRACKING_URI says otherwise."""
-    root = root or repo_root()
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
 
 
 def ensure_experiment(root: Path | None = None, name: str = EXPERIMENT_NAME) -> str:
