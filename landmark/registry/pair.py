@@ -14,8 +14,10 @@ lineage key and completes the same pair instead of uploading the recognizer agai
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 
 import mlflow
 from mlflow import MlflowClient
@@ -47,25 +49,27 @@ def register_pair(
     names: tuple[str, str],
     lineage_tags: Mapping[str, str],
     log_models: tuple[Callable[[], ModelInfo], Callable[[], ModelInfo]],
+    start_run: Callable[[], AbstractContextManager[object]] | None = None,
 ) -> tuple[str, str, bool]:
     """Both versions of a lineage (`lineage_tags["lineage.key"]`), registering the missing ones.
 
     names: (recognizer, index); log_models: functions that log each model (in the active run) and
-    return its ModelInfo, called only for a missing version. Returns (first version, second version,
-    whether anything new was registered). Raises whatever the registry raises: the half already
-    registered stays `incomplete` and a rerun completes it."""
+    return its ModelInfo, called only for a missing version; start_run: the run they log into, opened
+    only when something is missing (default: the caller's active run). Returns (first version, second
+    version, whether anything new was registered). Raises whatever the registry raises: the half
+    already registered stays `incomplete` and a rerun completes it."""
     key = lineage_tags["lineage.key"]
     versions = [existing_version(client, name, key) for name in names]
-    registered = False
-    for i, (name, log_model) in enumerate(zip(names, log_models, strict=True)):
-        if versions[i] is None:
-            versions[i] = register_half(log_model(), name, lineage_tags)
-            registered = True
-        else:
-            log.info("%s v%s of this lineage exists: reused", name, versions[i])
+    missing = [i for i, v in enumerate(versions) if v is None]
+    for i in set(range(len(names))) - set(missing):
+        log.info("%s v%s of this lineage exists: reused", names[i], versions[i])
+    if missing:
+        with start_run() if start_run is not None else contextlib.nullcontext():
+            for i in missing:
+                versions[i] = register_half(log_models[i](), names[i], lineage_tags)
     first, second = versions
     assert first is not None and second is not None
-    return first, second, registered
+    return first, second, bool(missing)
 
 
 def complete_pair(client: MlflowClient, names: tuple[str, str], versions: tuple[str, str]) -> None:

@@ -8,7 +8,6 @@ torch); prints one JSON object with the versions and the gate's decision.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -34,7 +33,7 @@ from landmark.registry.description import describe_pair
 from landmark.registry.integrity import DIGEST_TAG, record_version_digests
 from landmark.registry.lineage import collect_lineage
 from landmark.registry.mlflow_names import mlflow_names
-from landmark.registry.pair import complete_pair, existing_version, register_pair
+from landmark.registry.pair import complete_pair, register_pair
 from landmark.registry.promotion import champion_version, gate
 from landmark.registry.tracking import PARENT_RUN_ENV, ensure_experiment, tracking_uri
 
@@ -69,14 +68,12 @@ def register(root: Path, flow_run_id: str = "", parent_run_id: str | None = None
     experiment_id = os.environ.get("MLFLOW_EXPERIMENT_ID") or ensure_experiment(root)
     summary: dict[str, Any] = {"lineage": lineage.tags()}
     names = (RECOGNIZER, INDEX)
-    missing = any(existing_version(client, name, lineage.key()) is None for name in names)
-    run = (mlflow.start_run(run_name="register", experiment_id=experiment_id, parent_run_id=parent_run_id)
-           if missing else contextlib.nullcontext())
-    with run:
-        recognizer_version, index_version, summary["registered"] = register_pair(
-            client, names, lineage.tags(),
-            (lambda: log_recognizer(root / layout.INDEX, model_path, artifact_path="recognizer"),
-             lambda: log_index_model(root / layout.INDEX)))
+    recognizer_version, index_version, summary["registered"] = register_pair(
+        client, names, lineage.tags(),
+        (lambda: log_recognizer(root / layout.INDEX, model_path, artifact_path="recognizer"),
+         lambda: log_index_model(root / layout.INDEX)),
+        start_run=lambda: mlflow.start_run(run_name="register", experiment_id=experiment_id,
+                                           parent_run_id=parent_run_id))
     for name, version in ((RECOGNIZER, recognizer_version), (INDEX, index_version)):
         if DIGEST_TAG not in client.get_model_version(name, version).tags:
             record_version_digests(client, name, version)  # verified when the pyfunc loads
