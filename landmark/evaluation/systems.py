@@ -13,7 +13,7 @@ import pandas as pd
 from landmark.evaluation.run import Evaluation, evaluate_embeddings, evaluate_recognizer
 from landmark.models.array_embedder import ArrayEmbedder
 from landmark.models.embedder import Embedder
-from landmark.models.embedding import embed
+from landmark.models.pipeline_embedding import embed_rows
 from landmark.params import Params
 from landmark.retrieval.recognizer import Recognizer
 
@@ -29,17 +29,9 @@ def embed_sets(
     use_cache: bool = True,
 ) -> dict[str, np.ndarray]:
     """Each manifest's photos (data_root / path) -> (N, D) float32 L2-normalised embeddings."""
-    cache = Path(params.embed.cache_dir) if use_cache and params.embed.cache_dir else None
     out = {}
     for name, rows in sets.items():
-        out[name] = embed(
-            model,
-            [Path(data_root) / p for p in rows["path"]],
-            preprocessing="timm",
-            batch_size=params.embed.batch_size,
-            workers=params.embed.num_workers,
-            cache_dir=cache,
-        )
+        out[name] = embed_rows(model, rows, data_root, params.embed, use_cache=use_cache, desc=f"embed {name}")
         log.info("embedded %s: %s", name, out[name].shape)
     return out
 

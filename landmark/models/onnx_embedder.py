@@ -200,3 +200,16 @@ def check_variant(model_path: Path, variant: str, photos: list[Path], labels: li
         cosine_mean=float(np.mean(np.sum(emb32 * emb, axis=1))),
         cosine_min=float(np.min(np.sum(emb32 * emb, axis=1))), n_photos=len(photos),
         threads=candidate.threads, **details)
+
+
+def check_fast_variant(model_path: Path, photos: list[Path], labels: list[str]) -> dict[str, float]:
+    """Check OpenVINO bf16 against fp32 on labelled photos (recorded next to the model's ONNX export,
+    read by `fast_embedder(auto)`) -> metrics. A runtime that fails is logged and skipped: the
+    recognizer then runs on ONNX Runtime fp32."""
+    try:
+        record = check_variant(model_path, ox.OV_BF16, photos, labels)
+    except Exception as exc:  # noqa: BLE001 - an optional speed-up must not fail the stage
+        log.warning("OpenVINO bf16 not checked (%s): the recognizer will use ONNX Runtime fp32", exc)
+        return {"bf16_checked": 0.0}
+    return {"bf16_checked": 1.0, "bf16_passed": float(record["passed"]), "bf16_accuracy_drop": record["drop"],
+            "bf16_speedup": record["speedup"], "bf16_cosine_mean": record["cosine_mean"]}

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from landmark import layout
 from landmark.cleaning.pipeline import DatabaseCleaning, clean_landmark_photos
@@ -27,29 +26,13 @@ from landmark.cleaning.report import gallery, write_report
 from landmark.cleaning.scoring import truth_removal_scores
 from landmark.data.manifest import NOISE_TRUTH_NAME, SPLIT_TRAIN, is_landmark, read_manifest, write_manifest
 from landmark.models.embedder import frozen_embedder
-from landmark.models.embedding import embed
+from landmark.models.pipeline_embedding import embed_rows
 from landmark.params import Params, load_params
 from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
 from landmark.stages.common import run_stage, write_metrics
 
 log = logging.getLogger(__name__)
 GALLERY_LANDMARKS = 4
-
-
-def embed_train(frame: pd.DataFrame, params: Params, data_root: Path) -> np.ndarray:
-    """(N, C) float32 L2-normalised pooled ImageNet features of the frame's photos, cached."""
-    model = frozen_embedder(params.backbone)
-    paths = [data_root / p for p in frame["path"]]
-    with tqdm(total=len(paths), desc="embed", unit="photo") as bar:
-        return embed(
-            model,
-            paths,
-            preprocessing="timm",
-            batch_size=params.embed.batch_size,
-            workers=params.embed.num_workers,
-            cache_dir=Path(params.embed.cache_dir),
-            progress=bar.update,
-        )
 
 
 def write_outputs(
@@ -106,7 +89,7 @@ def run(params: Params, split_manifest: Path, out: Path, data_root: Path) -> dic
     train = frame[frame["split"] == SPLIT_TRAIN].reset_index(drop=True)
     if train.empty:
         raise ValueError(f"{split_manifest}: no rows with split == {SPLIT_TRAIN!r}")
-    emb = embed_train(train, params, data_root)
+    emb = embed_rows(frozen_embedder(params.backbone), train, data_root, params.embed)
     landmark_rows = np.flatnonzero(is_landmark(train).to_numpy())
     result = clean_landmark_photos(
         emb[landmark_rows], train["landmark"].to_numpy()[landmark_rows], params.clean, fit_emb=emb

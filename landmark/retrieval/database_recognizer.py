@@ -1,0 +1,86 @@
+"""The index stage's work as one library call: the cleaned database photos -> a calibrated recognizer.
+
+Embed the database and calibration photos with the trained network (`embed_rows`), clean the
+database a second time (landmark.cleaning.second_pass: photos whose neighbours, in frozen and trained
+features alike, are another landmark's), build per-landmark centroids and the faiss index, and
+calibrate the acceptance threshold on non-landmark calibration photos.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from landmark.cleaning.second_pass import second_pass_keep
+from landmark.models.embedder import Embedder, frozen_embedder
+from landmark.models.pipeline_embedding import embed_rows
+from landmark.params import Params
+from landmark.retrieval.build import build_index, calibrate_index, top1_similarity
+from landmark.retrieval.recognizer import Recognizer, landmark_table
+from landmark.retrieval.whitening import fit_whitening
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DatabaseRecognizer:
+    """recognizer: the calibrated recognizer; metrics: for metrics.json and MLflow; database: the
+    input rows with `evidence` (second-pass neighbour evidence) and `kept` (False: removed)."""
+
+    recognizer: Recognizer
+    metrics: dict[str, float]
+    database: pd.DataFrame
+
+
+def second_pass(
+    database: pd.DataFrame, trained: np.ndarray, data_root: Path, params: Params
+) -> tuple[np.ndarray, np.ndarray]:
+    """(keep (N,) bool, evidence (N,) float32) of the second cleaning pass over the database photos,
+    from their trained embeddings (N, D) and their frozen ones (embedded here, cached by the clean
+    stage). clean.second_pass_margin >= 2 turns it off."""
+    c = params.clean
+    labels = database["landmark"].to_numpy(dtype=str)
+    if c.second_pass_margin >= 2 or len(set(labels)) < 2:
+        return np.ones(len(database), dtype=bool), np.zeros(len(database), dtype=np.float32)
+    frozen = embed_rows(frozen_embedder(params.backbone), database, data_root, params.embed, desc="embed frozen")
+    white = fit_whitening(frozen, c.whiten_dim).apply(frozen)
+    return second_pass_keep([white, trained], labels, c.cross_k, c.second_pass_margin, c.twin_share)
+
+
+def build_database_recognizer(
+    model: Embedder,
+    database: pd.DataFrame,
+    calibration: pd.DataFrame,
+    data_root: Path,
+    params: Params,
+    model_ref: str,
+) -> DatabaseRecognizer:
+    """Embed, second pass, centroids, index, threshold. The caller's frames are left as they were."""
+    start = time.perf_counter()
+    db_emb = embed_rows(model, database, data_root, params.embed, desc="embed database")
+    keep, evidence = second_pass(database, db_emb, data_root, params)
+    annotated = database.assign(evidence=evidence, kept=keep)
+    kept, kept_emb = annotated[keep].reset_index(drop=True), db_emb[keep]
+    cal_emb = embed_rows(model, calibration, data_root, params.embed, desc="embed calibration")
+    index = build_index(kept_emb, kept["landmark"].to_numpy(dtype=object), params.index)
+    threshold = calibrate_index(index, cal_emb, params.index)
+    recognizer = Recognizer(model, index, threshold, landmark_table(kept), params.index.geo_radius_km, model_ref)
+    landmarks = len(index.landmarks)
+    metrics = {
+        "n_database_photos": len(kept),
+        "second_pass_removed": len(database) - len(kept),
+        "n_landmarks": landmarks,
+        "n_centroids": int(index.index.ntotal),
+        "centroids_per_landmark": index.index.ntotal / max(1, landmarks),
+        "n_calibration": len(calibration),
+        "threshold": threshold.value,
+        "calibration_similarity_median": float(np.median(top1_similarity(index, cal_emb))),
+        "seconds": time.perf_counter() - start,
+    }
+    metrics.update({f"threshold_at_fpr_{k}": v for k, v in threshold.by_fpr.items()})
+    return DatabaseRecognizer(recognizer, metrics, annotated)
