@@ -19,8 +19,10 @@ from landmark.data.gldv2 import DownloadInterrupted, import_gldv2
 from landmark.data.import_store import DataImportError, NothingImported
 from landmark.data.importers import add_non_landmarks, import_folder, import_manifest
 from landmark.data.manifest import ManifestError
+from landmark.data.photo_check import PhotoLimits
 from landmark.data.quarantine import ImportSummary
 from landmark.layout import DATA
+from landmark.params import ParamsError, load_params
 
 
 class ImportMode(enum.StrEnum):
@@ -129,8 +131,14 @@ def import_command(
         float, typer.Option("--timeout", min=0.01, help="Seconds per HTTP connect/read.")
     ] = 10.0,
     max_file_mb: Annotated[
-        float, typer.Option("--max-file-mb", min=0.001, help="Largest photo accepted.")
-    ] = 50.0,
+        float | None,
+        typer.Option(
+            "--max-file-mb", min=0.001, help="Largest photo accepted [default: validate.max_file_bytes of --params]."
+        ),
+    ] = None,
+    params_path: Annotated[
+        Path, typer.Option("--params", help="The project's params.yaml: the photo limits of its `validate` section.")
+    ] = Path("params.yaml"),
     keep_downloads: Annotated[
         bool,
         typer.Option(
@@ -147,19 +155,24 @@ def import_command(
     <data-root>/quarantine/import-<timestamp>.csv.
     """
     console = Console()
-    max_bytes = int(max_file_mb * 1024 * 1024)
+    try:
+        validate = load_params(params_path).validate
+    except ParamsError as exc:
+        console.print(f"[red]import failed:[/red] {exc} (run from the project root or pass --params)")
+        raise typer.Exit(2) from exc
+    limits = PhotoLimits.for_import(validate, None if max_file_mb is None else int(max_file_mb * 1024 * 1024))
     steps = []
     if from_manifest:
-        steps.append(lambda m: import_manifest(from_manifest, data_root, m, max_bytes))
+        steps.append(lambda m: import_manifest(from_manifest, data_root, m, limits=limits))
     if from_folder:
-        steps.append(lambda m: import_folder(from_folder, data_root, m, as_non_landmarks, max_bytes))
+        steps.append(lambda m: import_folder(from_folder, data_root, m, as_non_landmarks, limits=limits))
     if from_gldv2:
-        settings = DownloadSettings(workers=workers, retries=retries, timeout=timeout, max_bytes=max_bytes)
+        settings = DownloadSettings(limits=limits, workers=workers, retries=retries, timeout=timeout)
         steps.append(
-            lambda m: import_gldv2(from_gldv2, data_root, m, settings, keep_downloads=keep_downloads)
+            lambda m: import_gldv2(from_gldv2, data_root, m, settings=settings, keep_downloads=keep_downloads)
         )
     if non_landmarks:
-        steps.append(lambda m: add_non_landmarks(non_landmarks, data_root, "extend", max_bytes))
+        steps.append(lambda m: add_non_landmarks(non_landmarks, data_root, "extend", limits=limits))
     if not steps:
         raise typer.BadParameter(
             "give at least one of --from-folder, --from-manifest, --from-gldv2, --non-landmarks"

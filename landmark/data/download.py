@@ -25,12 +25,11 @@ import requests
 from tqdm import tqdm
 
 from landmark.data.download_journal import JOURNAL_NAME, Journal
-from landmark.data.images import DEFAULT_MAX_PIXELS, ImageDecodeError, read_header
+from landmark.data.images import ImageDecodeError, read_header
 from landmark.data.ingest import (
-    DEFAULT_MAX_FILE_BYTES,
     R_TOO_LARGE,
 )
-from landmark.data.photo_check import FORMAT_SUFFIX
+from landmark.data.photo_check import FORMAT_SUFFIX, PhotoLimits
 from landmark.hashing import file_sha256
 
 logger = logging.getLogger(__name__)
@@ -56,12 +55,11 @@ class DownloadSettings:
     """workers: parallel fetches; retries: extra attempts after the first; timeout: seconds per connect
     and per read; backoff: the first retry waits backoff s, then 2x, 4x, ..."""
 
+    limits: PhotoLimits
     workers: int = 8
     retries: int = 3
     timeout: float = 10.0
     backoff: float = 0.5
-    max_bytes: int = DEFAULT_MAX_FILE_BYTES
-    max_pixels: int = DEFAULT_MAX_PIXELS
     user_agent: str = "landmark-import/0.1"
 
 
@@ -135,7 +133,7 @@ def _attempt(
             if response.status_code != 200:
                 raise _Fail(R_HTTP, f"HTTP {response.status_code}")
             kind = response.headers.get("Content-Type", "?")
-            sha, size = _stream_to(response, part, settings.max_bytes)
+            sha, size = _stream_to(response, part, settings.limits.max_file_bytes)
         if size == 0:
             raise _Fail(R_EMPTY_BODY, f"HTTP 200 with an empty body ({kind})")
         try:  # the header only: the import's photo check decodes the photo (once) afterwards
@@ -212,7 +210,7 @@ def _cached(
 def download_all(
     jobs: Sequence[DownloadJob],
     cache_dir: Path,
-    settings: DownloadSettings | None = None,
+    settings: DownloadSettings,
     reuse: Mapping[str, Path] | None = None,
     cancel: threading.Event | None = None,
     max_items: int | None = None,
@@ -225,7 +223,6 @@ def download_all(
     fresh fetches. A stopped run returns interrupted=True; jobs not done carry reason 'interrupted'.
     Outcomes are in job order.
     """
-    settings = settings or DownloadSettings()
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     journal = Journal(cache_dir / JOURNAL_NAME)

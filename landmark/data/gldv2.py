@@ -109,7 +109,8 @@ def import_gldv2(
     csv_path: Path,
     data_root: Path = DATA,
     mode: Mode = "extend",
-    settings: DownloadSettings | None = None,
+    *,
+    settings: DownloadSettings,
     cancel: threading.Event | None = None,
     max_items: int | None = None,
     keep_downloads: bool = False,
@@ -121,7 +122,6 @@ def import_gldv2(
     untouched, journal kept) when `cancel` is set or `max_items` fresh fetches are reached.
     keep_downloads=False deletes the cached copies once they are in the data root.
     """
-    settings = settings or DownloadSettings()
     data_root = Path(data_root)
     jobs, labels, repeats, rejected, rows_in = parse_gldv2(Path(csv_path))
     cache = data_root / DOWNLOAD_DIR
@@ -153,7 +153,7 @@ def import_gldv2(
             outcome = failed[job.image_id]
             rejected.append(QuarantineEntry(job.row, job.image_id, job.url, outcome.reason, outcome.detail))
     summary = run_import(
-        candidates, rejected, rows_in, data_root, mode, f"gldv2 {csv_path}", settings.max_bytes, settings.max_pixels
+        candidates, rejected, rows_in, data_root, mode, f"gldv2 {csv_path}", settings.limits
     )
     if not keep_downloads:
         for file in files.values():

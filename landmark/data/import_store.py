@@ -17,14 +17,13 @@ from typing import Literal
 
 import pandas as pd
 
-from landmark.data.images import DEFAULT_MAX_PIXELS
 from landmark.data.ingest import (
-    DEFAULT_MAX_FILE_BYTES,
     Accepted,
     Candidate,
     check_candidates,
 )
 from landmark.data.manifest import COLUMNS, MANIFEST_NAME, NOISE_TRUTH_NAME, read_manifest, write_manifest
+from landmark.data.photo_check import PhotoLimits
 from landmark.data.quarantine import (
     QUARANTINE_DIR,
     ImportSummary,
@@ -218,11 +217,11 @@ def run_import(
     data_root: Path,
     mode: Mode,
     source: str,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    limits: PhotoLimits,
 ) -> ImportSummary:
     """Check the candidates, copy the accepted photos into `data_root` and write its manifest.
 
+    limits: `PhotoLimits.for_import` of the params' `validate` section.
     rejected: rows the importer already quarantined (unreadable rows, paths outside, failed downloads).
     Writes `<data_root>/quarantine/import-<timestamp>.csv` and logs the summary. Raises NothingImported
     (data root unchanged) when a replace import has no usable row, and DataImportError (naming the
@@ -242,7 +241,7 @@ def run_import(
     manifest_path = data_root / MANIFEST_NAME
     old = read_manifest(manifest_path) if manifest_path.is_file() else pd.DataFrame(columns=list(COLUMNS))
     existing = {} if mode == "replace" else _existing_state(old, data_root, {c.image_id for c in candidates})
-    checked = check_candidates(candidates, existing, max_file_bytes, max_pixels)
+    checked = check_candidates(candidates, existing, limits)
     quarantined = list(rejected) + checked.quarantined
     quarantine_path = _write_quarantine_or_fail(quarantined, data_root, source)
 

@@ -14,7 +14,6 @@ import pandas as pd
 
 from landmark.data.import_store import Mode, run_import
 from landmark.data.ingest import (
-    DEFAULT_MAX_FILE_BYTES,
     IMAGE_SUFFIXES,
     R_BAD_COORDINATE,
     R_NOT_FOUND,
@@ -24,6 +23,7 @@ from landmark.data.ingest import (
     parse_coordinate,
 )
 from landmark.data.manifest import NON_LANDMARK, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, ManifestError, read_csv_table
+from landmark.data.photo_check import PhotoLimits
 from landmark.data.quarantine import ImportSummary, QuarantineEntry
 from landmark.hashing import file_sha256
 from landmark.layout import DATA
@@ -95,22 +95,23 @@ def import_folder(
     data_root: Path = DATA,
     mode: Mode = "extend",
     non_landmark: bool = False,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    *,
+    limits: PhotoLimits,
 ) -> ImportSummary:
     """Import `<src>/<landmark_name>/**/*.jpg|png|...`: the folder name is the label; a folder named
     `non_landmark` (or non_landmark=True for all) marks non-landmark photos. Ids: name slug + content hash.
     """
     candidates, rejected, rows_in = _folder_rows(src, non_landmark)
-    return run_import(candidates, rejected, rows_in, Path(data_root), mode, f"folder {src}", max_file_bytes)
+    return run_import(candidates, rejected, rows_in, Path(data_root), mode, f"folder {src}", limits)
 
 
 def add_non_landmarks(
-    folder: Path, data_root: Path = DATA, mode: Mode = "extend", max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    folder: Path, data_root: Path = DATA, mode: Mode = "extend", *, limits: PhotoLimits
 ) -> ImportSummary:
     """Add every photo under `folder` (any depth) as a non-landmark photo (label NON_LANDMARK)."""
     candidates, rejected, rows_in = _folder_rows(folder, all_non_landmark=True)
     return run_import(
-        candidates, rejected, rows_in, Path(data_root), mode, f"non-landmarks {folder}", max_file_bytes
+        candidates, rejected, rows_in, Path(data_root), mode, f"non-landmarks {folder}", limits
     )
 
 
@@ -162,7 +163,8 @@ def import_manifest(
     csv_path: Path,
     data_root: Path = DATA,
     mode: Mode = "extend",
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    *,
+    limits: PhotoLimits,
 ) -> ImportSummary:
     """Import a manifest CSV in our format (image_id,path,landmark[,lat,lon,city,...]).
 
@@ -172,5 +174,5 @@ def import_manifest(
     csv_path = Path(csv_path)
     candidates, rejected, rows_in = _manifest_rows(csv_path)
     return run_import(
-        candidates, rejected, rows_in, Path(data_root), mode, f"manifest {csv_path}", max_file_bytes
+        candidates, rejected, rows_in, Path(data_root), mode, f"manifest {csv_path}", limits
     )

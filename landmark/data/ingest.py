@@ -16,13 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from landmark.data import photo_check
-from landmark.data.images import DEFAULT_MAX_PIXELS
 from landmark.data.photo_check import PhotoLimits, check_photo
 from landmark.data.quarantine import QuarantineEntry
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 )
@@ -90,8 +88,7 @@ def _reject(candidate: Candidate, reason: str, detail: str) -> QuarantineEntry:
 def check_candidates(
     candidates: Sequence[Candidate],
     existing: Mapping[str, tuple[str, str]],
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    limits: PhotoLimits,
 ) -> CheckResult:
     """Check every candidate in row order (each file through `photo_check.check_photo`, decoded once).
 
@@ -103,8 +100,6 @@ def check_candidates(
     quarantined: list[QuarantineEntry] = []
     duplicates = 0
     seen: dict[str, tuple[str, str]] = {}
-    # import applies the byte and pixel limits; side limits are validate's (they never bind here)
-    limits = PhotoLimits(max_file_bytes, max_pixels, min_side=1, max_side=max_pixels)
     for cand in sorted(candidates, key=lambda c: c.row):
         if not SAFE_ID.match(cand.image_id):
             quarantined.append(

@@ -60,6 +60,13 @@ class PhotoLimits:
         """The limits of the `validate` params section."""
         return cls(params.max_file_bytes, params.max_pixels, params.min_side, params.max_side)
 
+    @classmethod
+    def for_import(cls, params: ValidateParams, max_file_bytes: int | None = None) -> PhotoLimits:
+        """What `landmark data import` enforces: the `validate` byte and pixel limits (max_file_bytes
+        overrides the byte limit when given); side limits are validate's and never bind here."""
+        size = params.max_file_bytes if max_file_bytes is None else max_file_bytes
+        return cls(size, params.max_pixels, min_side=1, max_side=params.max_pixels)
+
 
 @dataclass(frozen=True)
 class PhotoCheck:

@@ -34,6 +34,7 @@ from landmark.retrieval.recognizer import Recognizer
 from landmark.retrieval.threshold import calibrate
 from landmark.validation.validate import validate_manifest
 from tests.any_photo import FORMATS, MODES, ORIENTATIONS, CannotSave, make_photo, save_photo
+from tests.import_limits import IMPORT_LIMITS
 from tests.integration.tiny_project import REPO
 
 pytestmark = pytest.mark.integration
@@ -102,7 +103,7 @@ def run_pipeline(specs: list[Spec], work: Path, recognizer: Recognizer, params: 
     if not written:
         return Outcome(written, skipped, ends)
     try:
-        summary = import_folder(src, data, mode="replace")
+        summary = import_folder(src, data, mode="replace", limits=IMPORT_LIMITS)
     except NothingImported as exc:  # every row quarantined: the CLI prints this summary and exits 1
         summary = exc.summary
     assert summary.rows_in == len(written) == summary.imported + summary.skipped_duplicates + summary.quarantined

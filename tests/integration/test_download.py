@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -22,10 +23,12 @@ from landmark.data.download import DownloadSettings
 from landmark.data.gldv2 import DOWNLOAD_DIR, DownloadInterrupted, import_gldv2
 from landmark.data.manifest import read_manifest
 from landmark.data.quarantine import read_quarantine
+from tests.import_limits import IMPORT_LIMITS
 
 pytestmark = pytest.mark.integration
 
-SETTINGS = DownloadSettings(workers=4, retries=2, timeout=0.4, backoff=0.01, max_bytes=200_000)
+SMALL_FILES = dataclasses.replace(IMPORT_LIMITS, max_file_bytes=200_000)
+SETTINGS = DownloadSettings(limits=SMALL_FILES, workers=4, retries=2, timeout=0.4, backoff=0.01)
 
 
 def encode(seed: int, fmt: str, size: int = 32) -> bytes:
@@ -188,7 +191,7 @@ def test_interrupted_download_resumes_without_refetching(server: Server, tmp_pat
         tmp_path / "train.csv", good_rows(server.base) + [f"flaky,{server.base}/flaky.jpg,7"]
     )
     root = tmp_path / "data"
-    one_worker = DownloadSettings(workers=1, retries=2, timeout=0.4, backoff=0.01)
+    one_worker = DownloadSettings(limits=IMPORT_LIMITS, workers=1, retries=2, timeout=0.4, backoff=0.01)
     with pytest.raises(DownloadInterrupted) as info:
         import_gldv2(csv_path, root, settings=one_worker, max_items=3, progress=False)
     assert info.value.report.fetched == 3
@@ -231,7 +234,8 @@ import sys
 from pathlib import Path
 from landmark.data.download import DownloadSettings
 from landmark.data.gldv2 import import_gldv2
-settings = DownloadSettings(workers=1, retries=0, timeout=1.0)
+from tests.import_limits import IMPORT_LIMITS
+settings = DownloadSettings(limits=IMPORT_LIMITS, workers=1, retries=0, timeout=1.0)
 import_gldv2(Path(sys.argv[1]), Path(sys.argv[2]), settings=settings, progress=False)
 """
 

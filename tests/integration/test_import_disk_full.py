@@ -27,6 +27,7 @@ from PIL import Image
 from landmark.data.import_store import DataImportError
 from landmark.data.importers import import_folder
 from landmark.data.versions import commit_data_version, list_versions, verify_data
+from tests.import_limits import IMPORT_LIMITS
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +53,8 @@ def _project(root: Path, repo_dir: Path, sources: Path) -> Path:
     for args in (["init", "-q"], ["config", "user.email", "t@example.org"], ["config", "user.name", "t"],
                  ["add", "params.yaml"], ["commit", "-q", "-m", "init"]):
         subprocess.run(["git", *args], cwd=root, check=True)
-    import_folder(_photos(sources / "first", 6, 48, seed=1), root / "data", mode="replace")
+    first = _photos(sources / "first", 6, 48, seed=1)
+    import_folder(first, root / "data", mode="replace", limits=IMPORT_LIMITS)
     commit_data_version(root, "first", source="import", push=False)
     return root
 
@@ -115,7 +117,7 @@ def test_injected_enospc_at_the_copy(tmp_path: Path, repo_dir: Path, monkeypatch
     more = _photos(tmp_path / "src" / "more", 5, 48, seed=3)
     monkeypatch.setattr("landmark.data.import_store.shutil.copyfile", _copy_failing_at(3))
     with pytest.raises(DataImportError) as caught:
-        import_folder(more, project / "data", mode=mode)  # type: ignore[arg-type]
+        import_folder(more, project / "data", mode=mode, limits=IMPORT_LIMITS)  # type: ignore[arg-type]
     message = str(caught.value)
     assert "no space left on device" in message and f"{more}/" in message and ".png" in message
     assert "The 2 photo(s) already copied were removed" in message

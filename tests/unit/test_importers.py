@@ -14,6 +14,7 @@ from landmark.data.import_store import DataImportError, NothingImported
 from landmark.data.importers import add_non_landmarks, import_folder, import_manifest
 from landmark.data.manifest import NON_LANDMARK, read_manifest
 from landmark.data.quarantine import ImportSummary, read_quarantine
+from tests.import_limits import IMPORT_LIMITS
 
 
 def photo(path: Path, seed: int, fmt: str = "PNG", size: int = 24) -> Path:
@@ -51,7 +52,7 @@ def folder(tmp_path: Path) -> Path:
 
 def test_folder_import_labels_ids_and_checksums(folder: Path, tmp_path: Path) -> None:
     root = tmp_path / "data"
-    summary = import_folder(folder, root, mode="replace")
+    summary = import_folder(folder, root, mode="replace", limits=IMPORT_LIMITS)
     check_counts(summary)
     assert (summary.rows_in, summary.imported, summary.quarantined) == (8, 5, 3)
     assert summary.by_reason == {
@@ -71,8 +72,8 @@ def test_folder_import_labels_ids_and_checksums(folder: Path, tmp_path: Path) ->
 
 def test_folder_rerun_extend_skips_duplicates(folder: Path, tmp_path: Path) -> None:
     root = tmp_path / "data"
-    import_folder(folder, root, mode="replace")
-    again = import_folder(folder, root, mode="extend")
+    import_folder(folder, root, mode="replace", limits=IMPORT_LIMITS)
+    again = import_folder(folder, root, mode="extend", limits=IMPORT_LIMITS)
     check_counts(again)
     assert (again.imported, again.skipped_duplicates, again.quarantined) == (0, 5, 3)
     assert len(read_manifest(root / "manifest.csv")) == 5
@@ -81,10 +82,10 @@ def test_folder_rerun_extend_skips_duplicates(folder: Path, tmp_path: Path) -> N
 def test_add_non_landmarks(tmp_path: Path) -> None:
     root = tmp_path / "data"
     photo(tmp_path / "lm" / "tower" / "t.png", 10)
-    import_folder(tmp_path / "lm", root, mode="replace")
+    import_folder(tmp_path / "lm", root, mode="replace", limits=IMPORT_LIMITS)
     photo(tmp_path / "nl" / "cat.png", 11)
     photo(tmp_path / "nl" / "sub" / "car.jpg", 12, "JPEG")
-    summary = add_non_landmarks(tmp_path / "nl", root)
+    summary = add_non_landmarks(tmp_path / "nl", root, limits=IMPORT_LIMITS)
     check_counts(summary)
     manifest = read_manifest(root / "manifest.csv")
     assert summary.imported == 2 and summary.manifest_rows == 3
@@ -113,7 +114,7 @@ def test_manifest_import_paths_missing_duplicates_outside(tmp_path: Path) -> Non
         csv_path, index=False
     )
     root = tmp_path / "data"
-    summary = import_manifest(csv_path, root, mode="replace")
+    summary = import_manifest(csv_path, root, mode="replace", limits=IMPORT_LIMITS)
     check_counts(summary)
     assert (summary.rows_in, summary.imported, summary.skipped_duplicates, summary.quarantined) == (
         9,
@@ -142,14 +143,14 @@ def test_replace_vs_extend(tmp_path: Path) -> None:
     root = tmp_path / "data"
     photo(tmp_path / "one" / "alpha" / "p.png", 1)
     photo(tmp_path / "one" / "alpha" / "q.png", 2)
-    first = import_folder(tmp_path / "one", root, mode="replace")
+    first = import_folder(tmp_path / "one", root, mode="replace", limits=IMPORT_LIMITS)
     old_files = {p.name for p in (root / "images").iterdir()}
     (root / "noise_truth.csv").write_text("image_id,filed_landmark,true_landmark\n")
     photo(tmp_path / "two" / "beta" / "r.png", 3)
-    extended = import_folder(tmp_path / "two", root, mode="extend")
+    extended = import_folder(tmp_path / "two", root, mode="extend", limits=IMPORT_LIMITS)
     assert (first.manifest_rows, extended.manifest_rows) == (2, 3)
     assert set(read_manifest(root / "manifest.csv")["landmark"]) == {"alpha", "beta"}
-    replaced = import_folder(tmp_path / "two", root, mode="replace")
+    replaced = import_folder(tmp_path / "two", root, mode="replace", limits=IMPORT_LIMITS)
     manifest = read_manifest(root / "manifest.csv")
     assert replaced.manifest_rows == 1 and list(manifest["landmark"]) == ["beta"]
     assert {p.name for p in (root / "images").iterdir()} == {Path(manifest["path"].iloc[0]).name}
@@ -164,24 +165,24 @@ def test_extend_conflicting_id_is_quarantined(tmp_path: Path) -> None:
     pd.DataFrame([("same", "x.png", "alpha")], columns=["image_id", "path", "landmark"]).to_csv(
         tmp_path / "a" / "m.csv", index=False
     )
-    import_manifest(tmp_path / "a" / "m.csv", root, mode="replace")
+    import_manifest(tmp_path / "a" / "m.csv", root, mode="replace", limits=IMPORT_LIMITS)
     photo(tmp_path / "b" / "x.png", 2)  # other bytes under the same id
     pd.DataFrame([("same", "x.png", "alpha")], columns=["image_id", "path", "landmark"]).to_csv(
         tmp_path / "b" / "m.csv", index=False
     )
-    summary = import_manifest(tmp_path / "b" / "m.csv", root, mode="extend")
+    summary = import_manifest(tmp_path / "b" / "m.csv", root, mode="extend", limits=IMPORT_LIMITS)
     assert summary.by_reason == {"image_id already in data root with other content": 1}
     assert sha(root / read_manifest(root / "manifest.csv")["path"].iloc[0]) == sha(tmp_path / "a" / "x.png")
 
 
 def test_replace_with_nothing_usable_leaves_data_root(tmp_path: Path, folder: Path) -> None:
     root = tmp_path / "data"
-    import_folder(folder, root, mode="replace")
+    import_folder(folder, root, mode="replace", limits=IMPORT_LIMITS)
     before = (root / "manifest.csv").read_bytes()
     (tmp_path / "junk" / "alpha").mkdir(parents=True)
     (tmp_path / "junk" / "alpha" / "a.png").write_bytes(b"<html>nope</html>")
     with pytest.raises(NothingImported) as info:
-        import_folder(tmp_path / "junk", root, mode="replace")
+        import_folder(tmp_path / "junk", root, mode="replace", limits=IMPORT_LIMITS)
     assert info.value.summary.quarantined == 1
     assert (root / "manifest.csv").read_bytes() == before
 
@@ -189,7 +190,7 @@ def test_replace_with_nothing_usable_leaves_data_root(tmp_path: Path, folder: Pa
 def test_replace_refuses_project_folder(tmp_path: Path, folder: Path) -> None:
     (tmp_path / "params.yaml").write_text("seed: 1\n")
     with pytest.raises(DataImportError):
-        import_folder(folder, tmp_path, mode="replace")
+        import_folder(folder, tmp_path, mode="replace", limits=IMPORT_LIMITS)
 
 
 def test_cli_import_command(tmp_path: Path, folder: Path) -> None:
