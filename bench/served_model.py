@@ -48,11 +48,14 @@ def log_bundle(folder: Path, index_dir: Path, model_path: Path) -> tuple[str, st
     """Log and register the bundle in a sqlite store under folder: (tracking uri, model uri)."""
     import mlflow
 
+    from landmark.params import load_params
     from landmark.registry.pyfunc import log_recognizer
 
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
     experiment = mlflow.create_experiment("bench", artifact_location=(folder / "artifacts").as_uri())
     with mlflow.start_run(experiment_id=experiment):
-        log_recognizer(index_dir, model_path, registered_model_name=MODEL_NAME)
+        log_recognizer(
+            index_dir, model_path, registered_model_name=MODEL_NAME, limits=load_params(REPO / "params.yaml").serve
+        )
     return uri, f"models:/{MODEL_NAME}/1"

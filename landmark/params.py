@@ -142,6 +142,14 @@ class PromotionParams:
 
 
 @dataclass(frozen=True)
+class ServeParams:
+    """What the registered recognizer accepts per request (recorded in its model_config)."""
+
+    max_photos: int
+    max_photo_bytes: int
+
+
+@dataclass(frozen=True)
 class Params:
     seed: int
     sample: SampleParams
@@ -154,6 +162,7 @@ class Params:
     index: IndexParams
     evaluate: EvaluateParams
     promotion: PromotionParams
+    serve: ServeParams
 
 
 class ParamsError(ValueError):
@@ -197,8 +206,12 @@ def _build(cls: type[T], raw: Any, where: str) -> T:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ParamsError(f"params.yaml: {key} must be a number, got {value!r}")
             values[name] = float(value)
-        else:
+        elif hint == "str":
+            if isinstance(value, dict | list):
+                raise ParamsError(f"params.yaml: {key} must be a single value, got {value!r}")
             values[name] = str(value)
+        else:  # a new section dataclass must be listed in _SECTIONS
+            raise TypeError(f"params: {key} has type {hint}, which _build does not know")
     return cls(**values)
 
 
@@ -213,6 +226,7 @@ _SECTIONS: dict[str, type] = {
     "IndexParams": IndexParams,
     "EvaluateParams": EvaluateParams,
     "PromotionParams": PromotionParams,
+    "ServeParams": ServeParams,
 }
 
 

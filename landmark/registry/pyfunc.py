@@ -11,25 +11,32 @@ answers. Safe for concurrent requests (the server calls predict from many thread
 The network runs on the fastest variant whose accuracy check passed (`model_config={"backend": ...}`:
 auto | fp32 | int8 | ov-fp32 | ov-bf16 | torch); the fp32 export and its manifest are made at log time
 and shipped in `model_dir/onnx/`, so loading needs no torch (`landmark.models.exported`). Other
-model_config keys: max_photos (rows per request, 256), max_photo_bytes (50 MiB).
+model_config keys: max_photos (rows per request), max_photo_bytes: params.yaml `serve`, recorded at
+registration (versions logged before they were recorded get LIMITS_BEFORE_RECORDING).
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import logging
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
+if TYPE_CHECKING:
+    from landmark.params import ServeParams
+
 log = logging.getLogger(__name__)
+# what versions registered before the limits were recorded in model_config accept (rows, bytes)
+LIMITS_BEFORE_RECORDING = (256, 50 * 1024 * 1024)
 DEFAULT_BACKEND = "auto"  # the fastest variant whose accuracy check passed (onnx_embedder.fast_embedder)
 INPUT_SCHEMA = Schema(
     [
@@ -68,9 +75,11 @@ class RecognizerModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defi
         model_dir = Path(context.artifacts["model_dir"])
         index_dir = Path(context.artifacts["index_dir"])
         backend = str(config.get("backend", DEFAULT_BACKEND))
-        self.limits = RequestLimits(
-            max_photos=int(config.get("max_photos", RequestLimits.max_photos)),
-            max_photo_bytes=int(config.get("max_photo_bytes", RequestLimits.max_photo_bytes)),
+        recorded = "max_photos" in config and "max_photo_bytes" in config
+        self.limits = (
+            RequestLimits(int(config["max_photos"]), int(config["max_photo_bytes"]))
+            if recorded
+            else RequestLimits(*LIMITS_BEFORE_RECORDING)
         )
         try:
             self.recognizer = Recognizer.load(index_dir, model_dir / "model.pt", backend=backend)
@@ -164,11 +173,14 @@ def log_recognizer(
     artifact_path: str = "recognizer",
     registered_model_name: str | None = None,
     backend: str = DEFAULT_BACKEND,
+    *,
+    limits: ServeParams,
 ) -> mlflow.models.model.ModelInfo:
     """Log network (model_path + its .json meta, + its ONNX fp32 export unless backend is torch) and
     index folder as one pyfunc model in the active run (a run is started if none is active); register
     it when registered_model_name is given. backend: what the served model runs (auto | fp32 | ov-bf16 |
-    torch ...; auto: the fastest variant whose accuracy check, copied from beside model_path, passed)."""
+    torch ...; auto: the fastest variant whose accuracy check, copied from beside model_path, passed);
+    limits: the request limits the served model enforces."""
     index_dir, model_path = Path(index_dir), Path(model_path)
     package = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
@@ -188,7 +200,7 @@ def log_recognizer(
             code_paths=[str(package)],
             registered_model_name=registered_model_name,
             pip_requirements=_requirements(),
-            model_config={"backend": backend},
+            model_config={"backend": backend, **dataclasses.asdict(limits)},
         )
     log.info("logged recognizer %s", info.model_uri)
     return info

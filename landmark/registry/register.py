@@ -70,7 +70,7 @@ def register(root: Path, flow_run_id: str = "", parent_run_id: str | None = None
     names = (RECOGNIZER, INDEX)
     recognizer_version, index_version, summary["registered"] = register_pair(
         client, names, lineage.tags(),
-        (lambda: log_recognizer(root / layout.INDEX, model_path, artifact_path="recognizer"),
+        (lambda: log_recognizer(root / layout.INDEX, model_path, artifact_path="recognizer", limits=params.serve),
          lambda: log_index_model(root / layout.INDEX)),
         start_run=lambda: mlflow.start_run(run_name="register", experiment_id=experiment_id,
                                            parent_run_id=parent_run_id))

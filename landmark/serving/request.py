@@ -34,10 +34,10 @@ _WHITESPACE = re.compile(rb"\s+")
 
 @dataclass(frozen=True)
 class RequestLimits:
-    """max_photos: rows per request; max_photo_bytes: decoded bytes per photo."""
+    """max_photos: rows per request; max_photo_bytes: decoded bytes per photo (params.yaml `serve`)."""
 
-    max_photos: int = 256
-    max_photo_bytes: int = 50 * 1024 * 1024
+    max_photos: int
+    max_photo_bytes: int
 
 
 @dataclass(frozen=True)

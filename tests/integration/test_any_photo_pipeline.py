@@ -34,8 +34,8 @@ from landmark.retrieval.recognizer import Recognizer
 from landmark.retrieval.threshold import calibrate
 from landmark.validation.validate import validate_manifest
 from tests.any_photo import FORMATS, MODES, ORIENTATIONS, CannotSave, make_photo, save_photo
-from tests.import_limits import IMPORT_LIMITS
 from tests.integration.tiny_project import REPO
+from tests.project_limits import IMPORT_LIMITS
 
 pytestmark = pytest.mark.integration
 LABELS = ("Tower", "Dome")

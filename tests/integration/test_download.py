@@ -23,7 +23,7 @@ from landmark.data.download import DownloadSettings
 from landmark.data.gldv2 import DOWNLOAD_DIR, DownloadInterrupted, import_gldv2
 from landmark.data.manifest import read_manifest
 from landmark.data.quarantine import read_quarantine
-from tests.import_limits import IMPORT_LIMITS
+from tests.project_limits import IMPORT_LIMITS
 
 pytestmark = pytest.mark.integration
 
@@ -234,7 +234,7 @@ import sys
 from pathlib import Path
 from landmark.data.download import DownloadSettings
 from landmark.data.gldv2 import import_gldv2
-from tests.import_limits import IMPORT_LIMITS
+from tests.project_limits import IMPORT_LIMITS
 settings = DownloadSettings(limits=IMPORT_LIMITS, workers=1, retries=0, timeout=1.0)
 import_gldv2(Path(sys.argv[1]), Path(sys.argv[2]), settings=settings, progress=False)
 """

@@ -27,7 +27,7 @@ from PIL import Image
 from landmark.data.import_store import DataImportError
 from landmark.data.importers import import_folder
 from landmark.data.versions import commit_data_version, list_versions, verify_data
-from tests.import_limits import IMPORT_LIMITS
+from tests.project_limits import IMPORT_LIMITS
 
 pytestmark = pytest.mark.integration
 

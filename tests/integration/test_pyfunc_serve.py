@@ -13,6 +13,7 @@ import requests
 from landmark.models.export_files import checked_by_speed, read_manifest, read_variant_check, variant_check_path
 from landmark.registry.pyfunc import encode_image, log_recognizer
 from tests.integration.served_bundle import build_bundle, drawn_photo, free_port, mlflow_serve, stop, wait_ready
+from tests.project_limits import SERVE_LIMITS
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +31,9 @@ def test_pyfunc_log_load_and_serve(bundle: tuple[Path, Path, Path], tmp_path: Pa
     mlflow.set_tracking_uri(uri)
     experiment = mlflow.create_experiment("t", artifact_location=(tmp_path / "artifacts").as_uri())
     with mlflow.start_run(experiment_id=experiment):
-        info = log_recognizer(index_dir, model_path, registered_model_name="landmark-recognizer-test")
+        info = log_recognizer(
+            index_dir, model_path, registered_model_name="landmark-recognizer-test", limits=SERVE_LIMITS
+        )
     assert info.signature is not None and "image" in info.signature.inputs.input_names()
     loaded = mlflow.pyfunc.load_model(info.model_uri)
     # the bf16 check travelled with the model: auto runs ov-bf16 when it was measured faster than fp32 here
@@ -38,6 +41,9 @@ def test_pyfunc_log_load_and_serve(bundle: tuple[Path, Path, Path], tmp_path: Pa
     assert read_variant_check(variant_check_path(model_path, identity, "ov-bf16"))["passed"]
     expected = (checked_by_speed(model_path, identity) or ["fp32"])[0]
     assert loaded.unwrap_python_model().recognizer.backend == expected
+    # the request limits of params.yaml `serve` were recorded in the model and are what it enforces
+    limits = loaded.unwrap_python_model().limits
+    assert (limits.max_photos, limits.max_photo_bytes) == (SERVE_LIMITS.max_photos, SERVE_LIMITS.max_photo_bytes)
     local = loaded.predict(pd.DataFrame({"image": [encode_image(query)]}))
     assert local["landmark"].tolist() == ["tower"]
 

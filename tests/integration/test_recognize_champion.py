@@ -26,6 +26,7 @@ from landmark.registry.promotion import CHAMPION, force_promote, rollback_champi
 from landmark.registry.pyfunc import log_recognizer
 from tests.integration.served_bundle import REPO, build_bundle
 from tests.integration.test_torch_free_serving import PRELUDE
+from tests.project_limits import SERVE_LIMITS
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +58,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     client = MlflowClient(uri)
     for version, index in (("1", index_dir), ("2", _relabel(index_dir, root / "index_v2", "_v2"))):
         with mlflow.start_run(experiment_id=experiment):
-            log_recognizer(index, model_path, registered_model_name=RECOGNIZER)
+            log_recognizer(index, model_path, registered_model_name=RECOGNIZER, limits=SERVE_LIMITS)
         record_version_digests(client, RECOGNIZER, version)
     return {"project": project, "uri": uri, "client": client, "photo": index_dir.parent / "db_0_1.png",
             "index": index_dir, "model": model_path}

@@ -23,6 +23,7 @@ from landmark.retrieval.index import CentroidIndex
 from landmark.retrieval.recognizer import Recognizer
 from landmark.retrieval.threshold import calibrate
 from tests.integration.tiny_project import REPO
+from tests.project_limits import SERVE_LIMITS
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +42,9 @@ def test_tampered_network_is_refused_at_load(tmp_path: Path) -> None:
     store = tmp_path / "artifacts"
     experiment = mlflow.create_experiment("t", artifact_location=store.as_uri())
     with mlflow.start_run(experiment_id=experiment):
-        log_recognizer(tmp_path / "index", tmp_path / "model.pt", registered_model_name="rec", backend="torch")
+        log_recognizer(
+            tmp_path / "index", tmp_path / "model.pt", registered_model_name="rec", backend="torch", limits=SERVE_LIMITS
+        )
     record_version_digests(MlflowClient(uri), "rec", "1")
     mlflow.pyfunc.load_model("models:/rec/1")  # intact: loads
 

@@ -23,6 +23,7 @@ import requests
 
 from landmark.registry.pyfunc import encode_image, log_recognizer
 from tests.integration.served_bundle import build_bundle, free_port, mlflow_serve, query_photos, stop, wait_ready
+from tests.project_limits import SERVE_LIMITS
 
 pytestmark = pytest.mark.integration
 CLIENTS = 16
@@ -54,7 +55,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, list[str
     mlflow.set_tracking_uri(uri)
     experiment = mlflow.create_experiment("serve", artifact_location=(root / "artifacts").as_uri())
     with mlflow.start_run(experiment_id=experiment):
-        info = log_recognizer(index_dir, model_path, registered_model_name=MODEL)
+        info = log_recognizer(index_dir, model_path, registered_model_name=MODEL, limits=SERVE_LIMITS)
     photos = [encode_image(p) for p in query_photos(root / "queries", N_PHOTOS)]
     return uri, info.model_uri, photos, root
 

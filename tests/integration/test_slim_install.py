@@ -19,6 +19,7 @@ import requests
 
 from landmark.registry.pyfunc import encode_image, log_recognizer
 from tests.integration.served_bundle import REPO, build_bundle, free_port, stop, wait_ready
+from tests.project_limits import SERVE_LIMITS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PIP_OFFLINE_SIGNS = ("Could not find a version", "No matching distribution", "Failed to establish a new connection",
@@ -67,7 +68,7 @@ def test_recognize_albums_and_serve_in_the_serving_install(slim: Path, tmp_path:
     mlflow.set_tracking_uri(uri)
     experiment = mlflow.create_experiment("slim", artifact_location=(tmp_path / "artifacts").as_uri())
     with mlflow.start_run(experiment_id=experiment):
-        info = log_recognizer(index_dir, model_path)
+        info = log_recognizer(index_dir, model_path, limits=SERVE_LIMITS)
     port = free_port()
     log_path = tmp_path / "serve.log"
     server = subprocess.Popen([str(slim / "landmark"), "serve", "--model-uri", info.model_uri, "--port", str(port)],

@@ -18,6 +18,7 @@ from landmark.models.export_files import checked_by_speed, manifest_path, read_m
 from landmark.models.exported import open_exported
 from landmark.registry.pyfunc import encode_image, log_recognizer
 from tests.integration.served_bundle import REPO, build_bundle
+from tests.project_limits import SERVE_LIMITS
 
 pytestmark = pytest.mark.integration
 BLOCKED = ("torch", "timm", "torchvision", "prefect", "dvc", "great_expectations")
@@ -56,7 +57,7 @@ def test_served_pyfunc_without_torch(bundle: tuple[Path, Path], tmp_path: Path) 
     mlflow.set_tracking_uri(uri)
     experiment = mlflow.create_experiment("t", artifact_location=(tmp_path / "artifacts").as_uri())
     with mlflow.start_run(experiment_id=experiment):
-        info = log_recognizer(index_dir, model_path)
+        info = log_recognizer(index_dir, model_path, limits=SERVE_LIMITS)
     code = ("import mlflow, pandas as pd; m = mlflow.pyfunc.load_model(sys.argv[1]); "
             "r = m.unwrap_python_model().recognizer; "
             "out = m.predict(pd.DataFrame({'image': [sys.argv[2]]})); print(r.backend, out['landmark'][0])")

@@ -14,7 +14,7 @@ from landmark.data.import_store import DataImportError, NothingImported
 from landmark.data.importers import add_non_landmarks, import_folder, import_manifest
 from landmark.data.manifest import NON_LANDMARK, read_manifest
 from landmark.data.quarantine import ImportSummary, read_quarantine
-from tests.import_limits import IMPORT_LIMITS
+from tests.project_limits import IMPORT_LIMITS
 
 
 def photo(path: Path, seed: int, fmt: str = "PNG", size: int = 24) -> Path:
