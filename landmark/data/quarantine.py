@@ -1,4 +1,5 @@
-"""What an import did with each input row: the quarantine file and the import summary.
+"""The one quarantine format (QUARANTINE_COLUMNS: row, image_id, source, reason, detail), written by
+import and validate alike, and what an import did with each input row: its quarantine file and summary.
 
 Every input row of an import ends up in exactly one of three places: imported, skipped as a
 duplicate of what is already there, or quarantined with a reason. `ImportSummary` checks that the

@@ -1,6 +1,8 @@
 """The names of the validation checks, in the order they are applied, and the errors of the stage.
 
-Every quarantined row carries exactly one check name (the first one it failed) and a reason.
+Every quarantined row carries exactly one reason (the first check it failed): a table check's name,
+or for a file check the photo reason behind it (landmark.data.photo_check, the vocabulary the import
+uses too); `check_of(reason)` gives its check.
 """
 
 from __future__ import annotations
@@ -33,6 +35,14 @@ FILE_CHECK_OF: dict[str, str] = {
     photo_check.TOO_SMALL: DIMENSIONS,
     photo_check.TOO_LARGE_SIDE: DIMENSIONS,
 }
+
+
+
+def check_of(reason: str) -> str:
+    """The check a quarantine reason belongs to: a photo reason's file check, else the reason itself
+    (table checks quarantine with their own name as the reason)."""
+    return FILE_CHECK_OF.get(reason, reason)
+
 
 ROW_CHECKS: tuple[str, ...] = (IMAGE_ID, DUPLICATE_ID, LABEL, PATH, COORDINATES)
 FILE_CHECKS: tuple[str, ...] = (FILE_MISSING, FILE_SIZE, DECODE, DIMENSIONS)

@@ -93,8 +93,8 @@ def render_report(result: ValidationResult, source: str = "data/manifest.csv") -
     per_landmark = _table(["landmark", "kept photos"], per_landmark_rows, {1})
     shown = result.quarantine.head(MAX_QUARANTINE_ROWS_SHOWN)
     quarantine = _table(
-        ["row", "image_id", "path", "check", "reason"],
-        shown[["row", "image_id", "path", "check", "reason"]].values.tolist(),
+        ["row", "image_id", "path", "check", "reason", "detail"],
+        [[r.row, r.image_id, r.source, checks.check_of(r.reason), r.reason, r.detail] for r in shown.itertuples()],
         {0},
     )
     more = (

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from landmark.data.manifest import NON_LANDMARK, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from landmark.data.quarantine import QUARANTINE_COLUMNS
 from landmark.params import ValidateParams
 from landmark.validation import checks
 from landmark.validation.files import FileVerdict, check_files
@@ -27,7 +28,6 @@ from landmark.validation.suite import (
 
 log = logging.getLogger(__name__)
 
-QUARANTINE_COLUMNS: tuple[str, ...] = ("row", "image_id", "path", "check", "reason")
 ADDED_COLUMNS: tuple[str, ...] = ("width", "height", "mode", "orientation", "sha256")
 
 
@@ -35,7 +35,8 @@ ADDED_COLUMNS: tuple[str, ...] = ("width", "height", "mode", "orientation", "sha
 class ValidationResult:
     """kept: the input rows that passed, in input order, plus ADDED_COLUMNS (width/height after EXIF
     orientation, the file's original PIL mode, EXIF orientation tag, sha256 of the bytes);
-    quarantine: QUARANTINE_COLUMNS, `row` = 1-based data row of the input (CSV line minus the header);
+    quarantine: the one quarantine format (landmark.data.quarantine.QUARANTINE_COLUMNS: row, image_id,
+    source = the path, reason, detail), `row` = 1-based data row of the input (CSV line minus the header);
     metrics: counts (see `summarise`); expectations: every GX expectation's outcome, both suites."""
 
     kept: pd.DataFrame
@@ -121,7 +122,7 @@ def validate_manifest(
         if verdict.check is None:
             passed[i] = verdict
         else:
-            failed[i] = (verdict.check, verdict.photo.detail)
+            failed[i] = (str(verdict.photo.reason), verdict.photo.detail)
 
     survivors = frame.loc[sorted(passed), ["image_id", "landmark"]]
     if len(survivors):
@@ -166,9 +167,9 @@ def _quarantine_frame(frame: pd.DataFrame, failed: dict[int, tuple[str, str]]) -
         {
             "row": i + 1,
             "image_id": _text(frame.at[i, "image_id"]),
-            "path": _text(frame.at[i, "path"]),
-            "check": failed[i][0],
-            "reason": failed[i][1],
+            "source": _text(frame.at[i, "path"]),
+            "reason": failed[i][0],
+            "detail": failed[i][1],
         }
         for i in sorted(failed)
     ]
@@ -181,7 +182,7 @@ def summarise(
     """metrics.json: rows_in, kept, quarantined, by_check {check: rows}, landmarks (kept labels),
     landmark_photos, non_landmark (kept non-landmark photos), modes {original mode: rows},
     exif_rotated (kept rows with orientation != 1), duplicate_content (kept rows whose bytes repeat)."""
-    by_check = Counter(quarantine["check"])
+    by_check = Counter(checks.check_of(reason) for reason in quarantine["reason"])
     is_non = kept["landmark"] == NON_LANDMARK if len(kept) else pd.Series(dtype=bool)
     return {
         "rows_in": rows_in,

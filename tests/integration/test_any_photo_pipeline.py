@@ -119,7 +119,7 @@ def run_pipeline(specs: list[Spec], work: Path, recognizer: Recognizer, params: 
     assert len(result.kept) + len(result.quarantine) == len(manifest)
     for row in result.quarantine.itertuples():
         assert row.reason, row
-        ends[by_id[str(row.image_id)]] = ("validate", f"{row.check}: {row.reason}")
+        ends[by_id[str(row.image_id)]] = ("validate", f"{row.reason}: {row.detail}")
     kept = result.kept
     predictions = recognizer.recognize([data / str(p) for p in kept["path"]], errors="report")
     assert len(predictions) == len(kept)

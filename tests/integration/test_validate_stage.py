@@ -67,11 +67,11 @@ def test_stage_writes_all_outputs(tmp_path: Path, repo_dir: Path) -> None:
     assert len(kept) == 15 and {"width", "height", "mode", "sha256"} <= set(kept.columns)
     assert set(kept["width"]) == {"48"} and set(kept["height"]) == {"40"}
     quarantine = pd.read_csv(out / "quarantine.csv", dtype=str, keep_default_na=False)
-    assert list(quarantine.columns) == ["row", "image_id", "path", "check", "reason"]
-    assert dict(zip(quarantine["image_id"], quarantine["check"], strict=True)) == {
+    assert list(quarantine.columns) == ["row", "image_id", "source", "reason", "detail"]  # the import's format
+    assert dict(zip(quarantine["image_id"], quarantine["reason"], strict=True)) == {
         "Rare-0": "min_photos",
         "Rare-1": "min_photos",
-        "broken": "decode",
+        "broken": "not_an_image",  # the photo reason, as the import names it (check: decode)
         "escape": "path",
     }
     report = (out / "report.html").read_text()
@@ -109,4 +109,4 @@ def test_nothing_kept_fails_after_writing_the_report(tmp_path: Path, repo_dir: P
     assert done.returncode == 2 and "every one of 2 rows was quarantined" in done.stderr
     assert "Traceback" not in done.stderr
     quarantine = pd.read_csv(project / "artifacts" / "validate" / "quarantine.csv")
-    assert list(quarantine["check"]) == ["file_missing", "file_missing"]
+    assert list(quarantine["reason"]) == ["file_not_found", "file_not_found"]

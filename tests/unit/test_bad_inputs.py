@@ -212,7 +212,7 @@ def _outcome(
     row = 7 + CASES.index(case)  # 1-based data row: 6 good rows come first
     q = result.quarantine[result.quarantine["row"] == row]
     if len(q):
-        return str(q.iloc[0]["check"]), None
+        return checks.check_of(str(q.iloc[0]["reason"])), None
     kept = result.kept[result.kept["image_id"] == manifest.loc[row - 1, "image_id"]]
     assert len(kept) == 1, f"row {row} is neither kept nor quarantined"
     return None, kept.iloc[0]
@@ -243,9 +243,9 @@ def test_invariant_and_good_rows(corpus: tuple[pd.DataFrame, ValidationResult]) 
 
 def test_quarantine_reasons_name_the_problem(corpus: tuple[pd.DataFrame, ValidationResult]) -> None:
     q = corpus[1].quarantine.set_index("image_id")
-    assert "pixels exceeds max_pixels" in q.loc["too_many_pixels", "reason"]
-    assert "decompression bomb" in q.loc["bomb_header", "reason"] or "50000" in q.loc["bomb_header", "reason"]
-    assert "truncated" in q.loc["truncated_jpeg", "reason"]
-    assert "outside the data root" in q.loc["symlink_escape", "reason"]
-    assert "already used by row 1" in q.loc["good-0", "reason"]
-    assert "Lonely" in q.loc["too_few_photos", "reason"]
+    assert "pixels exceeds max_pixels" in q.loc["too_many_pixels", "detail"]
+    assert "decompression bomb" in q.loc["bomb_header", "detail"] or "50000" in q.loc["bomb_header", "detail"]
+    assert "truncated" in q.loc["truncated_jpeg", "detail"]
+    assert "outside the data root" in q.loc["symlink_escape", "detail"]
+    assert "already used by row 1" in q.loc["good-0", "detail"]
+    assert "Lonely" in q.loc["too_few_photos", "detail"]

@@ -32,9 +32,9 @@ def _result() -> ValidationResult:
             {
                 "row": 3,
                 "image_id": "<script>x</script>",
-                "path": "f/t.jpg",
-                "check": "decode",
-                "reason": "bad & odd",
+                "source": "f/t.jpg",
+                "reason": "not_an_image",
+                "detail": "bad & odd",
             }
         ]
     )

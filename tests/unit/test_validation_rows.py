@@ -54,7 +54,7 @@ def result(world: tuple[pd.DataFrame, Path]):  # type: ignore[no-untyped-def]
 
 def _check_of(result, row: int) -> str | None:  # type: ignore[no-untyped-def]
     q = result.quarantine[result.quarantine["row"] == row]
-    return None if q.empty else str(q.iloc[0]["check"])
+    return None if q.empty else checks.check_of(str(q.iloc[0]["reason"]))
 
 
 def test_row_checks_come_before_the_landmark_minimum(result) -> None:  # type: ignore[no-untyped-def]
@@ -63,8 +63,8 @@ def test_row_checks_come_before_the_landmark_minimum(result) -> None:  # type: i
     # A had 4 rows (>= 3) but keeps only 2 after the row checks: its good rows are quarantined too
     assert _check_of(result, 1) == checks.MIN_PHOTOS
     assert _check_of(result, 2) == checks.MIN_PHOTOS
-    reason = result.quarantine.loc[result.quarantine["row"] == 1, "reason"].iloc[0]
-    assert "'A' keeps 2 photo(s)" in reason
+    detail = result.quarantine.loc[result.quarantine["row"] == 1, "detail"].iloc[0]
+    assert "'A' keeps 2 photo(s)" in detail
 
 
 def test_duplicate_id_keeps_the_first(result) -> None:  # type: ignore[no-untyped-def]
@@ -103,7 +103,7 @@ def test_metrics_and_invariant(result, world) -> None:  # type: ignore[no-untype
     assert m["rows_in"] == m["kept"] + m["quarantined"]
     assert m["by_check"][checks.MIN_PHOTOS] == 2 and m["by_check"][checks.DUPLICATE_ID] == 1
     assert (m["landmarks"], m["landmark_photos"], m["non_landmark"]) == (1, 3, 1)
-    assert list(result.quarantine.columns) == ["row", "image_id", "path", "check", "reason"]
+    assert list(result.quarantine.columns) == ["row", "image_id", "source", "reason", "detail"]
     assert sorted(result.quarantine["row"]) == [1, 2, 3, 4, 8]
 
 
