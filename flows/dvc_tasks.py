@@ -9,11 +9,10 @@ import sys
 from collections import deque
 from pathlib import Path
 
-import yaml
 from prefect import get_run_logger, task
 
 # stages whose failure a retry can mend: training resumes from its last checkpoint
-RETRYABLE_PREFIXES = ("train_",)
+RETRYABLE_PREFIXES = ("train@",)
 
 
 class StageFailed(RuntimeError):
@@ -21,9 +20,13 @@ class StageFailed(RuntimeError):
 
 
 def pipeline_stages(root: Path) -> list[str]:
-    """Stage names in dvc.yaml order (the file lists them upstream first)."""
-    doc = yaml.safe_load((root / "dvc.yaml").read_text())
-    return list(doc["stages"])
+    """Stage names in dvc.yaml order (the file lists them upstream first), as DVC expands them
+    (`foreach` stages: train@1 .. train@K)."""
+    done = subprocess.run([sys.executable, "-m", "dvc", "stage", "list", "--name-only"], cwd=root,
+                          env=_dvc_env({}), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise StageFailed(f"dvc stage list failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
+    return done.stdout.split()
 
 
 def _pids(node: object) -> list[int]:

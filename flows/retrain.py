@@ -1,4 +1,4 @@
-"""The `retrain` flow: validate -> split -> clean -> train_1..K -> index -> evaluate (DVC stages),
+"""The `retrain` flow: validate -> split -> clean -> train@1..K -> index -> evaluate (DVC stages),
 then register the recognizer and the index in MLflow and gate the promotion.
 
 It opens the MLflow run that the stages' runs nest under; a failing stage fails the flow and nothing
@@ -81,7 +81,7 @@ def _retrain(root: Path, force: bool, register_models: bool) -> dict[str, Any]:
             t0 = time.perf_counter()
             outcome[stage] = stage_task(stage)(root, stage, env, force)
             timings[stage] = time.perf_counter() - t0
-            mlflow.log_metric(mlflow_name(f"seconds_{stage}"), timings[stage])
+            mlflow.log_metric(mlflow_name(f"seconds_{stage.replace('@', '_')}"), timings[stage])
         metrics = json.loads((root / "artifacts" / "evaluate" / "metrics.json").read_text())
         summary: dict[str, Any] = {"stages": outcome, "stage_seconds": timings,
                                    "parent_run_id": parent.info.run_id, "flow_run_id": run_id,

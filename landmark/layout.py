@@ -22,6 +22,12 @@ def train_stage_dir(stage: int) -> Path:
     return TRAIN / f"stage_{stage}"
 
 
+def stage_start(stage: int) -> Path:
+    """What curriculum stage `stage` starts from (its `after` in params.yaml, a DVC dependency): the
+    clean stage's outputs for stage 1, the previous stage's network after that."""
+    return CLEAN if stage == 1 else train_stage_dir(stage - 1) / "model.pt"
+
+
 def final_model(num_stages: int) -> Path:
     """The network the pipeline ships: the last curriculum stage's model.pt (num_stages = len(train.stages))."""
     return train_stage_dir(num_stages) / "model.pt"

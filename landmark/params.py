@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from landmark.layout import stage_start
+
 
 @dataclass(frozen=True)
 class SampleParams:
@@ -84,6 +86,7 @@ class StageParams:
     epochs: int
     lr: float
     image_size: int
+    after: str  # what the stage starts from: layout.stage_start(k), so that DVC's foreach can chain them
 
 
 @dataclass(frozen=True)
@@ -189,9 +192,7 @@ def _build(cls: type[T], raw: Any, where: str) -> T:
         if sub is not None:
             values[name] = _build(sub, value, key)
         elif hint == "tuple[StageParams, ...]":
-            if not isinstance(value, list) or not value:
-                raise ParamsError(f"params.yaml: {key} must be a non-empty list")
-            values[name] = tuple(_build(StageParams, v, f"{key}[{i}]") for i, v in enumerate(value))
+            values[name] = _curriculum_stages(value, key)
         elif hint == "tuple[float, ...]":
             values[name] = tuple(float(v) for v in value)
         elif hint == "bool":
@@ -213,6 +214,22 @@ def _build(cls: type[T], raw: Any, where: str) -> T:
         else:  # a new section dataclass must be listed in _SECTIONS
             raise TypeError(f"params: {key} has type {hint}, which _build does not know")
     return cls(**values)
+
+
+def _curriculum_stages(value: Any, key: str) -> tuple[StageParams, ...]:
+    """train.stages: a mapping "1".."K" -> stage (dvc.yaml's `foreach` makes train@1 .. train@K of
+    it); stage k's `after` must be layout.stage_start(k)."""
+    if not isinstance(value, dict) or not value:
+        raise ParamsError(f"params.yaml: {key} must be a non-empty mapping \"1\": {{...}}, \"2\": ...")
+    names = [str(k) for k in value]
+    if names != [str(i) for i in range(1, len(names) + 1)]:
+        raise ParamsError(f"params.yaml: {key} keys must be \"1\" .. \"{len(names)}\" in order, got {names}")
+    stages = tuple(_build(StageParams, v, f"{key}.{k}") for k, v in zip(names, value.values(), strict=True))
+    for k, stage in enumerate(stages, start=1):
+        if Path(stage.after) != stage_start(k):
+            raise ParamsError(f"params.yaml: {key}.{k}.after must be {stage_start(k)} (what stage {k} starts "
+                              f"from), got {stage.after!r}")
+    return stages
 
 
 _SECTIONS: dict[str, type] = {

@@ -6,7 +6,7 @@ A curriculum variant splits the landmarks into `parts` by a difficulty score (me
 landmark's train photos to their centroid in frozen-backbone features, easiest first) and trains
 stage k on parts 1..k, the head growing and the run warm-starting from stage k-1: the product's own
 curriculum loop (landmark.training.curriculum_run.train_curriculum, the same seeds and head growth as
-the DVC stages train_1..train_K); a variant only changes its parameters (loss, centre weight,
+the DVC stages train@1..train@K); a variant only changes its parameters (loss, centre weight,
 trainable blocks, rows, parts, stage schedule). Every variant gets the same total epochs. Nothing here
 imports faiss or mlflow (it runs on a bare GPU machine).
 """
@@ -26,6 +26,7 @@ import pandas as pd
 import torch
 
 from landmark.data.manifest import NON_LANDMARK, SPLIT_TRAIN
+from landmark.layout import stage_start
 from landmark.models.embedder import Embedder, create_embedder
 from landmark.models.embedding import embed
 from landmark.params import Params, StageParams, with_overrides
@@ -90,7 +91,8 @@ def stage_schedule(epochs: int, stages: int, lr: float, image_size: int) -> list
     """`epochs` spread over `stages` curriculum stages (the first ones take the remainder), stage k at
     lr / k: the experiments' stand-in for params.yaml's `train.stages`."""
     return [
-        StageParams(epochs=epochs // stages + (1 if k <= epochs % stages else 0), lr=lr / k, image_size=image_size)
+        StageParams(epochs=epochs // stages + (1 if k <= epochs % stages else 0), lr=lr / k, image_size=image_size,
+                    after=str(stage_start(k)))
         for k in range(1, stages + 1)
     ]
 

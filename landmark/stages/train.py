@@ -1,4 +1,5 @@
-"""Stage train_K: one curriculum stage. `python -m landmark.stages.train --stage K`.
+"""Stage train@K (dvc.yaml: foreach over train.stages): one curriculum stage.
+`python -m landmark.stages.train --stage K`.
 
 Reads artifacts/clean/manifest.csv (+ artifacts/train/stage_{K-1}/ for K > 1), trains, and writes
 artifacts/train/stage_K/: model.pt + model.json, head.pt, classes.json, centres.pt, checkpoints/,

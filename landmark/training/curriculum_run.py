@@ -65,7 +65,7 @@ def train_curriculum(
     stages: Sequence[StageParams],
     device: str | torch.device,
 ) -> CurriculumResult:
-    """Train stages 1..len(stages) in this process, as the DVC stages train_1..train_K do.
+    """Train stages 1..len(stages) in this process, as the DVC stages train@1..train@K do.
 
     `frame`: manifest rows (`path` relative to `root`, `landmark`, `part` 1..K for landmark rows,
     optionally `split`; see curriculum.stage_rows). Stage k trains on `stage_rows(frame, k,

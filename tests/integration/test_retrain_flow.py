@@ -113,7 +113,7 @@ def test_data_change_kill_during_training_resume_then_data_and_model_rollback(pr
     assert commit_data_version(project, "drop 10 photos", source="test").md5 != first_data.md5
     params_path = project / "params.yaml"
     raw = yaml.safe_load(params_path.read_text())
-    raw["train"]["stages"][0]["epochs"] = 2  # a checkpoint after epoch 1, then the kill
+    raw["train"]["stages"]["1"]["epochs"] = 2  # a checkpoint after epoch 1, then the kill
     params_path.write_text(yaml.safe_dump(raw, sort_keys=False))
 
     ckpt = project / "artifacts" / "train" / "stage_1" / "checkpoints" / "last.pt"

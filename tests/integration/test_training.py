@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw
 
 from landmark.data.images import load_rgb
 from landmark.data.manifest import NON_LANDMARK, read_manifest, write_manifest
+from landmark.layout import stage_start
 from landmark.models.checkpoint import load_embedder
 from landmark.models.transforms import eval_transform
 from landmark.params import load_params
@@ -96,7 +97,8 @@ def write_params(root: Path, epochs: int) -> Path:
             "trainable_blocks": 2,
             "num_workers": 0,
             "centre_lambda": 0.5,
-            "stages": [{"epochs": epochs, "lr": 0.003, "image_size": 64}] * 2,
+            "stages": {str(k): {"epochs": epochs, "lr": 0.003, "image_size": 64, "after": str(stage_start(k))}
+                       for k in (1, 2)},
         }
     )
     path = root / "params.yaml"

@@ -29,7 +29,8 @@ def tiny_params() -> dict[str, Any]:
     for section, values in TINY_OVERRIDES.items():
         raw[section].update(values)
     raw["train"].update({"batch_size": 16, "m_per_class": 2, "non_landmark_per_batch": 4, "trainable_blocks": 1})
-    raw["train"]["stages"] = [{"epochs": 1, "lr": 0.002, "image_size": 64} for _ in raw["train"]["stages"]]
+    raw["train"]["stages"] = {k: {**stage, "epochs": 1, "lr": 0.002, "image_size": 64}
+                              for k, stage in raw["train"]["stages"].items()}
     return raw
 
 
