@@ -62,9 +62,29 @@ def under_torchrun() -> bool:
     return all(key in os.environ for key in TORCHRUN_ENV)
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL this process when its parent (torchrun's agent) dies. torchrun starts
+    each rank in a session of its own, so a kill -9 of the stage's process group reaches the agent
+    only; without this the ranks would go on training and writing checkpoints beside the rerun."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    parent = os.getppid()
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    if os.getppid() != parent:  # the agent died before the request took effect
+        raise SystemExit("torchrun's agent is gone; stopping this rank")
+
+
 def init_from_env(device: str) -> tuple[DistContext, str]:
     """Join the process group torchrun describes in the environment: nccl for a CUDA `device` (this
-    rank's GPU: cuda:LOCAL_RANK), else gloo. Returns the context and this rank's device."""
+    rank's GPU: cuda:LOCAL_RANK), else gloo. Returns the context and this rank's device. The rank dies
+    with torchrun's agent (`die_with_parent`)."""
+    die_with_parent()
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     local_rank = int(os.environ["LOCAL_RANK"])
     local_world = int(os.environ.get("LOCAL_WORLD_SIZE", world))
