@@ -107,6 +107,7 @@ class TrainParams:
     num_workers: int
     curriculum: bool
     stages: tuple[StageParams, ...]
+    processes: int  # training processes (DDP under torchrun) sharing each global batch; 1 = one process
 
 
 @dataclass(frozen=True)

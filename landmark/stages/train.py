@@ -4,6 +4,10 @@
 Reads artifacts/clean/manifest.csv (+ artifacts/train/stage_{K-1}/ for K > 1), trains, and writes
 artifacts/train/stage_K/: model.pt + model.json, head.pt, classes.json, centres.pt, checkpoints/,
 metrics.json, curves.png. Rerunning after a crash resumes from checkpoints/last.pt.
+
+`train.processes: N` > 1: the script replaces itself by torchrun with N processes on this machine
+(the DVC cmd stays the same); under torchrun (started by this script or by hand, across machines)
+every rank trains its slice of each batch and rank 0 alone writes the outputs and logs to MLflow.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
+import sys
 from pathlib import Path
 
 import torch
@@ -26,7 +32,16 @@ from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stag
 from landmark.training.curriculum import class_order, stage_rows
 from landmark.training.curriculum_run import start_stage
 from landmark.training.curves import plot_curves
+from landmark.training.distributed import (
+    DistContext,
+    init_from_env,
+    relaunch_under_torchrun,
+    shutdown,
+    threads_per_rank,
+    under_torchrun,
+)
 from landmark.training.head import GrowingHead
+from landmark.training.sampler import check_shardable, classes_per_batch
 from landmark.training.trainer import TrainResult, train_stage
 
 log = logging.getLogger("landmark.stages.train")
@@ -67,9 +82,17 @@ def write_outputs(result: TrainResult, out: Path, stage: int, n_photos: int) -> 
 
 
 def run(
-    stage: int, params: Params, manifest: Path, data_root: Path, out: Path, prev: Path, device: str
+    stage: int,
+    params: Params,
+    manifest: Path,
+    data_root: Path,
+    out: Path,
+    prev: Path,
+    device: str,
+    dist: DistContext | None = None,
 ) -> dict[str, object]:
-    """Train curriculum stage `stage` and write its outputs; returns the metrics."""
+    """Train curriculum stage `stage` and write its outputs; returns the metrics (rank 0; the other
+    ranks of a multi-process run train alongside and return {})."""
     if not 1 <= stage <= len(params.train.stages):
         raise ValueError(f"--stage must be 1..{len(params.train.stages)} (train.stages), got {stage}")
     stage_params = params.train.stages[stage - 1]
@@ -85,6 +108,10 @@ def run(
         "backbone.name": params.backbone.name,
         "stage": stage,
     }
+    if dist is not None and not dist.is_main:
+        train_stage(model, head, centres, data_root, rows["path"].tolist(), labels, params.train, stage_params,
+                    device, checkpoint_dir=out / "checkpoints", dist=dist)
+        return {}
     with stage_run(f"train_{stage}", logged):
         result = train_stage(
             model,
@@ -98,6 +125,7 @@ def run(
             device,
             checkpoint_dir=out / "checkpoints",
             on_epoch=lambda m: log_metrics_safe(m, step=int(m["epoch"])),
+            dist=dist,
         )
         metrics = write_outputs(result, out, stage, len(rows))
         log_metrics_safe({f"final_{k}": v for k, v in metrics.items() if isinstance(v, int | float)})
@@ -116,6 +144,21 @@ def run(
     return metrics
 
 
+def check_processes(params: Params, path: Path) -> int:
+    """The number of training processes: torchrun's WORLD_SIZE under torchrun (started by hand, e.g.
+    across machines), else `train.processes`; ValueError when they cannot share a batch evenly."""
+    train = params.train
+    if train.processes < 1:
+        raise ValueError(f"{path}: train.processes must be >= 1, got {train.processes}")
+    world = int(os.environ["WORLD_SIZE"]) if under_torchrun() else train.processes
+    if world != train.processes:
+        log.warning("torchrun started %d processes, train.processes is %d: each batch is shared by %d",
+                    world, train.processes, world)
+    per_batch = classes_per_batch(train.batch_size, train.m_per_class, train.non_landmark_per_batch)
+    check_shardable(train.batch_size, train.m_per_class, train.non_landmark_per_batch, per_batch, world)
+    return world
+
+
 def main(argv: list[str] | None = None) -> None:
     """CLI: --stage K [--device cpu|cuda] [--params P] [--manifest M] [--data-root D] [--out O]."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -130,10 +173,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     apply_offline_env()
-    torch.set_num_threads(args.threads or compute_threads())
+    params = load_params(args.params)
+    world = check_processes(params, args.params)
+    if world > 1 and not under_torchrun():
+        relaunch_under_torchrun(world, "landmark.stages.train", sys.argv[1:] if argv is None else argv)
+    dist, device = init_from_env(args.device) if world > 1 else (None, args.device)
+    if dist is not None and not dist.is_main:
+        logging.getLogger().setLevel(logging.WARNING)  # one copy of the progress lines
+    local_ranks = dist.local_world_size if dist else 1
+    torch.set_num_threads(args.threads or threads_per_rank(compute_threads(), local_ranks))
     out = args.out or layout.train_stage_dir(args.stage)
     prev = out.parent / f"stage_{args.stage - 1}"
-    run(args.stage, load_params(args.params), args.manifest, args.data_root, out, prev, args.device)
+    try:
+        run(args.stage, params, args.manifest, args.data_root, out, prev, device, dist)
+    finally:
+        shutdown()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ from landmark.data.images import load_rgb
 
 
 class PhotoDataset(torch.utils.data.Dataset[tuple[torch.Tensor, int]]):
-    """Item i: (transform(load_rgb(root / paths[i])) as (3, H, W) float, labels[i])."""
+    """Item i: (transform(load_rgb(root / paths[i])) as (3, H, W) float, labels[i]). Item (i, seed):
+    the same with the transform's random draws seeded by `seed` (torch's RNG restored afterwards), so
+    a photo's augmentation does not depend on which process or loader worker decodes it."""
 
     def __init__(
         self,
@@ -31,8 +33,13 @@ class PhotoDataset(torch.utils.data.Dataset[tuple[torch.Tensor, int]]):
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        return self.transform(load_rgb(self.root / self.paths[i])), self.labels[i]
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, int]:
+        if isinstance(key, tuple):
+            i, seed = key
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                return self.transform(load_rgb(self.root / self.paths[i])), self.labels[i]
+        return self.transform(load_rgb(self.root / self.paths[key])), self.labels[key]
 
 
 def background_worker(worker_id: int) -> None:

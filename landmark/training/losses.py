@@ -17,6 +17,7 @@ degrees: `train.arcface_margin` is in radians (the Kaggle convention) and is con
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -55,20 +56,30 @@ def centre_loss(embeddings: torch.Tensor, labels: torch.Tensor, centres: torch.T
 
 @torch.no_grad()
 def update_centres(
-    embeddings: torch.Tensor, labels: torch.Tensor, centres: torch.Tensor, alpha: float
+    embeddings: torch.Tensor,
+    labels: torch.Tensor,
+    centres: torch.Tensor,
+    alpha: float,
+    reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> None:
     """Wen et al.'s moving-average centre update, in place, for the landmark classes in the batch.
 
     embeddings: (N, D) detached; labels: (N,); centres: (C, D) buffer. Non-landmark rows are skipped.
+    `reduce` (multi-process training) sums a (C, D + 1) tensor of per-class feature sums and counts over
+    all processes; every process then applies the same update of the global batch to its identical
+    centres, so they stay identical (and equal to a one-process run's on the same global batch).
     """
     mask = labels != NON_LANDMARK_INDEX
-    if not bool(mask.any()):
+    if reduce is None and not bool(mask.any()):
         return
     x = embeddings[mask].detach().to(centres.dtype)
     y = labels[mask]
     sums = torch.zeros_like(centres).index_add_(0, y, x)
     counts = torch.zeros(centres.shape[0], dtype=centres.dtype, device=centres.device)
     counts.index_add_(0, y, torch.ones_like(y, dtype=centres.dtype))
+    if reduce is not None:
+        packed = reduce(torch.cat([sums, counts[:, None]], dim=1))
+        sums, counts = packed[:, :-1], packed[:, -1]
     seen = counts > 0
     delta = (counts[:, None] * centres - sums) / (1.0 + counts[:, None])
     centres[seen] -= alpha * delta[seen]
@@ -94,6 +105,7 @@ class MetricLoss(torch.nn.Module):
         centre_alpha: float,
         arcface_margin: float,
         arcface_scale: float,
+        centre_reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         super().__init__()
         if kind not in LOSSES:
@@ -102,6 +114,7 @@ class MetricLoss(torch.nn.Module):
         self.head = [head]  # a list: the head's parameters stay out of this module's parameters()
         self.centre_lambda = centre_lambda if kind == "softmax_centre" else 0.0
         self.centre_alpha = centre_alpha
+        self.centre_reduce = centre_reduce  # multi-process: sums the centre update over all processes
         self.arc: pml_losses.ArcFaceLoss | None = None
         if kind in ("arcface", "subcenter_arcface"):
             degrees = math.degrees(arcface_margin)
@@ -134,7 +147,7 @@ class MetricLoss(torch.nn.Module):
         centre_term = torch.zeros((), device=raw.device)
         if self.centre_lambda > 0 and centres is not None:
             centre_term = centre_loss(normalised, labels, centres)
-            update_centres(normalised.detach(), labels, centres, self.centre_alpha)
+            update_centres(normalised.detach(), labels, centres, self.centre_alpha, self.centre_reduce)
         total = ce + self.centre_lambda * centre_term
         return LossParts(
             total=total, ce=float(ce.detach()), centre=float(centre_term.detach()), logits=logits.detach()

@@ -1,8 +1,14 @@
 """The training loop of one curriculum stage: AdamW, cosine or step LR, per-epoch metrics and
 checkpoints, resume after a crash (at most the running epoch is lost), reproducible from the seed.
 
-Every epoch e re-seeds torch from (seed, e), so a run resumed from the checkpoint of epoch e-1
-draws the same batches and augmentations as an uninterrupted run.
+Every epoch e re-seeds torch from (seed, e), and every photo's augmentation is seeded from (seed, e,
+batch, place in the batch) (sampler.SeededBatches), so a run resumed from the checkpoint of epoch e-1
+draws the same batches and augmentations as an uninterrupted run, with any number of loader workers
+or training processes.
+
+With a `DistContext` (multi-process training under torchrun, see distributed.py) every rank trains on
+its slice of each global batch through DistributedDataParallel, the centre and BatchNorm updates are
+all-reduced, the epoch metrics are those of the global batches, and rank 0 alone writes checkpoints.
 """
 
 from __future__ import annotations
@@ -28,10 +34,11 @@ from landmark.params import StageParams, TrainParams
 from landmark.training import state as ckpt
 from landmark.training.augment import train_transform
 from landmark.training.dataset import PhotoDataset, background_worker
+from landmark.training.distributed import DistContext, average_running_stats, wrap_ddp
 from landmark.training.finetune import apply_trainable_blocks, set_train_mode
 from landmark.training.head import GrowingHead
 from landmark.training.losses import MetricLoss
-from landmark.training.sampler import LandmarkBatchSampler
+from landmark.training.sampler import LandmarkBatchSampler, SeededBatches
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +123,12 @@ def train_step(
     images: torch.Tensor,
     labels: torch.Tensor,
     centres: torch.Tensor | None,
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[float, float, float, int]:
-    """One optimizer step on a batch (N, 3, H, W); returns (loss, ce, centre, correct predictions)."""
-    raw = model.embed_unnormalised(images)
+    """One optimizer step on a batch (N, 3, H, W); returns (loss, ce, centre, correct predictions).
+    `forward` (images -> (N, D) unnormalised embeddings) replaces `model.embed_unnormalised`: the
+    DistributedDataParallel wrapper in multi-process training."""
+    raw = (forward or model.embed_unnormalised)(images)
     parts = loss_fn(raw, labels, centres)
     optimizer.zero_grad(set_to_none=True)
     parts.total.backward()
@@ -139,32 +149,39 @@ def train_stage(
     device: str | torch.device,
     checkpoint_dir: Path | None = None,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
+    dist: DistContext | None = None,
 ) -> TrainResult:
     """Train `model` + `head` (+ `centres`, (C, D)) on photos `paths` (relative to `root`) with class
-    indices `labels` (0 = non-landmark). Resumes from `checkpoint_dir/last.pt` when it matches."""
+    indices `labels` (0 = non-landmark). Resumes from `checkpoint_dir/last.pt` when it matches.
+    `dist`: this rank of a multi-process run (every rank calls this with the same arguments; rank 0
+    alone writes `checkpoint_dir`, every rank reads it to resume)."""
     device = torch.device(device)
     model.to(device)
     head.to(device)
     centres = centres.to(device)
     frozen = apply_trainable_blocks(model.backbone, train.trainable_blocks)
     loss_fn = MetricLoss(train.loss, head, centre_lambda=train.centre_lambda, centre_alpha=train.centre_alpha,
-                         arcface_margin=train.arcface_margin, arcface_scale=train.arcface_scale)
+                         arcface_margin=train.arcface_margin, arcface_scale=train.arcface_scale,
+                         centre_reduce=dist.all_reduce_sum if dist else None)
     trainable = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
     optimizer = torch.optim.AdamW(trainable, lr=stage.lr, weight_decay=train.weight_decay)
     sampler = LandmarkBatchSampler(
-        labels, train.batch_size, train.m_per_class, train.non_landmark_per_batch, seed=train.seed
+        labels, train.batch_size, train.m_per_class, train.non_landmark_per_batch, seed=train.seed,
+        rank=dist.rank if dist else 0, world_size=dist.world_size if dist else 1,
     )
     scheduler = make_scheduler(optimizer, train.lr_schedule, stage.epochs * len(sampler))
     dataset = PhotoDataset(root, paths, labels, train_transform(model.data_config, stage.image_size))
     result = TrainResult(model, head, centres)
     fingerprint = run_fingerprint(model, head, centres, paths, labels, train, stage)
     start = _resume(checkpoint_dir, result, optimizer, scheduler, fingerprint)
+    # DDP after the resume: its construction broadcasts rank 0's weights (all ranks read the same file)
+    ddp = wrap_ddp(model, head, dist, device) if dist else None
     for epoch in range(start, stage.epochs):
         torch.manual_seed(train.seed * 1000 + epoch)
         sampler.set_epoch(epoch)
         workers = train.num_workers
         loader = torch.utils.data.DataLoader(
-            dataset, batch_sampler=sampler, num_workers=workers, pin_memory=device.type == "cuda",
+            dataset, batch_sampler=SeededBatches(sampler), num_workers=workers, pin_memory=device.type == "cuda",
             worker_init_fn=background_worker if workers else None, prefetch_factor=4 if workers else None,
         )
         set_train_mode(model, frozen)
@@ -183,8 +200,10 @@ def train_stage(
             images = images.to(device, non_blocking=True)
             batch_labels = batch_labels.to(device, non_blocking=True)
             loss, ce, centre, correct = train_step(
-                model, loss_fn, optimizer, images, batch_labels, result.centres
+                model, loss_fn, optimizer, images, batch_labels, result.centres, forward=ddp
             )
+            if dist is not None:
+                average_running_stats(model, dist)
             scheduler.step()
             n = len(batch_labels)
             for key, value in (("loss", loss), ("ce", ce), ("centre", centre)):
@@ -193,13 +212,20 @@ def train_stage(
             n_correct += correct
             bar.set_postfix(loss=f"{loss:.3f}")
         seconds = time.perf_counter() - began
+        rss = peak_rss_mb()
+        if dist is not None:  # the global batches' metrics: sums over the ranks (rss: the largest rank)
+            totals = dist.all_reduce_sum(torch.tensor([sums["loss"], sums["ce"], sums["centre"],
+                                                       float(n_seen), float(n_correct)], dtype=torch.float64))
+            sums = dict(zip(("loss", "ce", "centre"), totals[:3].tolist(), strict=True))
+            n_seen, n_correct = int(totals[3]), int(totals[4])
+            rss = float(dist.all_reduce_max(torch.tensor([rss], dtype=torch.float64))[0])
         metrics = {
             "epoch": float(epoch + 1),
             **{k: v / max(1, n_seen) for k, v in sums.items()},
             "accuracy": n_correct / max(1, n_seen),
             "lr": optimizer.param_groups[0]["lr"],
             "photos_per_s": n_seen / max(seconds, 1e-9),
-            "peak_rss_mb": peak_rss_mb(),
+            "peak_rss_mb": rss,
         }
         result.history.append(metrics)
         log.info(
@@ -208,8 +234,10 @@ def train_stage(
             stage.epochs,
             " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch"),
         )
-        if checkpoint_dir is not None:
+        if checkpoint_dir is not None and (dist is None or dist.is_main):
             _save(checkpoint_dir, result, optimizer, scheduler, epoch + 1, fingerprint)
+        if dist is not None:
+            dist.barrier()  # no rank runs ahead of the checkpoint rank 0 has just made durable
         if on_epoch is not None:
             on_epoch(metrics)
     model.eval()

@@ -93,3 +93,20 @@ def test_subcenter_arcface_runs_on_non_landmark_class() -> None:
 def test_unknown_loss_is_rejected() -> None:
     with pytest.raises(ValueError, match="train.loss"):
         MetricLoss("triplet", GrowingHead([NON_LANDMARK], dim=2), **_KW)
+
+
+def test_centre_update_summed_over_two_halves_equals_the_whole_batch_update() -> None:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.nn.functional.normalize(torch.randn(8, 4, generator=gen), dim=1)
+    y = torch.tensor([1, 1, 2, 0, 2, 3, 1, 0])
+    start = torch.randn(4, 4, generator=gen)
+    whole = start.clone()
+    update_centres(x, y, whole, alpha=0.5)
+    packed: list[torch.Tensor] = []  # each half's (C, D + 1) sums and counts, as each rank sends them
+    for half in (slice(0, 4), slice(4, 8)):
+        update_centres(x[half], y[half], start.clone(), 0.5, reduce=lambda t: packed.append(t) or t)
+    total = packed[0] + packed[1]
+    for half in (slice(0, 4), slice(4, 8)):  # every "rank" applies the summed update to its own copy
+        mine = start.clone()
+        update_centres(x[half], y[half], mine, 0.5, reduce=lambda t: total)
+        assert torch.allclose(mine, whole, atol=1e-6)
