@@ -225,11 +225,13 @@ def _register_sibling_commands() -> None:
     data_app.command("import")(import_and_version)
     from landmark.cli.recognize import albums_command, evaluate_command, recognize_command
     from landmark.cli.serve import serve_command
+    from landmark.cli.services import services_app
 
     app.command("recognize")(recognize_command)
     app.command("albums")(albums_command)
     app.command("evaluate")(evaluate_command)
     app.command("serve")(serve_command)
+    app.add_typer(services_app, name="services")
 
 
 _register_sibling_commands()
