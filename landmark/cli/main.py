@@ -90,7 +90,8 @@ def data_contact_sheet(
 
 @app.command("setup")
 def setup(
-    remote: Annotated[str, typer.Option(help="Folder of the DVC remote (default <repo>/.dvc-remote).")] = "",
+    remote: Annotated[str, typer.Option(help="Folder or s3:// URL of the DVC remote (default: LANDMARK_DVC_REMOTE, "
+                                        "else <repo>/.dvc-remote).")] = "",
 ) -> None:
     """Prepare a fresh clone: DVC and its remote, and the MLflow store. Data comes separately."""
     from landmark.data.versions import ensure_dvc

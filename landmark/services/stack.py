@@ -13,13 +13,13 @@ import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from landmark.data.versions import REMOTE_ENV as DVC_REMOTE_ENV
 from landmark.env import OFFLINE_ENV
 from landmark.services import mlflow_server, object_store, postgres, prefect_server, prefect_worker
 from landmark.services.process import alive, free_ports, group_members
 from landmark.services.record import Credentials, ServiceRecord
 
 SERVICES_DIR_ENV = "LANDMARK_SERVICES_DIR"
-DVC_REMOTE_ENV = "LANDMARK_DVC_REMOTE"
 ORDER = (postgres.NAME, object_store.NAME, mlflow_server.NAME, prefect_server.NAME, prefect_worker.NAME)
 
 
