@@ -13,10 +13,10 @@ the worker runs each scheduled (or triggered) retrain.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from prefect.deployments.runner import EntrypointType
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
 
 from flows.retrain import retrain
 
@@ -44,10 +44,10 @@ def deploy_to_pool(pool: str, cron: str = DEFAULT_CRON, project_dir: str = "", *
     a worker of that pool runs its flow runs in `project_dir` (the flow is imported by module path, so
     the worker's Python must have this project installed). Returns the deployment id."""
     project = str(Path(project_dir).resolve()) if project_dir else ""
-    deployment = retrain.to_deployment(name=DEPLOYMENT_NAME, cron=cron,
+    deployment = cast(RunnerDeployment, retrain.to_deployment(name=DEPLOYMENT_NAME, cron=cron,
                                        parameters={"project_dir": project, **parameters},
                                        description="Weekly retrain of the landmark recognizer on the current data "
                                                    "version.",
                                        tags=["landmark", "retrain"], entrypoint_type=EntrypointType.MODULE_PATH,
-                                       job_variables={"working_dir": project} if project else {})
-    return deployment.apply(work_pool_name=pool)
+                                       job_variables={"working_dir": project} if project else {}))
+    return cast(UUID, deployment.apply(work_pool_name=pool))  # sync context: the UUID itself

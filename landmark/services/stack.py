@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from landmark.data.versions import REMOTE_ENV as DVC_REMOTE_ENV
 from landmark.env import OFFLINE_ENV
 from landmark.services import mlflow_server, object_store, postgres, prefect_server, prefect_worker
-from landmark.services.process import alive, free_ports, group_members
+from landmark.services.process import ServiceError, alive, free_ports, group_members
 from landmark.services.record import Credentials, ServiceRecord
 
 SERVICES_DIR_ENV = "LANDMARK_SERVICES_DIR"
@@ -121,10 +122,24 @@ def up(folder: Path, project_root: Path, worker: bool = True) -> dict[str, Servi
 
     db = state.get(postgres.NAME) or keep(postgres.start(folder, creds, next(ports)))
     store = state.get(object_store.NAME) or keep(object_store.start(folder, creds, next(ports)))
+    # the two servers need only the database and the store: they start (and migrate) side by side
+    starts = {}
     if mlflow_server.NAME not in state:
-        keep(mlflow_server.start(folder, creds, db, store, next(ports), env))
+        mlflow_port = next(ports)
+        starts[mlflow_server.NAME] = lambda: mlflow_server.start(folder, creds, db, store, mlflow_port, env)
     if prefect_server.NAME not in state:
-        keep(prefect_server.start(folder, creds, db, next(ports), env))
+        prefect_port = next(ports)
+        starts[prefect_server.NAME] = lambda: prefect_server.start(folder, creds, db, prefect_port, env)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(start) for name, start in starts.items()}
+    failures = []
+    for future in futures.values():
+        try:
+            keep(future.result())
+        except ServiceError as exc:
+            failures.append(str(exc))
+    if failures:
+        raise ServiceError("\n".join(failures))
     if worker and prefect_worker.NAME not in state:
         worker_env = {**env, **client_env(state, creds)}
         keep(prefect_worker.start(folder, state[prefect_server.NAME].url, worker_env, project_root))
