@@ -17,13 +17,13 @@ WORK_POOL = "landmark"
 
 def pool_has_worker(api_url: str, pool: str) -> bool:
     """The server lists a worker of `pool` (the worker created the pool and sent a heartbeat)."""
-    from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
     try:
+        from prefect.client.orchestration import get_client
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
         with temporary_settings({PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
             return bool(client.read_workers_for_work_pool(pool))
-    except Exception:  # noqa: BLE001 - the pool does not exist yet or the server is away
+    except Exception:  # noqa: BLE001 - no prefect here, the pool does not exist yet or the server is away
         return False
 
 
