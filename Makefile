@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing into $(VENV) (log: $(VENV)/install.log) ..."
 	@$(BIN)/pip install -q -U pip setuptools wheel > $(VENV)/install.log 2>&1 && \
-	  $(BIN)/pip install -q -e ".[pipeline,dev]" >> $(VENV)/install.log 2>&1 || \
+	  $(BIN)/pip install -q -e ".[pipeline,services,dev]" >> $(VENV)/install.log 2>&1 || \
 	  { tail -n 40 $(VENV)/install.log; echo "make: the install failed (whole log: $(VENV)/install.log)" >&2; exit 1; }
 	touch $(STAMP)
 

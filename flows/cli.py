@@ -6,6 +6,7 @@ the CLI starts fast and runs in the serving install.
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -40,11 +41,29 @@ def retrain(
 
 def schedule(
     cron: Annotated[str, typer.Option(help="Cron expression of the scheduled retrain.")] = "0 3 * * 1",
+    work_pool: Annotated[str, typer.Option(help="Put the deployment in this work pool of the Prefect server "
+                                           "(e.g. `landmark`, started by `landmark services up`) and return, "
+                                           "instead of serving it from this process.")] = "",
 ) -> None:
-    """Serve the retrain flow on a cron schedule (needs `prefect server start`; see README)."""
+    """Serve the retrain flow on a cron schedule (needs `prefect server start`; see README), or with
+    --work-pool deploy it to a work pool whose worker runs it."""
+    root = project_root()
+    if work_pool:
+        from flows.preflight import PreflightError, check_prefect
+        from flows.schedule import DEPLOYMENT_NAME, deploy_to_pool
+
+        if not os.environ.get("PREFECT_API_URL"):
+            fail("--work-pool needs a Prefect server: set PREFECT_API_URL (`eval \"$(landmark services env)\"`)")
+        try:
+            check_prefect()
+        except PreflightError as exc:
+            fail(str(exc))
+        deployment_id = deploy_to_pool(work_pool, cron=cron, project_dir=str(root))
+        print(f"deployment retrain/{DEPLOYMENT_NAME} ({deployment_id}) in work pool {work_pool!r}, cron {cron!r}")
+        return
     from flows.schedule import serve_schedule
 
-    serve_schedule(cron=cron, project_dir=str(project_root()))
+    serve_schedule(cron=cron, project_dir=str(root))
 
 
 app.command("retrain")(retrain)

@@ -4,11 +4,19 @@ Start a server and serve the schedule on this machine:
     prefect server start --host 127.0.0.1 --port 4200            # terminal 1
     PREFECT_API_URL=http://127.0.0.1:4200/api landmark schedule  # terminal 2 (Ctrl-C stops it)
     PREFECT_API_URL=http://127.0.0.1:4200/api prefect deployment run 'retrain/scheduled-retrain'
+
+With the team services (`landmark services up`: a Prefect server and a worker of the `landmark` work
+pool), `landmark schedule --work-pool landmark` puts the deployment in that pool instead and returns;
+the worker runs each scheduled (or triggered) retrain.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
+from uuid import UUID
+
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
 
 from flows.retrain import retrain
 
@@ -29,3 +37,17 @@ def serve_schedule(cron: str = DEFAULT_CRON, project_dir: str = "") -> None:
     from prefect import serve
 
     serve(retrain_deployment(cron=cron, project_dir=project_dir))
+
+
+def deploy_to_pool(pool: str, cron: str = DEFAULT_CRON, project_dir: str = "", **parameters: Any) -> UUID:
+    """Create (or update) the scheduled deployment in work pool `pool` on the server of PREFECT_API_URL;
+    a worker of that pool runs its flow runs in `project_dir` (the flow is imported by module path, so
+    the worker's Python must have this project installed). Returns the deployment id."""
+    project = str(Path(project_dir).resolve()) if project_dir else ""
+    deployment = cast(RunnerDeployment, retrain.to_deployment(name=DEPLOYMENT_NAME, cron=cron,
+                                       parameters={"project_dir": project, **parameters},
+                                       description="Weekly retrain of the landmark recognizer on the current data "
+                                                   "version.",
+                                       tags=["landmark", "retrain"], entrypoint_type=EntrypointType.MODULE_PATH,
+                                       job_variables={"working_dir": project} if project else {}))
+    return cast(UUID, deployment.apply(work_pool_name=pool))  # sync context: the UUID itself

@@ -90,7 +90,8 @@ def data_contact_sheet(
 
 @app.command("setup")
 def setup(
-    remote: Annotated[str, typer.Option(help="Folder of the DVC remote (default <repo>/.dvc-remote).")] = "",
+    remote: Annotated[str, typer.Option(help="Folder or s3:// URL of the DVC remote (default: LANDMARK_DVC_REMOTE, "
+                                        "else <repo>/.dvc-remote).")] = "",
 ) -> None:
     """Prepare a fresh clone: DVC and its remote, and the MLflow store. Data comes separately."""
     from landmark.data.versions import ensure_dvc
@@ -225,11 +226,13 @@ def _register_sibling_commands() -> None:
     data_app.command("import")(import_and_version)
     from landmark.cli.recognize import albums_command, evaluate_command, recognize_command
     from landmark.cli.serve import serve_command
+    from landmark.cli.services import services_app
 
     app.command("recognize")(recognize_command)
     app.command("albums")(albums_command)
     app.command("evaluate")(evaluate_command)
     app.command("serve")(serve_command)
+    app.add_typer(services_app, name="services")
 
 
 _register_sibling_commands()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,16 @@ SUMMARY_METRICS = ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0.1pct"
 
 
 def ui_commands(root: Path) -> list[str]:
-    """Shell commands that open the MLflow and Prefect UIs on 127.0.0.1."""
+    """Shell commands that open the MLflow and Prefect UIs on 127.0.0.1, or the servers' addresses when
+    MLFLOW_TRACKING_URI / PREFECT_API_URL point at running ones (the team services)."""
     store = root / "mlflow"
+    tracking = os.environ.get("MLFLOW_TRACKING_URI", "")
+    prefect_api = os.environ.get("PREFECT_API_URL", "")
     return [
+        f"MLflow UI:  open {tracking}" if tracking.startswith(("http://", "https://")) else
         f"MLflow UI:  .venv/bin/mlflow ui --backend-store-uri sqlite:///{store}/mlflow.db "
         f"--default-artifact-root {store}/artifacts --host 127.0.0.1 --port 5000 --workers 1",
+        f"Prefect UI: open {prefect_api.removesuffix('/').removesuffix('/api')}" if prefect_api else
         f"Prefect UI: PREFECT_HOME={root}/.prefect .venv/bin/prefect server start --host 127.0.0.1 --port 4200",
     ]
 

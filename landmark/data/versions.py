@@ -8,6 +8,7 @@ default local remote and commits data.dvc; `list_versions` reads the history of 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ DATA_DIR = "data"
 DVC_FILE = "data.dvc"
 DEFAULT_REMOTE_NAME = "local"
 DEFAULT_REMOTE_URL = ".dvc-remote"  # given from the repo root; DVC stores it relative to .dvc/
+REMOTE_ENV = "LANDMARK_DVC_REMOTE"  # e.g. s3://landmark/dvc: the team's remote (`landmark services env`)
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,22 @@ class DataVersion:
     meta: dict[str, Any]
 
 
+def use_remote(root: Path, remote_url: str) -> None:
+    """Point the default remote at `remote_url` in .dvc/config.local (this clone only, not committed):
+    a folder, or a URL such as s3://bucket/dvc; for s3 the endpoint is AWS_ENDPOINT_URL when set
+    (MinIO, SeaweedFS), and the keys come from the usual AWS_* variables."""
+    url = remote_url if "://" in remote_url else str(Path(remote_url).resolve())
+    dvc(root, "remote", "modify", "--local", DEFAULT_REMOTE_NAME, "url", url)
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    if url.startswith("s3://") and endpoint:
+        dvc(root, "remote", "modify", "--local", DEFAULT_REMOTE_NAME, "endpointurl", endpoint)
+
+
 def ensure_dvc(root: Path, remote_url: str | None = None) -> None:
     """Initialise DVC in a git repository if needed and make sure the default remote exists.
 
-    `remote_url` (a folder) replaces the remote's folder in .dvc/config.local (not committed).
+    `remote_url` (a folder or an s3:// URL; default: LANDMARK_DVC_REMOTE when set) replaces the remote's
+    location in .dvc/config.local (not committed).
     """
     if not is_git_repo(root):
         raise CommandError(f"{root} is not a git repository: data versions are git commits of data.dvc")
@@ -53,8 +67,9 @@ def ensure_dvc(root: Path, remote_url: str | None = None) -> None:
     if DEFAULT_REMOTE_NAME not in remotes.split():
         dvc(root, "remote", "add", "-d", DEFAULT_REMOTE_NAME, DEFAULT_REMOTE_URL)
         git(root, "add", ".dvc/config")
+    remote_url = remote_url or os.environ.get(REMOTE_ENV)
     if remote_url:
-        dvc(root, "remote", "modify", "--local", DEFAULT_REMOTE_NAME, "url", str(Path(remote_url).resolve()))
+        use_remote(root, remote_url)
 
 
 def data_counts(data_root: Path) -> dict[str, int]:
@@ -143,6 +158,8 @@ def _rollback_data(root: Path, rev: str) -> DataVersion:
     text = git(root, "show", f"{rev}:{DVC_FILE}", check=False)
     if not text:
         raise CommandError(f"{DVC_FILE} does not exist at revision {rev!r}")
+    if os.environ.get(REMOTE_ENV):
+        use_remote(root, os.environ[REMOTE_ENV])
     git(root, "checkout", rev, "--", DVC_FILE)
     try:
         dvc(root, "checkout", "-q", "--force", DVC_FILE)

@@ -25,13 +25,20 @@ log = logging.getLogger(__name__)
 
 
 def ensure_experiment(root: Path | None = None, name: str = EXPERIMENT_NAME) -> str:
-    """Create (once) the project's experiment with artifacts under mlflow/artifacts; return its id."""
+    """Create (once) the project's experiment and return its id. With the local sqlite store its
+    artifacts go under mlflow/artifacts; with a tracking server (http) the server's artifact store
+    holds them (e.g. the team services' object store) and nothing is written locally."""
     root = root or repo_root()
-    (root / "mlflow").mkdir(exist_ok=True)
-    mlflow.set_tracking_uri(tracking_uri(root))
+    uri = tracking_uri(root)
+    remote = uri.startswith(("http://", "https://"))
+    if not remote:
+        (root / "mlflow").mkdir(exist_ok=True)
+    mlflow.set_tracking_uri(uri)
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
+    if remote:
+        return mlflow.create_experiment(name)
     artifacts = (root / "mlflow" / "artifacts").resolve()
     artifacts.mkdir(parents=True, exist_ok=True)
     return mlflow.create_experiment(name, artifact_location=artifacts.as_uri())

@@ -1,0 +1,54 @@
+"""A Prefect worker of a `process` work pool: it runs the flow runs of the deployments in that pool
+(the scheduled retrain, `landmark schedule --work-pool`) as subprocesses on this machine, with the
+environment that points them at the team services."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from landmark.services.process import alive, spawn, stop, wait_until
+from landmark.services.record import ServiceRecord
+
+NAME = "worker"
+WORK_POOL = "landmark"
+
+
+def pool_has_worker(api_url: str, pool: str) -> bool:
+    """The server lists a worker of `pool` (the worker created the pool and sent a heartbeat)."""
+    try:
+        from prefect.client.orchestration import get_client
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings({PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
+            return bool(client.read_workers_for_work_pool(pool))
+    except Exception:  # noqa: BLE001 - no prefect here, the pool does not exist yet or the server is away
+        return False
+
+
+def healthy(record: ServiceRecord, api_url: str) -> bool:
+    return alive(record.pid) and pool_has_worker(api_url, record.extra["pool"])
+
+
+def start(services_dir: Path, api_url: str, env: dict[str, str], cwd: Path, pool: str = WORK_POOL) -> ServiceRecord:
+    """`prefect worker start --pool POOL --type process` (creates the pool when missing); its flow
+    runs start in `cwd` with `env` (the clients' variables)."""
+    log = services_dir / "logs" / "worker.log"
+    home = services_dir / "prefect-home"
+    home.mkdir(parents=True, exist_ok=True)
+    worker_env = {**os.environ, **env, "PREFECT_HOME": str(home), "PREFECT_API_URL": api_url}
+    args = [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type", "process",
+            "--name", f"landmark-{os.uname().nodename}"]
+    pid = spawn(args, log, env=worker_env, cwd=cwd)
+    record = ServiceRecord(NAME, pid, api_url, str(log), {}, {"pool": pool, "cwd": str(cwd)})
+    try:
+        wait_until(lambda: healthy(record, api_url), f"Prefect worker of pool {pool!r}", pid, log, timeout_s=120)
+    except Exception:
+        shutdown(record)
+        raise
+    return record
+
+
+def shutdown(record: ServiceRecord) -> bool:
+    return stop(record.pid, timeout_s=20)
