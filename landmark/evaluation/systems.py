@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from landmark.compute.distributed_embed import embed_photos
 from landmark.evaluation.run import Evaluation, evaluate_embeddings, evaluate_recognizer
 from landmark.models.array_embedder import ArrayEmbedder
 from landmark.models.embedder import Embedder
-from landmark.models.embedding import embed
 from landmark.params import Params
 from landmark.retrieval.recognizer import Recognizer
 
@@ -32,7 +32,7 @@ def embed_sets(
     cache = Path(params.embed.cache_dir) if use_cache and params.embed.cache_dir else None
     out = {}
     for name, rows in sets.items():
-        out[name] = embed(
+        out[name] = embed_photos(
             model,
             [Path(data_root) / p for p in rows["path"]],
             preprocessing="timm",

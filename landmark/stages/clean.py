@@ -25,9 +25,10 @@ from landmark import layout
 from landmark.cleaning.pipeline import DatabaseCleaning, clean_landmark_photos
 from landmark.cleaning.report import gallery, write_report
 from landmark.cleaning.scoring import truth_removal_scores
+from landmark.compute.distributed_embed import embed_photos
+from landmark.compute.engine import open_engine
 from landmark.data.manifest import NOISE_TRUTH_NAME, SPLIT_TRAIN, is_landmark, read_manifest, write_manifest
 from landmark.models.embedder import frozen_embedder
-from landmark.models.embedding import embed
 from landmark.params import Params, load_params
 from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
 from landmark.stages.common import run_stage, write_metrics
@@ -41,7 +42,7 @@ def embed_train(frame: pd.DataFrame, params: Params, data_root: Path) -> np.ndar
     model = frozen_embedder(params.backbone)
     paths = [data_root / p for p in frame["path"]]
     with tqdm(total=len(paths), desc="embed", unit="photo") as bar:
-        return embed(
+        return embed_photos(
             model,
             paths,
             preprocessing="timm",
@@ -127,7 +128,7 @@ def main() -> None:
     params = load_params()
     logged = {f"clean.{k}": v for k, v in dataclasses.asdict(params.clean).items()}
     logged.update({f"backbone.{k}": v for k, v in dataclasses.asdict(params.backbone).items()})
-    with stage_run("clean", logged):
+    with open_engine(params.compute), stage_run("clean", logged):
         metrics = run(params, layout.SPLIT / "manifest.csv", layout.CLEAN, layout.DATA)
         log_metrics_safe(metrics)
         log.info("clean: %s", metrics)

@@ -24,6 +24,8 @@ import torch
 from landmark import layout
 from landmark.cleaning.scoring import truth_removal_scores
 from landmark.cleaning.second_pass import second_pass_keep
+from landmark.compute.distributed_embed import embed_photos
+from landmark.compute.engine import open_engine
 from landmark.data.manifest import (
     NOISE_TRUTH_NAME,
     NON_LANDMARK,
@@ -36,7 +38,6 @@ from landmark.data.manifest import (
 from landmark.env import compute_threads
 from landmark.models.checkpoint import load_embedder
 from landmark.models.embedder import Embedder, frozen_embedder
-from landmark.models.embedding import embed
 from landmark.params import Params, load_params
 from landmark.registry.tracking import log_artifact_safe, log_metrics_safe, stage_run
 from landmark.retrieval.build import build_index, calibrate_index, top1_similarity
@@ -50,7 +51,7 @@ log = logging.getLogger(__name__)
 def embed_manifest(model: Embedder, rows: pd.DataFrame, data_root: Path, params: Params) -> np.ndarray:
     """(N, D) float32 L2-normalised embeddings of the manifest rows' photos (with the embedding cache)."""
     cache = Path(params.embed.cache_dir) if params.embed.cache_dir else None
-    return embed(
+    return embed_photos(
         model,
         [data_root / p for p in rows["path"]],
         preprocessing="timm",
@@ -148,7 +149,8 @@ def main() -> None:
     calibration = split[(split["split"] == SPLIT_CALIBRATION) & (split["landmark"] == NON_LANDMARK)]
     if calibration.empty:
         raise ValueError(f"{layout.SPLIT / 'manifest.csv'}: no non-landmark calibration photos")
-    with stage_run("index", {**dataclasses.asdict(params.index), "model": str(model_path)}):
+    with open_engine(params.compute), \
+            stage_run("index", {**dataclasses.asdict(params.index), "model": str(model_path)}):
         model = load_embedder(model_path)
         recognizer, metrics, database = build_recognizer(
             model, database, calibration.reset_index(drop=True), args.data_root, params, str(model_path)
