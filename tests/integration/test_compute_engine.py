@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from landmark.compute.distributed_embed import embed_photos, model_deliveries
 from landmark.compute.engine import LOCAL, Engine, activate, open_engine
@@ -29,7 +32,7 @@ from landmark.params import ComputeParams, Params, parse_params, with_overrides
 from landmark.stages import clean as clean_stage
 from landmark.stages import index as index_stage
 from samples.world import generate_sample_world
-from tests.integration.tiny_project import tiny_params
+from tests.integration.tiny_project import REPO, tiny_params
 
 pytestmark = pytest.mark.integration
 COSINE_TOL = 1e-5
@@ -93,18 +96,31 @@ def test_embeddings_equal_local_and_model_sent_once(engine: Engine, tiny: tuple)
 
 
 def test_clean_stage_outputs_equal_local(engine: Engine, world: tuple[Params, Path, pd.DataFrame]) -> None:
+    """`python -m landmark.stages.clean` with compute {engine: dask, address: <the cluster>} against the
+    stage's run() on the local engine: the same files (the stage connects, embeds and cleans on Dask)."""
     params, root, split = world
-    manifest = root / "split.csv"
-    split.to_csv(manifest, index=False)
-    outs = {}
-    for name, where in (("local", LOCAL), ("dask", engine)):
-        with activate(where):
-            outs[name] = root / f"clean_{name}"
-            metrics = clean_stage.run(_params(params, root, f"clean_{name}"), manifest, outs[name], root / "data")
-        assert metrics["kept_photos"] > 0
+    project = root / "clean_project"
+    (project / "artifacts" / "split").mkdir(parents=True)
+    (project / "data").symlink_to(root / "data")
+    split.to_csv(project / "artifacts" / "split" / "manifest.csv", index=False)
+    local_params = _params(params, root, "clean_local")
+    local_out = root / "clean_local"
+    with activate(LOCAL):
+        assert clean_stage.run(local_params, project / "artifacts/split/manifest.csv", local_out, root / "data")
+    raw = tiny_params()
+    raw["embed"].update(num_workers=0, batch_size=16, cache_dir=str(root / "cache" / "clean_dask"))
+    assert engine.client is not None
+    raw["compute"] = {"engine": "dask", "address": engine.client.scheduler.address, "workers": 2}
+    (project / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    env = dict(os.environ, PYTHONPATH=str(REPO), LANDMARK_NO_MLFLOW="1")
+    proc = subprocess.run([sys.executable, "-m", "landmark.stages.clean"], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "dask: connected to" in proc.stderr
+    dask_out = project / "artifacts" / "clean"
     for name in ("manifest.csv", "removed.csv", "duplicates.csv", "metrics.json"):
-        assert (outs["local"] / name).read_bytes() == (outs["dask"] / name).read_bytes(), name
-    a, b = (pd.read_csv(outs[k] / "landmarks.csv") for k in ("local", "dask"))
+        assert (local_out / name).read_bytes() == (dask_out / name).read_bytes(), name
+    a, b = (pd.read_csv(folder / "landmarks.csv") for folder in (local_out, dask_out))
     pd.testing.assert_frame_equal(a, b, rtol=1e-5)  # mean kNN similarity: floats of 1e-7-equal embeddings
 
 
