@@ -108,6 +108,13 @@ def worker_threads(workers: int) -> int:
     return max(1, compute_threads() // max(1, workers))
 
 
+def _thread_env(threads: int) -> dict[str, str]:
+    """Worker process environment: our threads setting, and the OpenMP / BLAS pools sized to match
+    (Dask's nanny would otherwise start every worker with OMP_NUM_THREADS=1)."""
+    return {THREADS_ENV: str(threads), **{k: str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                                                     "OPENBLAS_NUM_THREADS")}}
+
+
 @contextlib.contextmanager
 def open_engine(params: ComputeParams) -> Iterator[Engine]:
     """The engine of params.yaml `compute`, active inside the block; a LocalCluster it started is closed."""
@@ -127,7 +134,7 @@ def open_engine(params: ComputeParams) -> Iterator[Engine]:
             # one task at a time per process; its torch / ORT threads come from LANDMARK_THREADS
             cluster = stack.enter_context(LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, env={THREADS_ENV: str(worker_threads(workers))},
+                dashboard_address=None, env=_thread_env(worker_threads(workers)),
                 silence_logs=logging.WARNING,
             ))
             client = stack.enter_context(Client(cluster))
