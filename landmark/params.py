@@ -145,6 +145,25 @@ class PromotionParams:
     seed: int
 
 
+ENGINES = ("local", "dask")
+
+
+@dataclass(frozen=True)
+class ComputeParams:
+    """params.yaml `compute`: where embedding extraction, the per-landmark cleaning graphs and the centroid
+    clustering run (landmark.compute). Results do not depend on it, so no DVC stage lists it."""
+
+    engine: str  # local (this process) | dask (Dask distributed)
+    address: str  # dask scheduler to connect to, e.g. tcp://10.0.0.5:8786; "" = start a LocalCluster
+    workers: int  # worker processes of that LocalCluster (ignored when connecting)
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ParamsError(f"params.yaml: compute.engine must be one of {ENGINES}, got {self.engine!r}")
+        if self.workers < 1:
+            raise ParamsError(f"params.yaml: compute.workers must be >= 1, got {self.workers}")
+
+
 @dataclass(frozen=True)
 class ServeParams:
     """What the registered recognizer accepts per request (recorded in its model_config)."""
@@ -167,6 +186,7 @@ class Params:
     evaluate: EvaluateParams
     promotion: PromotionParams
     serve: ServeParams
+    compute: ComputeParams
 
 
 class ParamsError(ValueError):
@@ -245,6 +265,7 @@ _SECTIONS: dict[str, type] = {
     "EvaluateParams": EvaluateParams,
     "PromotionParams": PromotionParams,
     "ServeParams": ServeParams,
+    "ComputeParams": ComputeParams,
 }
 
 

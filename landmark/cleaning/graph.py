@@ -12,6 +12,7 @@ Each landmark is independent, so `clean_landmark` can fan out over shards.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from landmark.compute.engine import map_items
 from landmark.params import CleanParams
 
 log = logging.getLogger(__name__)
@@ -127,7 +129,7 @@ class CleaningResult:
 
 
 def clean_database(emb: np.ndarray, labels: np.ndarray, params: CleanParams) -> CleaningResult:
-    """Clean every landmark independently.
+    """Clean every landmark independently (one `clean_landmark` each, on the active compute engine).
 
     emb: (N, D) float32 L2-normalised; labels: (N,) landmark names. The landmarks table has
     landmark, n_photos, kept, removed, n_clusters, n_valid_clusters, largest_cluster, dropped,
@@ -143,9 +145,9 @@ def clean_database(emb: np.ndarray, labels: np.ndarray, params: CleanParams) -> 
     names, inverse = np.unique(labels, return_inverse=True)
     members = np.argsort(inverse, kind="stable")
     bounds = np.searchsorted(inverse[members], np.arange(names.size + 1))
-    for j, name in enumerate(names):
-        idx = members[bounds[j] : bounds[j + 1]]
-        result = clean_landmark(emb[idx], params)
+    groups = [members[bounds[j] : bounds[j + 1]] for j in range(names.size)]
+    results = map_items(functools.partial(clean_landmark, params=params), [emb[idx] for idx in groups])
+    for name, idx, result in zip(names, groups, results, strict=True):
         keep[idx], cluster[idx], reason[idx] = result.keep, result.cluster, result.reason
         rows.append(
             {

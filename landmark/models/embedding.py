@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 Preprocessing = Literal["timm", "numpy"]
 PhotoErrors = list[tuple[str, str] | None]
 Progress = Callable[[int], None]
+RowsFn = Callable[[Sequence[Photo], Progress | None], np.ndarray]  # photos -> (M, D), in their order
 
 
 def embed_batch(model: Embedder | ArrayEmbedder, x: np.ndarray, device: str = "cpu") -> np.ndarray:
@@ -120,6 +121,7 @@ def embed(
     errors: PhotoErrors | None = None,
     progress: Progress | None = None,
     image_size: int | None = None,
+    rows: RowsFn | None = None,
 ) -> np.ndarray:
     """Photos (paths, encoded bytes or PIL images) -> (N, D) float32, L2-normalised, in input order.
 
@@ -127,7 +129,11 @@ def embed(
     cache_dir: read rows of photos this model embedded before and append the new ones.
     errors: None raises ImageDecodeError naming the photo; else a list of N Nones, filled with
     (kind, message) for each unusable photo, whose row is left zero. progress(n) after each batch.
+    rows: embeds the photos the cache does not hold elsewhere (landmark.compute shards them over
+    workers): rows(photos, progress) -> (M, D); None embeds them here, batch by batch.
     """
+    if rows is not None and errors is not None:
+        raise ValueError("per-photo error reports need rows=None (photos embedded in this process)")
     out = np.zeros((len(photos), model.embed_dim), dtype=np.float32)
     if not len(photos):
         return out
@@ -150,14 +156,17 @@ def embed(
         return out
     subset = photos if len(todo) == len(photos) else [photos[i] for i in todo]
     sub_errors: PhotoErrors | None = None if errors is None else [None] * len(subset)
-    from landmark.models.array_embedder import ArrayEmbedder
+    if rows is not None:
+        out[todo] = rows(subset, progress)
+    else:
+        from landmark.models.array_embedder import ArrayEmbedder
 
-    if not isinstance(model, ArrayEmbedder):
-        model.eval().to(device)
-    for rows, batch in _batches(model, subset, preprocessing, batch_size, workers, image_size, sub_errors):
-        out[[todo[j] for j in rows]] = embed_batch(model, batch, device)
-        if progress is not None:
-            progress(len(rows))
+        if not isinstance(model, ArrayEmbedder):
+            model.eval().to(device)
+        for done, batch in _batches(model, subset, preprocessing, batch_size, workers, image_size, sub_errors):
+            out[[todo[j] for j in done]] = embed_batch(model, batch, device)
+            if progress is not None:
+                progress(len(done))
     if errors is not None and sub_errors is not None:
         for j, error in enumerate(sub_errors):
             if error is not None:

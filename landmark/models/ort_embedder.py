@@ -31,6 +31,12 @@ class OnnxEmbedder(ArrayEmbedder):
         self.input_name = self.session.get_inputs()[0].name
         self._stream_sessions: list[Any] = []
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its recipe (sessions do not pickle): unpickling, e.g. on a Dask worker, opens the
+        file again at its absolute path, with that process's threads (landmark.env.compute_threads)."""
+        return (OnnxEmbedder, (self.path.absolute(), self.data_config, self.embed_dim, self.meta, None,
+                               self.spinning, None))
+
     def _session(self, threads: int) -> Any:
         import onnxruntime as ort
 

@@ -1,6 +1,7 @@
 """Manifest rows -> embeddings with the pipeline's settings: the one way the stages (clean, index,
 evaluate) embed photos. timm preprocessing (the stages' outputs depend on it), `embed` params
-(batch size, DataLoader workers, the embedding cache) and a progress bar."""
+(batch size, DataLoader workers, the embedding cache), a progress bar, and the active compute engine
+(landmark.compute: this process, or shards on Dask workers inside `open_engine`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from landmark.models.embedding import embed
+from landmark.compute.distributed_embed import embed_photos
 from landmark.params import EmbedParams
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def embed_rows(
     paths = [Path(data_root) / p for p in rows["path"]]
     cache = Path(settings.cache_dir) if use_cache and settings.cache_dir else None
     with tqdm(total=len(paths), desc=desc, unit="photo", disable=not paths) as bar:
-        return embed(
+        return embed_photos(
             model,
             paths,
             preprocessing="timm",

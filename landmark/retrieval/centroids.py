@@ -8,12 +8,15 @@ centroid is the re-normalised mean of its members.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
+
+from landmark.compute.engine import map_items
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,7 @@ def build_centroids(
     max_centroids: int,
     min_photos: int,
 ) -> CentroidSet:
-    """Centroids of every landmark.
+    """Centroids of every landmark (one `cluster_landmark` each, on the active compute engine).
 
     embeddings: (N, D) float32, L2-normalised; labels: (N,) landmark per row.
     Returns a CentroidSet with landmarks in sorted order, each with 1..max_centroids centroids.
@@ -99,8 +102,11 @@ def build_centroids(
     if embeddings.shape[0] != labels.shape[0]:
         raise ValueError(f"{embeddings.shape[0]} embeddings but {labels.shape[0]} labels")
     vectors, out_labels, sizes = [], [], []
-    for landmark in sorted(set(labels.tolist())):
-        cents, counts = cluster_landmark(embeddings[labels == landmark], distance, max_centroids, min_photos)
+    names = sorted(set(labels.tolist()))
+    cluster = functools.partial(cluster_landmark, distance=distance, max_centroids=max_centroids,
+                                min_photos=min_photos)
+    for landmark, (cents, counts) in zip(names, map_items(cluster, [embeddings[labels == n] for n in names]),
+                                         strict=True):
         vectors.append(cents)
         out_labels.extend([landmark] * len(cents))
         sizes.append(counts)

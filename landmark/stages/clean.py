@@ -24,6 +24,7 @@ from landmark import layout
 from landmark.cleaning.pipeline import DatabaseCleaning, clean_landmark_photos
 from landmark.cleaning.report import gallery, write_report
 from landmark.cleaning.scoring import truth_removal_scores
+from landmark.compute.engine import open_engine
 from landmark.data.manifest import NOISE_TRUTH_NAME, SPLIT_TRAIN, is_landmark, read_manifest, write_manifest
 from landmark.models.embedder import frozen_embedder
 from landmark.models.pipeline_embedding import embed_rows
@@ -110,7 +111,7 @@ def main() -> None:
     params = load_params()
     logged = {f"clean.{k}": v for k, v in dataclasses.asdict(params.clean).items()}
     logged.update({f"backbone.{k}": v for k, v in dataclasses.asdict(params.backbone).items()})
-    with stage_run("clean", logged):
+    with open_engine(params.compute), stage_run("clean", logged):
         metrics = run(params, layout.SPLIT / "manifest.csv", layout.CLEAN, layout.DATA)
         log_metrics_safe(metrics)
         log.info("clean: %s", metrics)

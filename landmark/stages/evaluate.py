@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from landmark import layout
+from landmark.compute.engine import open_engine
 from landmark.data.manifest import NON_LANDMARK, SPLIT_CALIBRATION, is_landmark, read_manifest
 from landmark.env import compute_threads
 from landmark.evaluation.collection import emulated_collection, truth_array
@@ -69,7 +70,7 @@ def main() -> None:
     e = params.evaluate
     collection = emulated_collection(split, known, e.landmark_share, e.min_landmark_queries, e.seed)
     sets = {"database": database, "calibration": calibration, "collection": collection}
-    with stage_run("evaluate", {**dataclasses.asdict(e), "model": str(model_path)}):
+    with open_engine(params.compute), stage_run("evaluate", {**dataclasses.asdict(e), "model": str(model_path)}):
         assert recognizer.embedder is not None
         trained = embed_sets(recognizer.embedder, sets, args.data_root, params)
         skip_frozen = args.no_frozen or not e.frozen_baseline

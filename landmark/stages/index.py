@@ -19,6 +19,7 @@ import torch
 
 from landmark import layout
 from landmark.cleaning.scoring import truth_removal_scores
+from landmark.compute.engine import open_engine
 from landmark.data.manifest import (
     NOISE_TRUTH_NAME,
     NON_LANDMARK,
@@ -57,7 +58,8 @@ def main() -> None:
     calibration = split[(split["split"] == SPLIT_CALIBRATION) & (split["landmark"] == NON_LANDMARK)]
     if calibration.empty:
         raise ValueError(f"{layout.SPLIT / 'manifest.csv'}: no non-landmark calibration photos")
-    with stage_run("index", {**dataclasses.asdict(params.index), "model": str(model_path)}):
+    with open_engine(params.compute), \
+            stage_run("index", {**dataclasses.asdict(params.index), "model": str(model_path)}):
         model = load_embedder(model_path)
         built = build_database_recognizer(
             model, database, calibration.reset_index(drop=True), args.data_root, params, str(model_path)
