@@ -11,6 +11,8 @@ from pathlib import Path
 
 from prefect import get_run_logger, task
 
+from landmark.services.process import alive
+
 # stages whose failure a retry can mend: training resumes from its last checkpoint
 RETRYABLE_PREFIXES = ("train@",)
 
@@ -38,15 +40,6 @@ def _pids(node: object) -> list[int]:
     return []
 
 
-def _alive(pid: int) -> bool:
-    """Running and not a zombie (a killed process nobody reaped yet still holds its PID)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
 def clear_stale_dvc_lock(root: Path) -> bool:
     """After a `kill -9` DVC's read/write lock can name processes that are gone; DVC then refuses to
     run ("is busy") and tells the user to delete .dvc/tmp/rwlock. Do that, but only when every
@@ -56,7 +49,7 @@ def clear_stale_dvc_lock(root: Path) -> bool:
         holders = _pids(json.loads(lock.read_text() or "{}"))
     except (OSError, ValueError):
         return False
-    if not holders or any(_alive(pid) for pid in holders):
+    if not holders or any(alive(pid) for pid in holders):
         return False
     lock.unlink(missing_ok=True)
     return True

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from landmark.services import postgres
 from landmark.services.object_store import BUCKET
-from landmark.services.process import http_ok, spawn, stop, wait_until
+from landmark.services.process import http_ok, spawn, start_or_stop, stop
 from landmark.services.record import Credentials, ServiceRecord
 
 NAME = "mlflow"
@@ -36,11 +36,7 @@ def start(services_dir: Path, creds: Credentials, db: ServiceRecord, store: Serv
     pid = spawn(args, log, env=server_env, cwd=services_dir)
     record = ServiceRecord(NAME, pid, f"http://127.0.0.1:{port}", str(log), {"port": port},
                            {"artifacts": ARTIFACTS})
-    try:
-        wait_until(lambda: healthy(record), "MLflow server", pid, log, timeout_s=180)
-    except Exception:
-        shutdown(record)
-        raise
+    start_or_stop(pid, lambda: healthy(record), "MLflow server", log, timeout_s=180)
     return record
 
 

@@ -11,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from landmark.services.process import ServiceError, free_ports, spawn, stop, wait_until
+from landmark.services.process import ServiceError, free_ports, spawn, start_or_stop, stop
 from landmark.services.record import Credentials, ServiceRecord
 
 NAME = "object_store"
@@ -64,11 +64,7 @@ def start(services_dir: Path, creds: Credentials, port: int) -> ServiceRecord:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": creds.s3_access_key, "AWS_SECRET_ACCESS_KEY": creds.s3_secret_key}
     pid = spawn(args, log, env=env, cwd=folder)
     record = ServiceRecord(NAME, pid, f"http://127.0.0.1:{port}", str(log), ports, {"bucket": BUCKET})
-    try:
-        wait_until(lambda: healthy(record, creds), "SeaweedFS S3", pid, log, timeout_s=60)
-    except Exception:
-        shutdown(record)
-        raise
+    start_or_stop(pid, lambda: healthy(record, creds), "SeaweedFS S3", log, timeout_s=60)
     return record
 
 

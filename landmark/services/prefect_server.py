@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from landmark.services import postgres
-from landmark.services.process import http_ok, spawn, stop, wait_until
+from landmark.services.process import http_ok, spawn, start_or_stop, stop
 from landmark.services.record import Credentials, ServiceRecord
 
 NAME = "prefect"
@@ -29,11 +29,7 @@ def start(services_dir: Path, creds: Credentials, db: ServiceRecord, port: int, 
     args = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     pid = spawn(args, log, env=server_env, cwd=services_dir)
     record = ServiceRecord(NAME, pid, f"http://127.0.0.1:{port}/api", str(log), {"port": port})
-    try:
-        wait_until(lambda: healthy(record), "Prefect server", pid, log, timeout_s=180)
-    except Exception:
-        shutdown(record)
-        raise
+    start_or_stop(pid, lambda: healthy(record), "Prefect server", log, timeout_s=180)
     return record
 
 

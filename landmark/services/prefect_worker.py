@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from landmark.services.process import alive, spawn, stop, wait_until
+from landmark.services.process import alive, spawn, start_or_stop, stop
 from landmark.services.record import ServiceRecord
 
 NAME = "worker"
@@ -42,11 +42,7 @@ def start(services_dir: Path, api_url: str, env: dict[str, str], cwd: Path, pool
             "--name", f"landmark-{os.uname().nodename}"]
     pid = spawn(args, log, env=worker_env, cwd=cwd)
     record = ServiceRecord(NAME, pid, api_url, str(log), {}, {"pool": pool, "cwd": str(cwd)})
-    try:
-        wait_until(lambda: healthy(record, api_url), f"Prefect worker of pool {pool!r}", pid, log, timeout_s=120)
-    except Exception:
-        shutdown(record)
-        raise
+    start_or_stop(pid, lambda: healthy(record, api_url), f"Prefect worker of pool {pool!r}", log, timeout_s=120)
     return record
 
 

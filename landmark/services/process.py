@@ -41,7 +41,7 @@ def spawn(args: Sequence[str], log_path: Path, env: Mapping[str, str] | None = N
 
 
 def alive(pid: int) -> bool:
-    """The process runs and is not a zombie."""
+    """The process runs and is not a zombie (a killed process nobody reaped yet still holds its PID)."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
@@ -109,6 +109,17 @@ def wait_until(ready: Callable[[], bool], what: str, pid: int, log_path: Path, t
             raise ServiceError(f"{what} exited while starting; last lines of {log_path}:\n{log_tail(log_path)}")
         time.sleep(0.3)
     raise ServiceError(f"{what} not ready after {timeout_s:.0f} s; last lines of {log_path}:\n{log_tail(log_path)}")
+
+
+def start_or_stop(pid: int, ready: Callable[[], bool], what: str, log_path: Path, timeout_s: float,
+                  stop_timeout_s: float = 20.0) -> None:
+    """`wait_until` the service is ready; one that never gets there is stopped (its whole process group)
+    before the error is raised, so a failed `up` leaves no process behind."""
+    try:
+        wait_until(ready, what, pid, log_path, timeout_s)
+    except Exception:
+        stop(pid, timeout_s=stop_timeout_s)
+        raise
 
 
 def log_tail(path: Path, lines: int = 20) -> str:
