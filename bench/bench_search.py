@@ -3,14 +3,18 @@
 For 10k and 1M centroids (D = 128 to fit the time and memory of 2 shared cores; 1M x 128 float32 is
 512 MB): exact IndexFlatIP (the baseline, same run) against IVF-Flat (nlist ~ 4 sqrt(N), nprobe from a
 sweep: the smallest reaching recall@1 >= 0.99) and, at 10k only, HNSW (building HNSW over 1M on 2 busy
-cores takes too long for a bench run). Queries: database vectors plus noise, 1,000 per size, searched as
-one batch on 2 threads; time per query = batch time / queries.
+cores takes too long for a bench run). At 1M also the memory of IVF-PQ (params.yaml `index.pq_m`
+bytes a vector: what `index.type: ivfpq` builds) against the exact index: serialized bytes, and its
+recall@1 at nprobe 64.
+Queries: database vectors plus noise, 1,000 per size, searched as one batch on 2 threads; time per
+query = batch time / queries.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import faiss
 import numpy as np
@@ -18,6 +22,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 DIM, QUERIES, SIZES = 128, 1000, (10_000, 1_000_000)
 NPROBES = (4, 8, 16, 32, 64, 128)
+PQ_NPROBE = 64
 
 
 def _data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -73,6 +78,8 @@ def bench_size(n: int) -> list[dict]:
                 }
             )
             break
+    if n >= 1_000_000:
+        rows.append(_ivfpq_memory(base, queries, exact, exact_ids, nlist))
     if n <= 100_000:
         hnsw = faiss.IndexHNSWFlat(DIM, 32, faiss.METRIC_INNER_PRODUCT)
         start = time.perf_counter()
@@ -92,6 +99,37 @@ def bench_size(n: int) -> list[dict]:
             }
         )
     return rows
+
+
+def _mib(index: faiss.Index) -> float:
+    return float(faiss.serialize_index(index).nbytes) / 2**20
+
+
+def _ivfpq_memory(base: np.ndarray, queries: np.ndarray, exact: faiss.Index, exact_ids: np.ndarray,
+                  nlist: int) -> dict:
+    """IVF-PQ over `base`: its serialized size against the exact index's, and recall@1 at PQ_NPROBE."""
+    from landmark.params import load_params
+
+    pq_m = load_params(Path(__file__).resolve().parents[1] / "params.yaml").index.pq_m
+    quantizer = faiss.IndexFlatIP(DIM)
+    pq = faiss.IndexIVFPQ(quantizer, DIM, nlist, pq_m, 8, faiss.METRIC_INNER_PRODUCT)
+    start = time.perf_counter()
+    pq.train(base[np.random.default_rng(1).choice(len(base), min(len(base), 40 * nlist), replace=False)])
+    pq.add(base)
+    build = time.perf_counter() - start
+    pq.nprobe = PQ_NPROBE
+    _, ids = _timed_search(pq, queries, repeats=1)
+    flat_mib, pq_mib = _mib(exact), _mib(pq)
+    log.info("n=%d IVF%d,PQ%d: %.1f MiB vs flat %.1f MiB", len(base), nlist, pq_m, pq_mib, flat_mib)
+    return {
+        "figure": f"index MiB, {len(base):,} centroids, IVF{nlist},PQ{pq_m}x8 nprobe={PQ_NPROBE}",
+        "project": round(pq_mib, 1),
+        "baseline": round(flat_mib, 1),
+        "ratio": round(flat_mib / pq_mib, 1),
+        "recall_at_1": round(float(np.mean(ids[:, 0] == exact_ids[:, 0])), 4),
+        "build_s": round(build, 1),
+        "unit": "MiB serialized (exact: FlatIP)",
+    }
 
 
 def main() -> list[dict]:
