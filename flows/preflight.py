@@ -17,9 +17,26 @@ def check_project(root: Path) -> None:
     for name in ("params.yaml", "dvc.yaml"):
         if not (root / name).is_file():
             raise PreflightError(f"{root / name} not found: run from the project root")
+    check_final_model(root)
     if not (root / "data" / "manifest.csv").is_file():
         raise PreflightError(f"{root / 'data' / 'manifest.csv'} not found: run `landmark setup`, then "
                              "`landmark data import ...` or `python -m samples` (the sample world) first")
+
+
+def check_final_model(root: Path) -> None:
+    """dvc.yaml's `final_model` (what index and evaluate depend on) must be the last curriculum stage's
+    network of params.yaml's train.stages."""
+    import yaml
+
+    from landmark.layout import final_model
+    from landmark.params import load_params
+
+    stages = load_params(root / "params.yaml").train.stages
+    declared = next((v["final_model"] for v in yaml.safe_load((root / "dvc.yaml").read_text()).get("vars", [])
+                     if isinstance(v, dict) and "final_model" in v), None)
+    if declared is None or Path(declared) != final_model(len(stages)):
+        raise PreflightError(f"{root / 'dvc.yaml'}: vars final_model is {declared!r} but train.stages has "
+                             f"{len(stages)} stages: set it to {final_model(len(stages))}")
 
 
 def check_health(name: str, url: str, remedy: str, timeout_s: float = 5.0) -> None:

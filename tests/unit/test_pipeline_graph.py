@@ -65,3 +65,16 @@ def test_stages_out_of_order_or_unchained_are_refused() -> None:
     raw["train"]["stages"] = [first, second]
     with pytest.raises(ParamsError, match="non-empty mapping"):
         parse_params(raw)
+
+
+def test_preflight_refuses_a_final_model_that_is_not_the_last_stage(tmp_path: Path) -> None:
+    from flows.preflight import PreflightError, check_final_model
+
+    check_final_model(REPO)  # the repository's dvc.yaml and params.yaml agree
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["train"]["stages"] = {k: v for k, v in raw["train"]["stages"].items() if k != str(len(raw["train"]["stages"]))}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    (tmp_path / "dvc.yaml").write_text((REPO / "dvc.yaml").read_text())
+    last = len(raw["train"]["stages"])
+    with pytest.raises(PreflightError, match=f"set it to artifacts/train/stage_{last}/model.pt"):
+        check_final_model(tmp_path)
