@@ -301,6 +301,8 @@ def targets_text(per_fold: pd.DataFrame) -> str:
 def document(args: argparse.Namespace, command: str, fold_of: dict[str, int], counts: list[dict[str, int]],
              per_fold: pd.DataFrame, packages: list[Package], non: pd.DataFrame, seconds: float) -> str:
     """The markdown page."""
+    from importlib.metadata import version
+
     folds = "\n".join(f"- fold {f}: " + ", ".join(sorted(n for n, k in fold_of.items() if k == f))
                       for f in range(args.folds))
     count_lines = ["| " + " | ".join(counts[0]) + " |", "|" + " --- |" * len(counts[0])]
@@ -309,9 +311,9 @@ def document(args: argparse.Namespace, command: str, fold_of: dict[str, int], co
     pkg_lines = [f"- Debian `{p.name}` {p.version} (licence from its copyright file: {', '.join(p.licences)}): "
                  f"{fam.loc[p.name, 'photos']} photographs ({WALLPAPERS[p.name]}), "
                  f"{fam.loc[p.name, 'crops']} crops" for p in packages]
-    pkg_lines.append(f"- scikit-image sample photos (research.real_world.SKIMAGE_PHOTOS; BSD-3-Clause / public "
-                     f"domain per skimage's data README): {fam.loc['skimage', 'photos']} photos, "
-                     f"{fam.loc['skimage', 'crops']} crops")
+    pkg_lines.append(f"- scikit-image {version('scikit-image')} sample photos (research.real_world.SKIMAGE_PHOTOS; "
+                     f"public domain / CC0 / no known copyright restrictions per the docstrings of "
+                     f"skimage.data): {fam.loc['skimage', 'photos']} photos, {fam.loc['skimage', 'crops']} crops")
     schedule = (f"variant `{args.variant}` (research.train_real), {args.epochs} epochs in total over "
                 f"{args.parts} curriculum stage(s) when the variant is a curriculum one (stage k at lr {args.lr}/k), "
                 f"trained on at most {args.train_cap} of the database photos per landmark (0 = all), "
@@ -375,11 +377,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--only-folds", default="", help="comma list of folds to run (default all)")
     ap.add_argument("--variant", default="softmax_centre")
-    ap.add_argument("--epochs", type=int, default=3, help="total epochs; 0 = frozen backbone only")
+    ap.add_argument("--epochs", type=int, default=6, help="total epochs; 0 = frozen backbone only")
     ap.add_argument("--parts", type=int, default=3, help="curriculum stages")
     ap.add_argument("--lr", type=float, default=0.002)
-    ap.add_argument("--train-cap", type=int, default=30, help="trained photos per landmark; 0 = all")
-    ap.add_argument("--db-cap", type=int, default=100, help="database photos per landmark; 0 = all")
+    ap.add_argument("--train-cap", type=int, default=60, help="trained photos per landmark; 0 = all")
+    ap.add_argument("--db-cap", type=int, default=0, help="database photos per landmark; 0 = all")
     ap.add_argument("--query-share", type=float, default=0.3)
     ap.add_argument("--nl-shares", type=float, nargs=2, default=(0.3, 0.35))
     ap.add_argument("--per-wallpaper", type=int, default=12, help="crops per wallpaper photo")
