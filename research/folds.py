@@ -422,6 +422,7 @@ def main(argv: list[str] | None = None) -> None:
         fold_rows, fold_counts = run_fold(args, world, params, frozen)
         rows += [{"fold": fold, **r} for r in fold_rows]
         counts.append({"fold": fold, **fold_counts})
+        pd.DataFrame(rows).to_csv(args.work / "fold_metrics.csv", index=False)  # partial results survive a stop
         log.info("fold %d done at %.0f s", fold, time.perf_counter() - began)
     command = "python -m research.folds " + " ".join(sys.argv[1:] if argv is None else argv)
     text = document(args, command, fold_of, counts, pd.DataFrame(rows), packages, non,
