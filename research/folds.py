@@ -45,8 +45,8 @@ from landmark.params import Params, load_params, with_overrides
 log = logging.getLogger("research.folds")
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DATASETS = ("real-landmarks", "more-landmarks")
-RESERVED = ("plasma-workspace-wallpapers", "lomiri-wallpapers", "opencv-doc")  # the independent evaluation's
-# Debian packages whose listed files are photographs (the rest of these packages is abstract art)
+# the only Debian packages used: vetted photographs with a known licence (the rest of these packages is
+# abstract art); the packages reserved for the independent evaluation are never among them
 WALLPAPERS = {"mate-backgrounds": "usr/share/backgrounds/mate/nature/*.jpg"}
 COLUMNS = ("image_id", "path", "landmark", "split", "source")
 METRICS = ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0_1pct", "accuracy_at_1")
@@ -157,8 +157,8 @@ def read_landmarks(data: list[Path]) -> tuple[pd.DataFrame, list[list[str]]]:
 
 def fetch_package(name: str, cache: Path) -> Package:
     """The package extracted under cache/<name> (apt-get download + dpkg-deb -x when not there yet)."""
-    if name in RESERVED:
-        raise ValueError(f"{name} is reserved for the independent evaluation")
+    if name not in WALLPAPERS:
+        raise ValueError(f"{name} is not a vetted non-landmark photo package ({sorted(WALLPAPERS)})")
     debs = cache / "debs"
     debs.mkdir(parents=True, exist_ok=True)
     found = sorted(debs.glob(f"{name}_*.deb"))
