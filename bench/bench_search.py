@@ -37,6 +37,13 @@ def _data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return base, queries
 
 
+def _row(figure: str, project: float, baseline: float, ratio: float, recall: float, build_s: float,
+         unit: str, digits: int = 4) -> dict:
+    """One result row, rounded as RESULTS.md shows it (project and baseline to `digits`)."""
+    return {"figure": figure, "project": round(project, digits), "baseline": round(baseline, digits),
+            "ratio": round(ratio, 1), "recall_at_1": round(recall, 4), "build_s": round(build_s, 1), "unit": unit}
+
+
 def _timed_search(index: faiss.Index, queries: np.ndarray, repeats: int = 3) -> tuple[float, np.ndarray]:
     index.search(queries[:10], 1)
     best, ids = float("inf"), None
@@ -66,17 +73,8 @@ def bench_size(n: int) -> list[dict]:
         recall = float(np.mean(ids[:, 0] == exact_ids[:, 0]))
         log.info("n=%d IVF%d nprobe=%d: %.4f ms/query recall@1 %.4f", n, nlist, nprobe, ms, recall)
         if recall >= 0.99 or nprobe == NPROBES[-1]:
-            rows.append(
-                {
-                    "figure": f"ms/query, {n:,} centroids, IVF{nlist},Flat nprobe={nprobe}",
-                    "project": round(ms, 4),
-                    "baseline": round(exact_ms, 4),
-                    "ratio": round(exact_ms / ms, 1),
-                    "recall_at_1": round(recall, 4),
-                    "build_s": round(build, 1),
-                    "unit": "ms (exact: FlatIP)",
-                }
-            )
+            rows.append(_row(f"ms/query, {n:,} centroids, IVF{nlist},Flat nprobe={nprobe}", ms, exact_ms,
+                             exact_ms / ms, recall, build, "ms (exact: FlatIP)"))
             break
     if n >= 1_000_000:
         rows.append(_ivfpq_memory(base, queries, exact, exact_ids, nlist))
@@ -87,17 +85,8 @@ def bench_size(n: int) -> list[dict]:
         build = time.perf_counter() - start
         hnsw.hnsw.efSearch = 128
         ms, ids = _timed_search(hnsw, queries)
-        rows.append(
-            {
-                "figure": f"ms/query, {n:,} centroids, HNSW32 efSearch=128",
-                "project": round(ms, 4),
-                "baseline": round(exact_ms, 4),
-                "ratio": round(exact_ms / ms, 1),
-                "recall_at_1": round(float(np.mean(ids[:, 0] == exact_ids[:, 0])), 4),
-                "build_s": round(build, 1),
-                "unit": "ms (exact: FlatIP)",
-            }
-        )
+        rows.append(_row(f"ms/query, {n:,} centroids, HNSW32 efSearch=128", ms, exact_ms, exact_ms / ms,
+                         float(np.mean(ids[:, 0] == exact_ids[:, 0])), build, "ms (exact: FlatIP)"))
     return rows
 
 
@@ -121,15 +110,9 @@ def _ivfpq_memory(base: np.ndarray, queries: np.ndarray, exact: faiss.Index, exa
     _, ids = _timed_search(pq, queries, repeats=1)
     flat_mib, pq_mib = _mib(exact), _mib(pq)
     log.info("n=%d IVF%d,PQ%d: %.1f MiB vs flat %.1f MiB", len(base), nlist, pq_m, pq_mib, flat_mib)
-    return {
-        "figure": f"index MiB, {len(base):,} centroids, IVF{nlist},PQ{pq_m}x8 nprobe={PQ_NPROBE}",
-        "project": round(pq_mib, 1),
-        "baseline": round(flat_mib, 1),
-        "ratio": round(flat_mib / pq_mib, 1),
-        "recall_at_1": round(float(np.mean(ids[:, 0] == exact_ids[:, 0])), 4),
-        "build_s": round(build, 1),
-        "unit": "MiB serialized (exact: FlatIP)",
-    }
+    recall = float(np.mean(ids[:, 0] == exact_ids[:, 0]))
+    return _row(f"index MiB, {len(base):,} centroids, IVF{nlist},PQ{pq_m}x8 nprobe={PQ_NPROBE}", pq_mib, flat_mib,
+                flat_mib / pq_mib, recall, build, "MiB serialized (exact: FlatIP)", digits=1)
 
 
 def main() -> list[dict]:
