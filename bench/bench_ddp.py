@@ -27,14 +27,13 @@ from typing import Any
 import torch
 
 from landmark.data.manifest import NON_LANDMARK
-from landmark.env import compute_threads
+from landmark.env import compute_threads, threads_per_process
 from landmark.models.embedder import create_embedder
 from landmark.params import load_params
 from landmark.training.distributed import (
     average_running_stats,
     init_from_env,
     shutdown,
-    threads_per_rank,
     torchrun_argv,
     under_torchrun,
     wrap_ddp,
@@ -52,7 +51,7 @@ def worker(out: Path, device_name: str, steps: int, warmup: int, repeats: int) -
     """One rank: time `repeats` windows of `steps` training steps; rank 0 writes global photos/s."""
     world = int(os.environ["WORLD_SIZE"]) if under_torchrun() else 1
     dist, device_name = init_from_env(device_name) if world > 1 else (None, device_name)
-    torch.set_num_threads(threads_per_rank(compute_threads(), dist.local_world_size if dist else 1))
+    torch.set_num_threads(threads_per_process(dist.local_world_size if dist else 1))
     device = torch.device(device_name)
     params = load_params()
     train = params.train

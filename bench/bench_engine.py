@@ -24,8 +24,8 @@ from typing import Any
 import torch
 
 from landmark.compute.distributed_embed import embed_photos
-from landmark.compute.engine import LOCAL, activate, open_engine, worker_threads
-from landmark.env import compute_threads
+from landmark.compute.engine import LOCAL, activate, open_engine
+from landmark.env import compute_threads, threads_per_process
 from landmark.models.embedder import Embedder, frozen_embedder
 from landmark.params import ComputeParams, load_params
 
@@ -68,8 +68,8 @@ def main() -> list[dict[str, Any]]:
     cores = compute_threads()
     return [
         {
-            "figure": f"embedding photos/s, Dask 2 workers x {worker_threads(2)} threads vs 1 worker x "
-                      f"{worker_threads(1)} ({len(paths)} real photos, lite0 128 px, {cores} cores)",
+            "figure": f"embedding photos/s, Dask 2 workers x {threads_per_process(2)} threads vs 1 worker x "
+                      f"{threads_per_process(1)} ({len(paths)} real photos, lite0 128 px, {cores} cores)",
             "project": round(rates["dask2"], 1),
             "baseline": round(rates["dask1"], 1),
             "ratio": round(rates["dask2"] / rates["dask1"], 2),

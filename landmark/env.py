@@ -63,3 +63,10 @@ def compute_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+
+def threads_per_process(processes: int) -> int:
+    """compute_threads() shared by `processes` processes on this machine (Dask workers, DDP ranks):
+    cores // processes, at least 1."""
+    return max(1, compute_threads() // max(1, processes))

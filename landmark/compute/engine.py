@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from landmark.env import THREADS_ENV, compute_threads
+from landmark.env import THREADS_ENV, threads_per_process
 from landmark.params import ComputeParams
 
 if TYPE_CHECKING:
@@ -103,11 +103,6 @@ def map_items(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
     return active_engine().map(fn, items)
 
 
-def worker_threads(workers: int) -> int:
-    """torch / runtime threads of each of `workers` worker processes on this machine: cores // workers."""
-    return max(1, compute_threads() // max(1, workers))
-
-
 def _thread_env(threads: int) -> dict[str, str]:
     """Worker process environment: our threads setting, and the OpenMP / BLAS pools sized to match
     (Dask's nanny would otherwise start every worker with OMP_NUM_THREADS=1)."""
@@ -134,7 +129,7 @@ def open_engine(params: ComputeParams) -> Iterator[Engine]:
             # one task at a time per process; its torch / ORT threads come from LANDMARK_THREADS
             cluster = stack.enter_context(LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, env=_thread_env(worker_threads(workers)),
+                dashboard_address=None, env=_thread_env(threads_per_process(workers)),
                 silence_logs=logging.WARNING,
             ))
             client = stack.enter_context(Client(cluster))

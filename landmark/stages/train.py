@@ -24,7 +24,7 @@ import torch
 
 from landmark import layout
 from landmark.data.manifest import read_manifest
-from landmark.env import apply_offline_env, compute_threads
+from landmark.env import apply_offline_env, threads_per_process
 from landmark.models.checkpoint import load_embedder, save_embedder
 from landmark.models.embedder import Embedder
 from landmark.params import Params, load_params
@@ -37,7 +37,6 @@ from landmark.training.distributed import (
     init_from_env,
     relaunch_under_torchrun,
     shutdown,
-    threads_per_rank,
     under_torchrun,
 )
 from landmark.training.head import GrowingHead
@@ -181,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     if dist is not None and not dist.is_main:
         logging.getLogger().setLevel(logging.WARNING)  # one copy of the progress lines
     local_ranks = dist.local_world_size if dist else 1
-    torch.set_num_threads(args.threads or threads_per_rank(compute_threads(), local_ranks))
+    torch.set_num_threads(args.threads or threads_per_process(local_ranks))
     out = args.out or layout.train_stage_dir(args.stage)
     prev = out.parent / f"stage_{args.stage - 1}"
     try:

@@ -123,11 +123,6 @@ def relaunch_under_torchrun(processes: int, module: str, args: Sequence[str]) ->
     os.execv(sys.executable, argv)
 
 
-def threads_per_rank(total: int, local_world_size: int) -> int:
-    """CPU threads for each of `local_world_size` ranks sharing `total` threads: total / ranks, >= 1."""
-    return max(1, total // max(1, local_world_size))
-
-
 class EmbedForward(nn.Module):
     """The model and the head as one module for DistributedDataParallel: forward is the model's
     unnormalised embedding; the head's parameters get their gradients through the loss, so DDP
