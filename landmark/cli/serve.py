@@ -22,16 +22,28 @@ def serve_command(
     request_timeout: Annotated[int, typer.Option(help="Seconds a request may take before 504.")] = 30,
     max_concurrency: Annotated[int, typer.Option(help="Requests in flight before new ones get 503.")] = 64,
     shutdown_timeout: Annotated[int, typer.Option(help="Seconds requests in flight get on SIGTERM.")] = 5,
+    batching: Annotated[bool, typer.Option(
+        "--batching", help="Gather concurrent requests into one network batch (LitServe); JSON only.")] = False,
+    max_batch_requests: Annotated[int, typer.Option(help="With --batching: requests per batch at most.")] = 16,
+    batch_timeout_ms: Annotated[float, typer.Option(
+        help="With --batching: how long a batch waits to fill (a lone request waits this long).")] = 2.0,
 ) -> None:
     """Serve a registered recognizer: POST /invocations (MLflow's JSON / CSV formats), GET /ping.
 
     One answer row per photo: landmark ("" = no landmark), recognized, confidence, similarity, and
     error_kind / error for a photo that could not be used (the other photos are still answered).
-    See README "Serving" for the request contract and limits."""
+    With --batching, concurrent requests share network runs (LitServe's dynamic batching), each still
+    answered on its own; see README "Serving" for the request contract and limits."""
     from landmark.env import apply_offline_env, repo_root
     from landmark.serving.server import ServeLimits, serve
 
     apply_offline_env(repo_root())
     limits = ServeLimits(int(max_body_mb * 1024 * 1024), request_timeout, max_concurrency, shutdown_timeout)
-    console.print(f"serving {model_uri} on http://{host}:{port} (Ctrl-C or SIGTERM stops it)")
+    console.print(f"serving {model_uri} on http://{host}:{port}{' with batching' if batching else ''} "
+                  "(Ctrl-C or SIGTERM stops it)")
+    if batching:
+        from landmark.serving.batching import BatchLimits, serve_batched
+
+        serve_batched(model_uri, host, port, limits, BatchLimits(max_batch_requests, batch_timeout_ms))
+        return
     serve(model_uri, host, port, limits)

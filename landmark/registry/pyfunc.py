@@ -92,28 +92,15 @@ class RecognizerModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defi
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         """One answer row per input row; bad rows answer their error (see the module docstring)."""
+        from landmark.serving.answers import answer_rows, good_rows
         from landmark.serving.request import parse_request
 
         request = parse_request(pd.DataFrame(model_input), self.limits)
-        good = [i for i, e in enumerate(request.errors) if e is None]
+        good = good_rows(request)
         preds = self.recognizer.recognize(
             [request.photos[i] for i in good], [request.locations[i] for i in good], errors="report"
         )
-        rows: list[dict[str, Any]] = []
-        answers = dict(zip(good, preds, strict=True))
-        for i, error in enumerate(request.errors):
-            pred = answers.get(i)
-            if error is not None or pred is None or pred.error is not None:
-                if error is not None:
-                    kind, message = error.kind, error.message
-                else:  # the recognizer names a photo by its place among the good rows: name the request row
-                    kind = str(pred.error_kind) if pred is not None else "unknown"
-                    message = f"row {i}: {str(pred.error if pred else '').split(': ', 1)[-1]}"
-                rows.append({"landmark": "", "recognized": False, "confidence": 0.0, "similarity": -1.0,
-                             "error_kind": kind, "error": message})
-                continue
-            rows.append({"landmark": pred.landmark or "", "recognized": pred.landmark is not None,
-                         "confidence": pred.confidence, "similarity": pred.similarity, "error_kind": "", "error": ""})
+        rows = answer_rows(request, preds)
         return pd.DataFrame(rows, columns=[c.name for c in OUTPUT_SCHEMA.inputs])
 
 

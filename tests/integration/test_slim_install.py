@@ -1,5 +1,6 @@
 """The serving install (`pip install .`, no extras: no torch, timm, prefect, dvc, great-expectations)
-runs `landmark recognize`, `landmark albums` and `landmark serve` on an exported checkpoint.
+runs `landmark recognize`, `landmark albums` and `landmark serve` (also `--batching`) on an exported
+checkpoint.
 
 A real virtual environment is built from the package registries (pip's cache makes it about a
 minute); the test skips, saying why, only when pip cannot reach a registry."""
@@ -69,17 +70,18 @@ def test_recognize_albums_and_serve_in_the_serving_install(slim: Path, tmp_path:
     experiment = mlflow.create_experiment("slim", artifact_location=(tmp_path / "artifacts").as_uri())
     with mlflow.start_run(experiment_id=experiment):
         info = log_recognizer(index_dir, model_path, limits=SERVE_LIMITS)
-    port = free_port()
-    log_path = tmp_path / "serve.log"
-    server = subprocess.Popen([str(slim / "landmark"), "serve", "--model-uri", info.model_uri, "--port", str(port)],
-                              cwd=tmp_path, env={**env, "MLFLOW_TRACKING_URI": uri},
-                              stdout=log_path.open("w"), stderr=subprocess.STDOUT)
-    try:
-        wait_ready(server, port, log_path)
-        body = {"dataframe_split": {"columns": ["image"], "data": [[encode_image(photo)], ["not base64!"]]}}
-        answer = requests.post(f"http://127.0.0.1:{port}/invocations", json=body, timeout=60)
-        assert answer.status_code == 200, answer.text[:500]
-        rows = answer.json()["predictions"]
-        assert rows[0]["landmark"] == "tower" and rows[1]["error_kind"] == "bad_base64"
-    finally:
-        stop(server)
+    for batching in ([], ["--batching"]):  # MLflow's scoring app, then LitServe's batching server
+        port = free_port()
+        log_path = tmp_path / f"serve{'-'.join(batching)}.log"
+        server = subprocess.Popen([str(slim / "landmark"), "serve", "--model-uri", info.model_uri, "--port", str(port),
+                                   *batching], cwd=tmp_path, env={**env, "MLFLOW_TRACKING_URI": uri},
+                                  stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+        try:
+            wait_ready(server, port, log_path)
+            body = {"dataframe_split": {"columns": ["image"], "data": [[encode_image(photo)], ["not base64!"]]}}
+            answer = requests.post(f"http://127.0.0.1:{port}/invocations", json=body, timeout=60)
+            assert answer.status_code == 200, answer.text[:500]
+            rows = answer.json()["predictions"]
+            assert rows[0]["landmark"] == "tower" and rows[1]["error_kind"] == "bad_base64", (batching, rows)
+        finally:
+            stop(server)
