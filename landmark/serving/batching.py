@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 
 from landmark.serving.answers import answer_rows, good_rows
 from landmark.serving.request import ParsedRequest, parse_request
-from landmark.serving.server import BodyLimit, ServeLimits
+from landmark.serving.server import BodyLimit, ServeLimits, passive_openmp
 from landmark.serving.time_limit import TimeLimit
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,7 @@ def batching_server(model_uri: str, limits: ServeLimits, batching: BatchLimits) 
 
 def serve_batched(model_uri: str, host: str, port: int, limits: ServeLimits, batching: BatchLimits) -> None:
     """Serve model_uri with dynamic batching until SIGTERM / SIGINT (POST /invocations, GET /ping)."""
+    passive_openmp()  # the inference worker is spawned: it inherits the environment
     server = batching_server(model_uri, limits, batching)
     # SIGTERM takes LitServe's Ctrl-C path: uvicorn drains requests in flight, then the worker stops
     signal.signal(signal.SIGTERM, signal.default_int_handler)
