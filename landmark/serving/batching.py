@@ -84,7 +84,23 @@ class BatchedRecognizer(ls.LitAPI):  # type: ignore[misc]
             return Refusal(400, "BAD_REQUEST", f"{type(exc).__name__}: {exc}")
 
     def predict(self, x: list[ParsedRequest | Refusal], **kwargs: Any) -> list[list[dict[str, Any]] | Refusal]:
-        """The good photos of all gathered requests through the recognizer at once, answered per request."""
+        """The good photos of all gathered requests through the recognizer at once, answered per request.
+        Should the batch fail as a whole (not a bad photo: those get their rows), each request is run
+        alone, so a failure stays with the request that caused it (500 for it alone)."""
+        try:
+            return self._answer(x)
+        except Exception:  # noqa: BLE001 - retried request by request just below
+            log.exception("a batch of %d requests failed: answering them one by one", len(x))
+        out: list[list[dict[str, Any]] | Refusal] = []
+        for request in x:
+            try:
+                out += self._answer([request])
+            except Exception as exc:  # noqa: BLE001 - this request's own failure
+                log.exception("request failed")
+                out.append(Refusal(500, "INTERNAL_ERROR", f"recognition failed: {type(exc).__name__}: {exc}"))
+        return out
+
+    def _answer(self, x: list[ParsedRequest | Refusal]) -> list[list[dict[str, Any]] | Refusal]:
         photos: list[bytes] = []
         locations: list[tuple[float, float] | None] = []
         for request in x:
