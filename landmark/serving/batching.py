@@ -18,6 +18,7 @@ one inference worker (decodes, batches, runs the network and faiss), and LitServ
 import json
 import logging
 import signal
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,8 +156,20 @@ def serve_batched(model_uri: str, host: str, port: int, limits: ServeLimits, bat
     """Serve model_uri with dynamic batching until SIGTERM / SIGINT (POST /invocations, GET /ping)."""
     passive_openmp()  # the inference worker is spawned: it inherits the environment
     server = batching_server(model_uri, limits, batching)
-    # SIGTERM takes LitServe's Ctrl-C path: uvicorn drains requests in flight, then the worker stops
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     log.info("serving %s with batching on http://%s:%d (%s, %s)", model_uri, host, port, limits, batching)
-    server.run(host=host, port=port, num_api_servers=1, log_level="warning", generate_client_file=False,
-               limit_concurrency=limits.max_concurrency)
+    # LitServer.run blocks on its manager's shutdown event, where a signal may wait seconds to be
+    # handled (it can land on another thread); so it runs in a thread and this one waits for signals
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    runner = threading.Thread(target=server.run, name="litserve", kwargs={
+        "host": host, "port": port, "num_api_servers": 1, "log_level": "warning", "generate_client_file": False,
+        "limit_concurrency": limits.max_concurrency})
+    runner.start()
+    while runner.is_alive() and not stop.wait(0.2):
+        pass
+    while runner.is_alive():  # LitServe's own stop: uvicorn drains requests in flight, then the worker stops
+        event = getattr(server, "_shutdown_event", None)
+        if event is not None:
+            event.set()
+        runner.join(0.2)
