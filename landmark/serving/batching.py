@@ -162,9 +162,16 @@ def serve_batched(model_uri: str, host: str, port: int, limits: ServeLimits, bat
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    runner = threading.Thread(target=server.run, name="litserve", kwargs={
-        "host": host, "port": port, "num_api_servers": 1, "log_level": "warning", "generate_client_file": False,
-        "limit_concurrency": limits.max_concurrency})
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            server.run(host=host, port=port, num_api_servers=1, log_level="warning", generate_client_file=False,
+                       limit_concurrency=limits.max_concurrency)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the main thread below
+            failed.append(exc)
+
+    runner = threading.Thread(target=run, name="litserve")
     runner.start()
     while runner.is_alive() and not stop.wait(0.2):
         pass
@@ -173,3 +180,5 @@ def serve_batched(model_uri: str, host: str, port: int, limits: ServeLimits, bat
         if event is not None:
             event.set()
         runner.join(0.2)
+    if failed:  # e.g. the model could not be loaded: the worker's log says why
+        raise RuntimeError(f"the batching server for {model_uri} stopped: {failed[0]}") from failed[0]

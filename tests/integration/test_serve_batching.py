@@ -195,6 +195,16 @@ def test_batching_server_limits(served: Served) -> None:
     assert records.status_code == 200 and len(records.json()["predictions"]) == 2
 
 
+def test_batching_server_that_cannot_load_its_model_exits_non_zero(served: Served, tmp_path: Path) -> None:
+    """A model that is not in the registry: exit status 1 and MLflow's reason in the log, not a hang."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "landmark"), "serve", "--batching", "--model-uri", "models:/no-such-model/1",
+         "--port", str(free_port())], env=dict(os.environ, MLFLOW_TRACKING_URI=served.tracking_uri), cwd=tmp_path,
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "no-such-model not found" in done.stdout + done.stderr
+
+
 _LOAD_SCRIPT = """
 import sys, threading, requests
 port, photo = sys.argv[1], sys.argv[2]
