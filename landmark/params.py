@@ -126,6 +126,10 @@ class IndexParams:
     geo_radius_km: float
     whiten_dim: int
     whiten_shrinkage: float
+    landmark_mean: bool  # the recognizer's index also holds each landmark's mean; it alone decides acceptance
+    impostor_centring: bool  # score = similarity - a row's mean similarity to its nearest other-landmark photos
+    impostor_top: int  # those nearest photos (0 = all of the other landmarks' photos)
+    impostor_sample: int  # database photos in that cohort at most (0 = all)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from landmark.params import IndexParams
+from landmark.retrieval.centring import impostor_means
 from landmark.retrieval.centroids import CentroidSet, build_centroids, photo_centroids, single_centroids
 from landmark.retrieval.index import CentroidIndex, IndexConfig, make_faiss_index
 from landmark.retrieval.threshold import Threshold, calibrate
@@ -62,19 +63,33 @@ def build_index(
     """Centroids (per `variant`) in a faiss index of type params.type. With params.whiten_dim > 0 the
     centroids are taken in a whitened space fitted on `embeddings`, and the index whitens queries.
     The whitening keeps at most N // 4 dimensions (a covariance needs several photos per dimension)
-    and is skipped, with a warning, when that leaves fewer than MIN_WHITEN_DIM."""
+    and is skipped, with a warning, when that leaves fewer than MIN_WHITEN_DIM.
+    The recognizer's index (variant "centroids"; the baselines stay plain) also holds each landmark's
+    mean row with params.landmark_mean, and scores minus each row's impostor mean with
+    params.impostor_centring (landmark.retrieval.centring; docs/real_results_centroids.md)."""
+    labels = np.asarray(labels, dtype=object)
     dim = whiten_dims(params.whiten_dim, len(embeddings))
-    if dim <= 0:
-        cs = centroid_set(embeddings, labels, params, variant)
-        return CentroidIndex.build(cs.vectors, cs.labels, IndexConfig.from_params(params), cs.sizes)
-    whitening = fit_whitening(embeddings, dim, params.whiten_shrinkage)
-    cs = centroid_set(whitening.apply(embeddings), labels, params, variant)
-    inner = make_faiss_index(cs.vectors, IndexConfig.from_params(params))
-    return CentroidIndex(whitening.faiss_index(inner), cs.labels, cs.sizes)
+    whitening = fit_whitening(embeddings, dim, params.whiten_shrinkage) if dim > 0 else None
+    space = whitening.apply(embeddings) if whitening is not None else np.asarray(embeddings, np.float32)
+    cs = centroid_set(space, labels, params, variant)
+    vectors, row_labels, sizes = cs.vectors, cs.labels, cs.sizes
+    is_mean = np.zeros(len(row_labels), dtype=bool)
+    recognizer = variant == "centroids"
+    if recognizer and params.landmark_mean:
+        means = single_centroids(space, labels)
+        vectors = np.concatenate([vectors, means.vectors])
+        row_labels = np.concatenate([row_labels, means.labels])
+        sizes = np.concatenate([sizes, means.sizes])
+        is_mean = np.concatenate([is_mean, np.ones(len(means), dtype=bool)])
+    offsets = (impostor_means(vectors, row_labels, space, labels, params.impostor_top, params.impostor_sample)
+               if recognizer and params.impostor_centring else None)
+    inner = make_faiss_index(vectors, IndexConfig.from_params(params))
+    index = whitening.faiss_index(inner) if whitening is not None else inner
+    return CentroidIndex(index, row_labels, sizes, offsets, is_mean)
 
 
 def top1_similarity(index: CentroidIndex, embeddings: np.ndarray) -> np.ndarray:
-    """(N, D) embeddings -> (N,) similarity of the nearest centroid (-1 when none)."""
+    """(N, D) embeddings -> (N,) acceptance score of the nearest landmark (-1 when none)."""
     if len(embeddings) == 0:
         return np.zeros(0, dtype=np.float32)
     sims, _ = index.search(embeddings, k=1)

@@ -3,7 +3,14 @@
 Types: `flat` (exact, IndexFlatIP), `hnsw` (IndexHNSWFlat with inner product), `ivfpq`
 (IVF + product quantisation with inner product; 8-bit PQ from 9,984 vectors, 4-bit fast-scan PQ
 from 624, IVF-Flat below that, as faiss needs about 39 training points per code).
-Vectors are L2-normalised, so inner product = cosine similarity.
+Vectors are L2-normalised, so inner product = cosine similarity. A landmark may have several rows
+(views), plus one `mean` row (its mean over all its photos), and every row may carry a score offset
+(landmark.retrieval.centring). `search` answers landmarks, not rows: each landmark ranked by its best
+row's score (similarity minus offset), with its acceptance score: its mean row's score when the index
+has mean rows (a view may decide WHICH landmark, only the landmark as a whole decides WHETHER), else
+its best row's. With offsets or several rows per landmark, the best k * rows-per-landmark + RERANK
+rows are searched and re-ranked (exact for indexes of at most that many rows); a landmark whose mean
+row is not among them gets score -inf.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 INDEX_TYPES = ("flat", "hnsw", "ivfpq")
+RERANK = 64  # rows searched beyond what k landmarks need, for re-ranking by offsets
 
 
 @dataclass(frozen=True)
@@ -82,12 +90,26 @@ def make_faiss_index(vectors: np.ndarray, config: IndexConfig | None) -> faiss.I
 class CentroidIndex:
     """faiss index + the landmark of each row. Search gives top-k (similarity, landmark)."""
 
-    def __init__(self, index: faiss.Index, labels: np.ndarray, sizes: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        index: faiss.Index,
+        labels: np.ndarray,
+        sizes: np.ndarray | None = None,
+        offsets: np.ndarray | None = None,
+        is_mean: np.ndarray | None = None,
+    ) -> None:
         if index.ntotal != len(labels):
             raise ValueError(f"index holds {index.ntotal} vectors but {len(labels)} labels")
         self.index = index
         self.labels = np.asarray(labels, dtype=object)
         self.sizes = np.ones(len(labels), dtype=np.int64) if sizes is None else np.asarray(sizes)
+        self.offsets = np.zeros(len(labels), np.float32) if offsets is None else np.asarray(offsets, np.float32)
+        self.is_mean = np.zeros(len(labels), bool) if is_mean is None else np.asarray(is_mean, bool)
+        for name, values in (("offsets", self.offsets), ("is_mean", self.is_mean)):
+            if values.shape != (len(labels),):
+                raise ValueError(f"{values.shape[0]} {name} for {len(labels)} rows")
+        _, per_landmark = np.unique(self.labels.astype(str), return_counts=True)
+        self.rows_per_landmark = int(per_landmark.max()) if len(per_landmark) else 1
 
     @classmethod
     def build(
@@ -96,10 +118,13 @@ class CentroidIndex:
         labels: np.ndarray,
         config: IndexConfig | None = None,
         sizes: np.ndarray | None = None,
+        offsets: np.ndarray | None = None,
+        is_mean: np.ndarray | None = None,
     ) -> CentroidIndex:
         """vectors: (C, D) float32 L2-normalised; labels: (C,) landmark of each vector; config None: the
-        exact flat index."""
-        return cls(make_faiss_index(vectors, config), labels, sizes)
+        exact flat index; offsets: (C,) subtracted from each row's similarity (None: 0); is_mean: (C,)
+        True for a landmark's mean row (None: no mean rows)."""
+        return cls(make_faiss_index(vectors, config), labels, sizes, offsets, is_mean)
 
     @property
     def dim(self) -> int:
@@ -110,29 +135,53 @@ class CentroidIndex:
         return sorted(set(self.labels.tolist()))
 
     def search(self, queries: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """queries: (Q, D) float32 L2-normalised -> similarities (Q, k) float32, landmarks (Q, k) object.
-        Missing neighbours (k > ntotal, or an IVF probe that found too few) get similarity -inf and
-        label None."""
+        """queries: (Q, D) float32 L2-normalised -> the k best landmarks per query: scores (Q, k) float32
+        (each landmark's acceptance score, see the module docstring) and landmarks (Q, k) object, in the
+        order of their best row. Missing ones (fewer landmarks, or an IVF probe that found too few) get
+        score -inf and landmark None."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
-        sims, ids = self.index.search(queries, k)
-        labels = np.full(ids.shape, None, dtype=object)
-        ok = ids >= 0
-        labels[ok] = self.labels[ids[ok]]
-        sims = np.where(ok, sims, -np.inf).astype(np.float32)
-        return sims, labels
+        if self.rows_per_landmark == 1 and not self.offsets.any():  # rows are landmarks: faiss answers
+            sims, ids = self.index.search(queries, k)
+            labels = np.full(ids.shape, None, dtype=object)
+            ok = ids >= 0
+            labels[ok] = self.labels[ids[ok]]
+            return np.where(ok, sims, -np.inf).astype(np.float32), labels
+        n = min(k * self.rows_per_landmark + RERANK, max(k, self.index.ntotal))
+        sims, ids = self.index.search(queries, n)
+        scores = np.where(ids >= 0, sims - self.offsets[np.maximum(ids, 0)], -np.inf)
+        order = np.argsort(-scores, axis=1, kind="stable")
+        out_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        out_labels = np.full((len(queries), k), None, dtype=object)
+        has_means = bool(self.is_mean.any())
+        for q in range(len(queries)):
+            best: dict[str, float] = {}  # landmark -> best row score, in rank order
+            mean_score: dict[str, float] = {}
+            for j in order[q]:
+                row = int(ids[q, j])
+                if row < 0:
+                    break
+                name = str(self.labels[row])
+                best.setdefault(name, float(scores[q, j]))
+                if self.is_mean[row]:
+                    mean_score.setdefault(name, float(scores[q, j]))
+            for slot, name in enumerate(list(best)[:k]):
+                out_labels[q, slot] = name
+                out_scores[q, slot] = mean_score.get(name, -np.inf) if has_means else best[name]
+        return out_scores, out_labels
 
     def vectors(self) -> np.ndarray:
         """(C, D) float32 stored vectors (exact for flat/hnsw, decoded approximations for ivfpq)."""
         return self.index.reconstruct_n(0, self.index.ntotal)
 
     def save(self, folder: Path) -> None:
-        """Write folder/index.faiss and folder/centroids.csv (row, landmark, size)."""
+        """Write folder/index.faiss and folder/centroids.csv (row, landmark, size, offset, kind)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         faiss.write_index(self.index, str(folder / "index.faiss"))
         pd.DataFrame(
-            {"row": np.arange(len(self.labels)), "landmark": self.labels, "size": self.sizes}
-        ).to_csv(folder / "centroids.csv", index=False)
+            {"row": np.arange(len(self.labels)), "landmark": self.labels, "size": self.sizes,
+             "offset": self.offsets, "kind": np.where(self.is_mean, "mean", "view")}
+        ).to_csv(folder / "centroids.csv", index=False, float_format="%.9g")
 
     @classmethod
     def load(cls, folder: Path) -> CentroidIndex:
@@ -140,7 +189,9 @@ class CentroidIndex:
         folder = Path(folder)
         index = faiss.read_index(str(folder / "index.faiss"))
         table = pd.read_csv(folder / "centroids.csv", dtype={"landmark": str}, keep_default_na=False)
-        return cls(index, table["landmark"].to_numpy(dtype=object), table["size"].to_numpy())
+        offsets = table["offset"].to_numpy(np.float32) if "offset" in table else None  # older indexes: none
+        is_mean = table["kind"].to_numpy(dtype=str) == "mean" if "kind" in table else None
+        return cls(index, table["landmark"].to_numpy(dtype=object), table["size"].to_numpy(), offsets, is_mean)
 
     def describe(self) -> dict[str, object]:
         """Small JSON-able summary."""
@@ -149,6 +200,8 @@ class CentroidIndex:
             "dim": self.dim,
             "faiss": type(self.index).__name__,
             "landmarks": len(self.landmarks),
+            "centred": bool(self.offsets.any()),
+            "mean_rows": int(self.is_mean.sum()),
         }
 
 
