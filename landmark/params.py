@@ -122,7 +122,8 @@ class VerificationParams:
     enabled: bool  # the index stage stores reference features; the recognizer then verifies
     features: str  # sift | rootsift | orb
     top_landmarks: int  # candidate landmarks verified per query (by centroid similarity)
-    photos_per_landmark: int  # reference photos per landmark (those nearest the landmark's mean)
+    photos_per_landmark: int  # reference photos stored per landmark, spread over its views (0 = all)
+    verify_per_landmark: int  # of those, the ones nearest the query's embedding that are matched
     max_features: int  # keypoints kept per photo
     ratio: float  # Lowe's ratio test
     min_inliers: int  # fewer inliers count as none
@@ -137,9 +138,9 @@ class VerificationParams:
         if self.features not in FEATURES:
             raise ParamsError(f"params.yaml: index.verification.features must be one of {FEATURES}, "
                               f"got {self.features!r}")
-        if self.cap < 1 or self.top_landmarks < 1 or self.photos_per_landmark < 1:
-            raise ParamsError("params.yaml: index.verification cap, top_landmarks and photos_per_landmark "
-                              "must be >= 1")
+        if min(self.cap, self.top_landmarks, self.verify_per_landmark) < 1 or self.photos_per_landmark < 0:
+            raise ParamsError("params.yaml: index.verification cap, top_landmarks and verify_per_landmark "
+                              "must be >= 1, photos_per_landmark >= 0")
 
 
 @dataclass(frozen=True)

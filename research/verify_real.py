@@ -7,7 +7,7 @@ score, the collection scored with it. Local features are extracted once per phot
 dict across folds (the same photo is a reference in one fold and a query in another).
 
 `inlier_table` records every (query, candidate, reference) inlier count once so that
-`sweep` can score many (top_landmarks, photos_per_landmark, min_inliers, cap, weight, rerank)
+`sweep` can score many (top_landmarks, verify_per_landmark, min_inliers, cap, weight, rerank)
 settings without matching again.
 """
 
@@ -26,7 +26,7 @@ from landmark.evaluation.collection import truth_array
 from landmark.evaluation.metrics import QueryResults, summarize
 from landmark.params import Params, VerificationParams
 from landmark.retrieval.build import build_index
-from landmark.retrieval.reference_features import ReferenceFeatures, choose_references
+from landmark.retrieval.reference_features import ReferenceFeatures, assemble, choose_references
 from landmark.retrieval.threshold import calibrate
 from landmark.retrieval.verification import LocalFeatures, extract, inliers, verified_score
 from landmark.retrieval.verified_search import search_candidates, verify_candidates
@@ -51,14 +51,11 @@ def features_of(paths: list[str], params: VerificationParams, cache: Cache) -> t
 
 def references_of(emb: np.ndarray, database: pd.DataFrame, params: VerificationParams,
                   cache: Cache) -> ReferenceFeatures:
-    """The database's reference features (the index stage's choice: nearest each landmark's mean)."""
+    """The database's reference features (the index stage's choice, reference_features.choose_references)."""
     labels = database["landmark"].to_numpy(dtype=object)
     chosen = choose_references(emb, labels, params.photos_per_landmark)
     feats, _ = features_of(database["path"].iloc[chosen].tolist(), params, cache)
-    by_landmark: dict[str, list[LocalFeatures]] = {}
-    for i, f in zip(chosen.tolist(), feats, strict=True):
-        by_landmark.setdefault(str(labels[i]), []).append(f)
-    return ReferenceFeatures(by_landmark, tuple(database["image_id"].iloc[chosen].astype(str)), params.features)
+    return assemble(chosen, feats, emb, labels, database["image_id"].astype(str).tolist(), params.features)
 
 
 def evaluate_verification(emb: dict[str, np.ndarray], sets: dict[str, pd.DataFrame], params: Params,
@@ -72,13 +69,14 @@ def evaluate_verification(emb: dict[str, np.ndarray], sets: dict[str, pd.DataFra
     refs = references_of(emb["database"], sets["database"], vparams, cache)
     top = vparams.top_landmarks
     cal_feats, _ = features_of(sets["calibration"]["path"].tolist(), vparams, cache)
-    cal = verify_candidates(search_candidates(index, emb["calibration"], top), cal_feats, refs, vparams)
+    cal = verify_candidates(search_candidates(index, emb["calibration"], top), cal_feats, emb["calibration"], refs,
+                            vparams)
     threshold = calibrate(cal.score, params.index.target_fpr, params.index.fprs).value
     paths = sets["collection"]["path"].tolist()
     start = time.perf_counter()
     feats = [extract(load_rgb(p), vparams) for p in paths]  # timed afresh: what a new photo costs
     key = f"{vparams.features}/{vparams.max_features}/{vparams.upscale}"
-    got = verify_candidates(search_candidates(index, emb["collection"], top), feats, refs, vparams)
+    got = verify_candidates(search_candidates(index, emb["collection"], top), feats, emb["collection"], refs, vparams)
     seconds = time.perf_counter() - start
     cache.update({(key, p): f for p, f in zip(paths, feats, strict=True)})
     truth = truth_array(sets["collection"])
@@ -92,15 +90,16 @@ def evaluate_verification(emb: dict[str, np.ndarray], sets: dict[str, pd.DataFra
     return metrics
 
 
-def inlier_table(index_candidates: list[list[tuple[str, float]]], feats: list[LocalFeatures],
+def inlier_table(index_candidates: list[list[tuple[str, float]]], feats: list[LocalFeatures], emb: np.ndarray,
                  refs: ReferenceFeatures, vparams: VerificationParams) -> np.ndarray:
-    """(Q, T, P) inlier counts of each query's T candidates against their first P references (-1: no
-    such candidate or reference); T = vparams.top_landmarks, P = vparams.photos_per_landmark."""
-    t, p = vparams.top_landmarks, vparams.photos_per_landmark
+    """(Q, T, P) inlier counts of each query's T candidates against their P references nearest the
+    query, nearest first (-1: no such candidate or reference); T = vparams.top_landmarks,
+    P = vparams.verify_per_landmark."""
+    t, p = vparams.top_landmarks, vparams.verify_per_landmark
     out = np.full((len(feats), t, p), -1, dtype=np.int64)
     for q, (cands, f) in enumerate(zip(index_candidates, feats, strict=True)):
         for j, (name, _) in enumerate(cands[:t]):
-            for r, ref in enumerate(refs.by_landmark.get(name, [])[:p]):
+            for r, ref in enumerate(refs.nearest(name, emb[q], p)):
                 out[q, j, r] = inliers(f, ref, vparams)
     return out
 
@@ -122,7 +121,7 @@ def scored(cands: list[list[tuple[str, float]]], table: np.ndarray, vparams: Ver
     return answer, score
 
 
-GRID = {"top_landmarks": (1, 3), "photos_per_landmark": (1, 3), "min_inliers": (6, 10, 15),
+GRID = {"top_landmarks": (1, 3), "verify_per_landmark": (1, 3, 5), "min_inliers": (8, 10, 12, 16),
         "cap": (20, 40), "weight": (0.25, 0.5, 1.0), "rerank": (False, True)}
 
 
@@ -131,7 +130,7 @@ def sweep(emb: dict[str, np.ndarray], sets: dict[str, pd.DataFrame], params: Par
     """Metrics of every GRID setting on one fold (one row each); matching is done once, at the
     grid's largest top_landmarks and photos_per_landmark."""
     wide = dataclasses.replace(vparams, top_landmarks=max(GRID["top_landmarks"]),
-                               photos_per_landmark=max(GRID["photos_per_landmark"]))
+                               verify_per_landmark=max(GRID["verify_per_landmark"]))
     labels = sets["database"]["landmark"].to_numpy(dtype=object)
     index = build_index(emb["database"], labels, params.index, "centroids")
     refs = references_of(emb["database"], sets["database"], wide, cache)
@@ -139,15 +138,15 @@ def sweep(emb: dict[str, np.ndarray], sets: dict[str, pd.DataFrame], params: Par
     for name in ("calibration", "collection"):
         cands = search_candidates(index, emb[name], wide.top_landmarks)
         feats, _ = features_of(sets[name]["path"].tolist(), wide, cache)
-        tables[name] = (cands, inlier_table(cands, feats, refs, wide))
+        tables[name] = (cands, inlier_table(cands, feats, emb[name], refs, wide))
     truth = truth_array(sets["collection"])
     rows = []
     for values in product(*GRID.values()):
         setting = dict(zip(GRID, values, strict=True))
         vp = dataclasses.replace(vparams, **setting)
-        _, cal = scored(*tables["calibration"], vp, vp.top_landmarks, vp.photos_per_landmark)
+        _, cal = scored(*tables["calibration"], vp, vp.top_landmarks, vp.verify_per_landmark)
         threshold = calibrate(cal, params.index.target_fpr, params.index.fprs).value
-        answer, score = scored(*tables["collection"], vp, vp.top_landmarks, vp.photos_per_landmark)
+        answer, score = scored(*tables["collection"], vp, vp.top_landmarks, vp.verify_per_landmark)
         m = summarize(QueryResults(truth, answer, score, score), threshold, params.index.fprs)
         rows.append({**setting, **{k: m[k] for k in ("gap", "sensitivity_at_fpr_1pct",
                                                       "sensitivity_at_fpr_0_1pct", "accuracy_at_1")}})

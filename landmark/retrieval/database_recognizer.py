@@ -82,7 +82,7 @@ def verified_threshold(
     refs = build_references(lambda i: load_rgb(data_root / paths[i]), db_emb,
                             database["landmark"].to_numpy(dtype=object), database["image_id"].tolist(), vp)
     cal_feats = [extract(load_rgb(data_root / p), vp) for p in calibration["path"]]
-    got = verify_candidates(search_candidates(index, cal_emb, vp.top_landmarks), cal_feats, refs, vp)
+    got = verify_candidates(search_candidates(index, cal_emb, vp.top_landmarks), cal_feats, cal_emb, refs, vp)
     threshold = calibrate(got.score, params.index.target_fpr, params.index.fprs)
     log.info("verified threshold %.4f on %d calibration photos", threshold.value, len(calibration))
     return refs, threshold, {

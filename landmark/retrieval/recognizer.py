@@ -190,7 +190,7 @@ class Recognizer:
         if self.references is not None and self.verification is not None and features is not None:
             from landmark.retrieval.verified_search import verify_candidates
 
-            got = verify_candidates(candidates, list(features), self.references, self.verification)
+            got = verify_candidates(candidates, list(features), embeddings, self.references, self.verification)
             answers, scores, similarity = list(got.landmark), got.score, got.similarity
         else:
             answers = [c[0][0] if c else None for c in candidates]

@@ -1,6 +1,6 @@
 """Verified answers: the top candidate landmarks of each query (by centroid similarity), each verified
-against its reference photos (landmark.retrieval.verification), scored with the capped inlier count,
-and optionally re-ranked by that score. The recognizer, the index stage's calibration and the
+against its reference photos nearest the query's embedding (landmark.retrieval.verification),
+scored with the capped inlier count, and optionally re-ranked by that score. The recognizer, the index stage's calibration and the
 research folds all score through `verify_candidates`, so the threshold is calibrated on the score
 the recognizer answers with."""
 
@@ -59,14 +59,17 @@ def search_candidates(index: CentroidIndex, embeddings: np.ndarray, top: int) ->
 def verify_candidates(
     candidates: Sequence[Candidates],
     queries: Sequence[LocalFeatures | None],
+    embeddings: np.ndarray,
     references: ReferenceFeatures,
     params: VerificationParams,
 ) -> Verified:
-    """Each query's candidates verified against their references. A query without features (None)
-    or a landmark without references gets 0 inliers. With params.rerank the candidate with the
+    """Each query's candidates verified against their params.verify_per_landmark references nearest
+    the query's (Q, D) embedding. A query without features (None) or a landmark without references
+    gets 0 inliers. With params.rerank the candidate with the
     highest verified score answers, else the most similar one (ties: the more similar)."""
-    if len(candidates) != len(queries):
-        raise ValueError(f"{len(candidates)} candidate lists but {len(queries)} query features")
+    if not len(candidates) == len(queries) == len(embeddings):
+        raise ValueError(f"{len(candidates)} candidate lists, {len(queries)} query features, "
+                         f"{len(embeddings)} embeddings")
     n = len(candidates)
     landmark = np.full(n, None, dtype=object)
     score, similarity = np.full(n, -1.0), np.full(n, -1.0)
@@ -76,7 +79,7 @@ def verify_candidates(
             continue
         counts = []
         for name, _ in cands:
-            refs = references.by_landmark.get(name, []) if feats is not None else []
+            refs = references.nearest(name, embeddings[q], params.verify_per_landmark) if feats is not None else []
             counts.append(best_inliers(feats, refs, params) if feats is not None else 0)
             pairs[q] += len(refs)
         scores = verified_score(np.array([s for _, s in cands]), np.array(counts), params)

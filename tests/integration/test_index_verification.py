@@ -37,7 +37,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     raw = tiny_params()
     raw["backbone"]["embed_dim"] = 32
     raw["embed"]["cache_dir"] = "artifacts/cache/embeddings"
-    raw["index"]["verification"].update({"enabled": True, "photos_per_landmark": 2, "top_landmarks": 2})
+    raw["index"]["verification"].update({"enabled": True, "photos_per_landmark": 4, "verify_per_landmark": 2,
+                                         "top_landmarks": 2})
     (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     params = parse_params(raw)
     generate_sample_world(root / "data", params.sample)
@@ -59,12 +60,12 @@ def test_the_index_stage_stores_references_and_a_verified_threshold(project: Pat
     index_dir = project / "artifacts" / "index"
     meta = json.loads((index_dir / "index.json").read_text())
     metrics = json.loads((index_dir / "metrics.json").read_text())
-    assert meta["verification"]["enabled"] is True and meta["verification"]["photos_per_landmark"] == 2
+    assert meta["verification"]["enabled"] is True and meta["verification"]["photos_per_landmark"] == 4
     refs = ReferenceFeatures.load(index_dir)
     assert refs is not None and (index_dir / FILE).stat().st_size > 0
     indexed = read_manifest(index_dir / "database.csv")
     assert set(refs.by_landmark) == set(indexed["landmark"])  # every indexed landmark has references
-    assert all(1 <= len(v) <= 2 for v in refs.by_landmark.values())
+    assert all(1 <= len(v) <= 4 and refs.embeddings[k].shape[0] == len(v) for k, v in refs.by_landmark.items())
     assert set(refs.image_ids) <= set(indexed["image_id"]) and metrics["verification_references"] == len(refs.image_ids)
     # the verified score lies in [-1, 1]; the threshold was set on it
     assert -1.0 <= meta["threshold"] <= 1.0 and metrics["calibration_inliers_median"] >= 0

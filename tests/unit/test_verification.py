@@ -80,20 +80,24 @@ def test_verified_score_by_hand(vp: VerificationParams) -> None:
     np.testing.assert_allclose(got, [0.6 / 1.5, (0.6 + 0.1) / 1.5, 1.1 / 1.5, (0.2 + 0.25) / 1.5])
 
 
-def test_references_are_the_photos_nearest_each_landmark_mean() -> None:
+def test_references_start_at_the_mean_and_spread_over_the_views() -> None:
     emb = np.array([[1, 0], [0.8, 0.6], [0.6, 0.8], [0, 1], [0.6, -0.8]], dtype=np.float32)
     labels = np.array(["a", "a", "a", "b", "b"], dtype=object)
-    # a's mean (0.8, 0.47) normalised (0.864, 0.504): cosines 0.864, 0.993, 0.921 -> photos 1, 2; b has two
-    assert choose_references(emb, labels, 2).tolist() == [1, 2, 3, 4]
+    # a's mean (0.8, 0.47) normalised (0.864, 0.504): cosines 0.864, 0.993, 0.921 -> photo 1 first; then
+    # the photo least like photo 1: photo 0 (cosine 0.8) before photo 2 (0.96). b: both cosines 0.316, tie -> 3
+    assert choose_references(emb, labels, 2).tolist() == [1, 0, 3, 4]
     assert choose_references(emb, labels, 1).tolist() == [1, 3]
+    assert choose_references(emb, labels, 0).tolist() == [1, 0, 2, 3, 4]  # 0: every photo
 
 
 def test_reference_features_round_trip(tmp_path: Path, vp: VerificationParams) -> None:
     feats = {"a": [extract(photo("astronaut"), vp), extract(photo("coffee"), vp)], "b": [extract(photo("camera"), vp)]}
-    ReferenceFeatures(feats, ("1", "2", "3"), "sift").save(tmp_path)
+    vectors = {"a": np.eye(3, dtype=np.float32)[:2], "b": np.eye(3, dtype=np.float32)[2:]}
+    ReferenceFeatures(feats, vectors, ("1", "2", "3"), "sift").save(tmp_path)
     back = ReferenceFeatures.load(tmp_path)
     assert back is not None and back.image_ids == ("1", "2", "3") and back.features == "sift"
     for name, items in feats.items():
+        np.testing.assert_array_equal(back.embeddings[name], vectors[name])
         for x, y in zip(items, back.by_landmark[name], strict=True):
             np.testing.assert_array_equal(x.keypoints, y.keypoints)
             np.testing.assert_array_equal(x.descriptors, y.descriptors)
@@ -108,18 +112,32 @@ def test_top_candidates_are_distinct_landmarks() -> None:
 
 def test_a_verified_runner_up_is_reranked_to_the_answer(vp: VerificationParams) -> None:
     query = extract(moved(photo("astronaut")), vp)
+    one = {"look_alike": np.ones((1, 2), np.float32) / np.sqrt(2), "true": np.ones((1, 2), np.float32) / np.sqrt(2)}
     refs = ReferenceFeatures({"look_alike": [extract(photo("coffee"), vp)], "true": [extract(photo("astronaut"), vp)]},
-                             ("x", "y"), "sift")
+                             one, ("x", "y"), "sift")
     cands = [[("look_alike", 0.70), ("true", 0.65)], []]
-    got = verify_candidates(cands, [query, None], refs, dataclasses.replace(vp, rerank=True))
+    emb = np.array([[1, 0], [0, 1]], np.float32)
+    got = verify_candidates(cands, [query, None], emb, refs, dataclasses.replace(vp, rerank=True))
     assert got.landmark.tolist() == ["true", None] and got.inliers[0] >= vp.min_inliers
     assert got.score[0] > verified_score(0.70, 0, vp) and got.verifications.tolist() == [2, 0]
-    plain = verify_candidates(cands, [query, None], refs, dataclasses.replace(vp, rerank=False))
+    plain = verify_candidates(cands, [query, None], emb, refs, dataclasses.replace(vp, rerank=False))
     assert plain.landmark[0] == "look_alike" and plain.score[0] == pytest.approx(float(verified_score(0.70, 0, vp)))
 
 
 def test_missing_query_features_are_not_verified(vp: VerificationParams) -> None:
     refs = ReferenceFeatures({"a": [LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.uint8))]},
-                             ("x",), "sift")
-    got = verify_candidates([[("a", 0.5)]], [None], refs, vp)
+                             {"a": np.ones((1, 2), np.float32)}, ("x",), "sift")
+    got = verify_candidates([[("a", 0.5)]], [None], np.ones((1, 2), np.float32), refs, vp)
     assert got.inliers.tolist() == [0] and got.score[0] == pytest.approx(0.5 / (1 + vp.weight))
+
+
+def test_the_references_nearest_the_query_embedding_are_the_ones_verified(vp: VerificationParams) -> None:
+    p = dataclasses.replace(vp, verify_per_landmark=1)
+    query = extract(moved(photo("astronaut")), p)
+    # landmark "a": a coffee photo embedded at (1, 0) and an astronaut photo at (0, 1)
+    refs = ReferenceFeatures({"a": [extract(photo("coffee"), p), extract(photo("astronaut"), p)]},
+                             {"a": np.eye(2, dtype=np.float32)}, ("c", "s"), "sift")
+    near_astronaut = verify_candidates([[("a", 0.5)]], [query], np.array([[0.1, 0.99]], np.float32), refs, p)
+    near_coffee = verify_candidates([[("a", 0.5)]], [query], np.array([[0.99, 0.1]], np.float32), refs, p)
+    assert near_astronaut.inliers[0] >= 3 * p.min_inliers and near_coffee.inliers[0] < p.min_inliers
+    assert near_astronaut.verifications.tolist() == near_coffee.verifications.tolist() == [1]
