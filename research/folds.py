@@ -40,7 +40,7 @@ from landmark.data.manifest import (
     SPLIT_TRAIN,
     SPLIT_UNKNOWN,
 )
-from landmark.params import Params, load_params, with_overrides
+from landmark.params import Params, VerificationParams, load_params, with_overrides
 
 log = logging.getLogger("research.folds")
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -239,11 +239,12 @@ def verification_rows(args: argparse.Namespace, model: str, emb: dict[str, np.nd
     vparams = verification_params(args, params)
     if args.sweep:
         args.sweeps.append(sweep(emb, sets, params, vparams, cache).assign(model=model, fold=args.fold))
+        pd.concat(args.sweeps).to_csv(args.work / "verification_sweep_folds.csv", index=False)  # survives a stop
     metrics = evaluate_verification(emb, sets, params, vparams, cache)
     return [{"model": model, "system": "recognizer+verification", **metrics}]
 
 
-def verification_params(args: argparse.Namespace, params: Params) -> object:
+def verification_params(args: argparse.Namespace, params: Params) -> VerificationParams:
     """params.index.verification with the --verify-set KEY=VALUE overrides (typed as the field)."""
     import dataclasses
 
@@ -253,7 +254,7 @@ def verification_params(args: argparse.Namespace, params: Params) -> object:
         key, _, raw = item.partition("=")
         kind = type(getattr(vp, key))
         changes[key] = raw.lower() == "true" if kind is bool else kind(raw)
-    return dataclasses.replace(vp, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(vp, **changes)  # type: ignore[arg-type]  # typed per field above
 
 
 def run_fold(args: argparse.Namespace, world: pd.DataFrame, params: Params, frozen: dict[str, np.ndarray],

@@ -1,8 +1,8 @@
 """Verified answers: the top candidate landmarks of each query (by centroid similarity), each verified
 against its reference photos nearest the query's embedding (landmark.retrieval.verification),
-scored with the capped inlier count, and optionally re-ranked by that score. The recognizer, the index stage's calibration and the
-research folds all score through `verify_candidates`, so the threshold is calibrated on the score
-the recognizer answers with."""
+scored with the capped inlier count, and optionally re-ranked by that score. The recognizer, the
+index stage's calibration and the research folds all score through `verify_candidates`, so the
+threshold is calibrated on the score the recognizer answers with."""
 
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ from landmark.models.embedder import create_embedder
 from landmark.params import parse_params
 from landmark.retrieval.recognizer import Recognizer
 from landmark.retrieval.reference_features import FILE, ReferenceFeatures
+from landmark.retrieval.verified_search import search_candidates, verify_candidates
 from samples.world import generate_sample_world
 from tests.integration.tiny_project import REPO, tiny_params
 
@@ -78,6 +79,11 @@ def test_verified_answers_from_threads_equal_sequential_ones(project: Path) -> N
     assert recognizer.verifies
     split = read_manifest(project / "artifacts" / "split" / "manifest.csv")
     queries = [project / "data" / p for p in split.loc[split["split"] == SPLIT_QUERY, "path"].head(16)]
+    assert recognizer.references is not None and recognizer.verification is not None
+    emb = recognizer.embed(queries)
+    got = verify_candidates(search_candidates(recognizer.index, emb, 2), recognizer.local_features(queries), emb,
+                            recognizer.references, recognizer.verification)
+    assert (got.inliers >= recognizer.verification.min_inliers).any(), got.inliers  # verification does fire here
     sequential = [recognizer.recognize([q])[0] for q in queries]
     batch = recognizer.recognize(queries)
     with ThreadPoolExecutor(4) as pool:
