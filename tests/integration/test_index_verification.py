@@ -38,8 +38,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     raw = tiny_params()
     raw["backbone"]["embed_dim"] = 32
     raw["embed"]["cache_dir"] = "artifacts/cache/embeddings"
+    # 64 px sample photos: upscaled x2 they have enough keypoints to verify
     raw["index"]["verification"].update({"enabled": True, "photos_per_landmark": 4, "verify_per_landmark": 2,
-                                         "top_landmarks": 2})
+                                         "top_landmarks": 2, "upscale": 2.0})
     (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     params = parse_params(raw)
     generate_sample_world(root / "data", params.sample)
