@@ -347,10 +347,11 @@ def verification_text(args: argparse.Namespace, per_fold: pd.DataFrame) -> str:
 ## Geometric verification (research.verify_real)
 
 `recognizer+verification`: the `recognizer` row's centroid index, its top candidate landmarks verified
-(landmark.retrieval.verified_search) against reference photos nearest each landmark's mean embedding;
-threshold calibrated on the calibration crops with the verified score. Settings: {settings}.
-Cost: feature extraction + matching of each collection photo, one thread, on this machine (the CNN pass
-is not included):
+(landmark.retrieval.verified_search) against their verify_per_landmark reference photos nearest the
+query's embedding (photos_per_landmark stored per landmark, spread over its views); threshold calibrated
+on the calibration crops with the verified score. Settings (params.yaml index.verification with
+--verify-set): {settings}. Cost: local feature extraction + matching of a photo (the first 200
+collection photos, one thread, on this shared machine; the CNN pass is not included):
 
 {chr(10).join(lines)}
 """

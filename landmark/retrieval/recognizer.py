@@ -52,7 +52,8 @@ class Prediction:
     or not; confidence in [0, 1] (0.5 at the threshold); similarity: cosine to the nearest centroid;
     error: why the photo could not be used (file and reason; only with errors="report"), else None;
     error_kind: that reason as one word (`ImageDecodeError.kind`: not_an_image, truncated, empty,
-    too_many_pixels, file_not_found, ...), else None."""
+    too_many_pixels, file_not_found, ...), else None; score: what the threshold was compared with (the
+    similarity, or the verified score when the recognizer verifies), None for an unusable photo."""
 
     landmark: str | None
     confidence: float
@@ -61,6 +62,7 @@ class Prediction:
     city: str | None = None
     error: str | None = None
     error_kind: str | None = None
+    score: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -200,7 +202,8 @@ class Recognizer:
         out = []
         for cand, score, sim, conf in zip(answers, scores, similarity, confidence, strict=True):
             answer = cand if cand is not None and score >= self.threshold.value else None
-            out.append(Prediction(answer, float(conf), float(sim), cand, self._city.get(answer) if answer else None))
+            out.append(Prediction(answer, float(conf), float(sim), cand, self._city.get(answer) if answer else None,
+                                  score=float(score)))
         return out
 
     def local_features(self, photos: Sequence[Photo], errors: list[tuple[str, str] | None] | None = None

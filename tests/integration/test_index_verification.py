@@ -1,7 +1,7 @@
 """The index stage with geometric verification on (params index.verification.enabled), as a
 subprocess on a tiny generated world: reference features stored beside the index, the threshold
-calibrated on the verified score, and the loaded recognizer answering the same from many threads as
-sequentially."""
+calibrated on the verified score, the loaded recognizer answering the same from many threads as
+sequentially, and the evaluate stage scoring the verifying index."""
 
 from __future__ import annotations
 
@@ -97,3 +97,14 @@ def test_verified_answers_from_threads_equal_sequential_ones(project: Path) -> N
     assert all(p.confidence >= 0.5 for p in accepted)
     assert all(p.confidence < 0.5 for p in sequential if p.landmark is None)
     assert np.isfinite([p.similarity for p in sequential]).all()
+
+
+def test_the_evaluate_stage_scores_a_verifying_index(project: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO), MLFLOW_TRACKING_URI=f"sqlite:///{project / 'mlflow.db'}")
+    proc = subprocess.run([sys.executable, "-m", "landmark.stages.evaluate", "--no-frozen"], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((project / "artifacts" / "evaluate" / "metrics.json").read_text())
+    threshold = json.loads((project / "artifacts" / "index" / "index.json").read_text())["threshold"]
+    assert metrics["threshold"] == pytest.approx(threshold, abs=1e-5) and 0.0 <= metrics["gap"] <= 1.0
+    assert metrics["n_landmark_queries"] >= 5 and metrics["accuracy_at_1"] > 0.3, metrics
