@@ -5,7 +5,10 @@ untrained neck: speed only) + a flat faiss index of 1,000 centroids + threshold.
 128 px PNG files. Figures, all in this run:
   * p50 / p95 latency of `Recognizer.recognize([path])` (decode + preprocess + CNN + search), one photo
     at a time, against the network forward alone on a ready (1, 3, 128, 128) tensor (baseline);
-  * throughput of recognize() on batches of 32 paths against one photo at a time (baseline).
+  * throughput of recognize() on batches of 32 paths against one photo at a time (baseline);
+  * throughput on batches of 32 with geometric verification (params index.verification: each photo's
+    SIFT features, top_landmarks x verify_per_landmark MAGSAC fits against real reference photos)
+    against the same recognizer without it (baseline).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from landmark.params import load_params
 from landmark.retrieval.centroids import l2_normalise
 from landmark.retrieval.index import CentroidIndex
 from landmark.retrieval.recognizer import Recognizer
+from landmark.retrieval.reference_features import ReferenceFeatures
 from landmark.retrieval.threshold import Threshold
+from landmark.retrieval.verification import extract
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[1]
@@ -38,6 +43,22 @@ def _recognizer() -> Recognizer:
     vectors = l2_normalise(rng.standard_normal((1000, model.embed_dim)).astype(np.float32))
     index = CentroidIndex.build(vectors, np.array([f"lm{i // 3}" for i in range(1000)], dtype=object))
     return Recognizer(model, index, Threshold(0.5, 0.01))
+
+
+def _verifying(rec: Recognizer, photos: list[Path]) -> Recognizer:
+    """The same network, index and threshold, verifying every landmark against verify_per_landmark real
+    reference photos (cycled over `photos`; random embeddings: which ones are nearest does not matter)."""
+    from PIL import Image
+
+    vp = load_params(REPO / "params.yaml").index.verification
+    feats = [extract(Image.open(p).convert("RGB"), vp) for p in photos]
+    rng = np.random.default_rng(1)
+    names = rec.index.landmarks
+    per = vp.verify_per_landmark
+    by_landmark = {n: [feats[(i * per + j) % len(feats)] for j in range(per)] for i, n in enumerate(names)}
+    vectors = {n: l2_normalise(rng.standard_normal((per, rec.index.dim)).astype(np.float32)) for n in names}
+    refs = ReferenceFeatures(by_landmark, vectors, tuple(str(p) for p in photos), vp.features)
+    return Recognizer(rec.embedder, rec.index, rec.threshold, references=refs, verification=vp)
 
 
 def main() -> list[dict]:
@@ -64,6 +85,13 @@ def main() -> list[dict]:
         rec.recognize(paths[i : i + BATCH])
     batch_rate = N_BATCH / (time.perf_counter() - start)
     single_rate = 1e3 / float(np.mean(lat))
+    verifying = _verifying(rec, paths[-64:])
+    verifying.recognize(paths[:BATCH])  # warm-up
+    start = time.perf_counter()
+    for i in range(0, N_BATCH, BATCH):
+        verifying.recognize(paths[i : i + BATCH])
+    verified_rate = N_BATCH / (time.perf_counter() - start)
+    vp = verifying.verification
     rows = []
     for q in (50, 95):
         project, base = float(np.percentile(lat, q)), float(np.percentile(fwd, q))
@@ -81,6 +109,16 @@ def main() -> list[dict]:
             "project": round(batch_rate, 1),
             "baseline": round(single_rate, 1),
             "ratio": round(batch_rate / single_rate, 2),
+        }
+    )
+    assert vp is not None
+    rows.append(
+        {
+            "figure": f"photos/s, batches of {BATCH}, with geometric verification ({vp.features}, "
+                      f"{vp.top_landmarks}x{vp.verify_per_landmark} fits a photo) vs without",
+            "project": round(verified_rate, 1),
+            "baseline": round(batch_rate, 1),
+            "ratio": round(verified_rate / batch_rate, 3),
         }
     )
     print("| figure | project | baseline | ratio |\n| --- | --- | --- | --- |")

@@ -110,6 +110,39 @@ class TrainParams:
     processes: int  # training processes (DDP under torchrun) sharing each global batch; 1 = one process
 
 
+FEATURES = ("sift", "rootsift", "orb")
+
+
+@dataclass(frozen=True)
+class VerificationParams:
+    """params.yaml `index.verification`: geometric verification of the top candidate landmarks
+    (landmark.retrieval.verification): local features of the query matched against a few reference
+    photos of each candidate, a MAGSAC homography, the capped inlier count folded into the score."""
+
+    enabled: bool  # the index stage stores reference features; the recognizer then verifies
+    features: str  # sift | rootsift | orb
+    top_landmarks: int  # candidate landmarks verified per query (by centroid similarity)
+    photos_per_landmark: int  # reference photos stored per landmark, spread over its views (0 = all)
+    verify_per_landmark: int  # of those, the ones nearest the query's embedding that are matched
+    max_features: int  # keypoints kept per photo
+    ratio: float  # Lowe's ratio test
+    min_inliers: int  # fewer inliers count as none
+    cap: int  # inliers beyond this add nothing
+    weight: float  # score = (similarity + weight * min(inliers, cap) / cap) / (1 + weight)
+    upscale: float  # photos are resized by this factor before feature extraction
+    reproj_px: float  # MAGSAC reprojection threshold, pixels of the upscaled photo
+    rerank: bool  # the candidate with the highest verified score becomes the answer
+    seed: int  # cv2.setRNGSeed before each robust fit
+
+    def __post_init__(self) -> None:
+        if self.features not in FEATURES:
+            raise ParamsError(f"params.yaml: index.verification.features must be one of {FEATURES}, "
+                              f"got {self.features!r}")
+        if min(self.cap, self.top_landmarks, self.verify_per_landmark) < 1 or self.photos_per_landmark < 0:
+            raise ParamsError("params.yaml: index.verification cap, top_landmarks and verify_per_landmark "
+                              "must be >= 1, photos_per_landmark >= 0")
+
+
 @dataclass(frozen=True)
 class IndexParams:
     max_centroids_per_landmark: int
@@ -130,6 +163,7 @@ class IndexParams:
     impostor_centring: bool  # score = similarity - a row's mean similarity to its nearest other-landmark photos
     impostor_top: int  # those nearest photos (0 = all of the other landmarks' photos)
     impostor_sample: int  # database photos in that cohort at most (0 = all)
+    verification: VerificationParams
 
 
 @dataclass(frozen=True)
@@ -266,6 +300,7 @@ _SECTIONS: dict[str, type] = {
     "CleanParams": CleanParams,
     "TrainParams": TrainParams,
     "IndexParams": IndexParams,
+    "VerificationParams": VerificationParams,
     "EvaluateParams": EvaluateParams,
     "PromotionParams": PromotionParams,
     "ServeParams": ServeParams,

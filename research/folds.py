@@ -40,7 +40,7 @@ from landmark.data.manifest import (
     SPLIT_TRAIN,
     SPLIT_UNKNOWN,
 )
-from landmark.params import Params, load_params, with_overrides
+from landmark.params import Params, VerificationParams, load_params, with_overrides
 
 log = logging.getLogger("research.folds")
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -228,11 +228,43 @@ def frozen_embeddings(world_rows: pd.DataFrame, params: Params) -> dict[str, np.
     return dict(zip(rows["path"], emb, strict=True))
 
 
-def run_fold(args: argparse.Namespace, world: pd.DataFrame, params: Params,
-             frozen: dict[str, np.ndarray]) -> tuple[list[dict[str, object]], dict[str, int]]:
-    """Metrics rows (model, system, metrics) and counts of one fold."""
+def verification_rows(args: argparse.Namespace, model: str, emb: dict[str, np.ndarray],
+                      sets: dict[str, pd.DataFrame], params: Params, cache: dict) -> list[dict[str, object]]:
+    """`recognizer+verification` (research.verify_real, index.verification with --verify-set
+    overrides) beside a model's plain systems; with --sweep also its grid (kept in args.sweeps)."""
+    from research.verify_real import evaluate_verification, sweep
+
+    if not args.verification:
+        return []
+    vparams = verification_params(args, params)
+    if args.sweep:
+        args.sweeps.append(sweep(emb, sets, params, vparams, cache).assign(model=model, fold=args.fold))
+        pd.concat(args.sweeps).to_csv(args.work / "verification_sweep_folds.csv", index=False)  # survives a stop
+    metrics = evaluate_verification(emb, sets, params, vparams, cache)
+    return [{"model": model, "system": "recognizer+verification", **metrics}]
+
+
+def verification_params(args: argparse.Namespace, params: Params) -> VerificationParams:
+    """params.index.verification with the --verify-set KEY=VALUE overrides (typed as the field)."""
+    import dataclasses
+
+    vp = params.index.verification
+    changes: dict[str, object] = {}
+    for item in args.verify_set:
+        key, _, raw = item.partition("=")
+        kind = type(getattr(vp, key))
+        changes[key] = raw.lower() == "true" if kind is bool else kind(raw)
+    return dataclasses.replace(vp, **changes)  # type: ignore[arg-type]  # typed per field above
+
+
+def run_fold(args: argparse.Namespace, world: pd.DataFrame, params: Params, frozen: dict[str, np.ndarray],
+             cache: dict | None = None) -> tuple[list[dict[str, object]], dict[str, int]]:
+    """Metrics rows (model, system, metrics) and counts of one fold; cache: local features kept
+    across folds (--verification)."""
     from research import evaluate_real as ev
     from research.train_real import VARIANTS, difficulty_parts, train_rows, train_variant
+
+    cache = {} if cache is None else cache
 
     world = cap_train(world, args.db_cap, args.seed, rest="unused")  # the database: at most db_cap a landmark
     sets = ev.world_sets(world, params)
@@ -241,6 +273,7 @@ def run_fold(args: argparse.Namespace, world: pd.DataFrame, params: Params,
                   for k, s in sets.items()}
     for system, e in ev.evaluate_model(emb_frozen, sets, params, main="recognizer").items():
         rows.append({"model": "frozen", "system": system, **e.metrics})
+    rows += verification_rows(args, "frozen", emb_frozen, sets, params, cache)
     if args.epochs > 0:
         train_world = cap_train(world, args.train_cap, args.seed)
         variant = VARIANTS[args.variant]
@@ -252,6 +285,7 @@ def run_fold(args: argparse.Namespace, world: pd.DataFrame, params: Params,
         emb = ev.embed_world(model.cpu(), sets, params)
         for system, e in ev.evaluate_model(emb, sets, params).items():
             rows.append({"model": args.variant, "system": system, **e.metrics})
+        rows += verification_rows(args, args.variant, emb, sets, params, cache)
     roles = sets["collection"]["role"].value_counts().to_dict()
     counts = {
         "known landmarks": int(sets["database"]["landmark"].nunique()),
@@ -296,6 +330,39 @@ def targets_text(per_fold: pd.DataFrame) -> str:
                  f"({'met' if g[k].mean() >= t else 'NOT met'})" for k, t in TARGETS.items()]
         lines.append(f"- {model} / {system}: " + "; ".join(parts))
     return "\n".join(lines)
+
+
+def verification_text(args: argparse.Namespace, per_fold: pd.DataFrame) -> str:
+    """The verification section: settings, cost per fold, the sweep's best settings (when run)."""
+    import dataclasses
+
+    ver = per_fold[per_fold["system"] == "recognizer+verification"]
+    if ver.empty:
+        return ""
+    settings = ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(verification_params(args, load_params())).items())
+    lines = ["| fold | model | ms_per_query | verified_share | pairs_per_query |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['fold']} | {r['model']} | {r['ms_per_query']:.1f} | {r['verified_share']:.3f} | "
+              f"{r['pairs_per_query']:.2f} |" for _, r in ver.iterrows()]
+    text = f"""
+## Geometric verification (research.verify_real)
+
+`recognizer+verification`: the `recognizer` row's centroid index, its top candidate landmarks verified
+(landmark.retrieval.verified_search) against their verify_per_landmark reference photos nearest the
+query's embedding (photos_per_landmark stored per landmark, spread over its views); threshold calibrated
+on the calibration crops with the verified score. Settings (params.yaml index.verification with
+--verify-set): {settings}. Cost: local feature extraction + matching of a photo (the first 200
+collection photos, one thread, on this shared machine; the CNN pass is not included):
+
+{chr(10).join(lines)}
+"""
+    if args.sweeps:
+        from research.verify_real import write_sweep
+
+        best = write_sweep(args.sweeps, args.work / "verification_sweep.csv").head(12)
+        text += ("\nSweep (research.verify_real.GRID, mean over folds, best sensitivity at FPR 1% first; "
+                 "chosen on these same folds, so optimistic; full table in WORK/verification_sweep.csv):\n\n"
+                 + best.to_markdown(index=False, floatfmt=".3f") + "\n")
+    return text
 
 
 def document(args: argparse.Namespace, command: str, fold_of: dict[str, int], counts: list[dict[str, int]],
@@ -363,7 +430,7 @@ Counts per fold:
 ## Per fold
 
 {fold_table(per_fold)}
-"""
+{verification_text(args, per_fold)}"""
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -390,7 +457,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=17)
-    return ap.parse_args(argv)
+    ap.add_argument("--verification", action="store_true",
+                    help="add recognizer+verification rows (params index.verification, enabled or not)")
+    ap.add_argument("--verify-set", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="override index.verification keys for --verification")
+    ap.add_argument("--sweep", action="store_true",
+                    help="with --verification: also score research.verify_real.GRID (WORK/verification_sweep.csv)")
+    args = ap.parse_args(argv)
+    args.sweeps = []
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -416,10 +491,12 @@ def main(argv: list[str] | None = None) -> None:
     frozen = frozen_embeddings(pd.concat([landmarks, non], ignore_index=True), params)
     only = [int(f) for f in args.only_folds.split(",") if f] or list(range(args.folds))
     rows, counts = [], []
+    cache: dict = {}  # local features of --verification, shared by the folds
     for fold in only:
         log.info("fold %d: unknown %s", fold, sorted(n for n, f in fold_of.items() if f == fold))
         world = fold_world(landmarks, non, fold_of, fold, args.query_share, tuple(args.nl_shares), args.seed)
-        fold_rows, fold_counts = run_fold(args, world, params, frozen)
+        args.fold = fold
+        fold_rows, fold_counts = run_fold(args, world, params, frozen, cache)
         rows += [{"fold": fold, **r} for r in fold_rows]
         counts.append({"fold": fold, **fold_counts})
         pd.DataFrame(rows).to_csv(args.work / "fold_metrics.csv", index=False)  # partial results survive a stop

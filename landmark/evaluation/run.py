@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ from landmark.params import IndexParams
 from landmark.retrieval.build import build_index, calibrate_index
 from landmark.retrieval.recognizer import Location, Recognizer
 from landmark.retrieval.threshold import Threshold
+
+if TYPE_CHECKING:
+    from landmark.retrieval.verification import LocalFeatures
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +49,16 @@ def evaluate_recognizer(
     truth: np.ndarray,
     fprs: Sequence[float],
     locations: Sequence[Location] | None = None,
+    features: Sequence[LocalFeatures | None] | None = None,
 ) -> Evaluation:
-    """(Q, D) collection embeddings + (Q,) truth (landmark or None) -> Evaluation at the stored threshold."""
-    preds = recognizer.predict_embeddings(query_embeddings, locations)
+    """(Q, D) collection embeddings + (Q,) truth (landmark or None) -> Evaluation at the stored threshold.
+    features: the photos' local features, needed when the recognizer verifies; results are then
+    ranked by the verified score the threshold applies to."""
+    preds = recognizer.predict_embeddings(query_embeddings, locations, features)
     results = QueryResults(
         np.asarray(truth, dtype=object),
         np.array([p.candidate for p in preds], dtype=object),
-        np.array([p.similarity for p in preds], dtype=np.float64),
+        np.array([p.similarity if p.score is None else p.score for p in preds], dtype=np.float64),
         np.array([p.confidence for p in preds], dtype=np.float64),
     )
     threshold = recognizer.threshold.value

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,9 @@ from landmark.models.embedder import Embedder
 from landmark.models.pipeline_embedding import embed_rows
 from landmark.params import Params
 from landmark.retrieval.recognizer import Recognizer
+
+if TYPE_CHECKING:
+    from landmark.retrieval.verification import LocalFeatures
 
 log = logging.getLogger(__name__)
 SETS = ("database", "calibration", "collection")
@@ -44,10 +48,12 @@ def evaluate_systems(
     frozen: dict[str, np.ndarray] | None = None,
     recognizer: Recognizer | None = None,
     main: str = "recognizer",
+    features: list[LocalFeatures | None] | None = None,
 ) -> dict[str, Evaluation]:
     """Evaluations keyed by system name: `main` (the stored recognizer if given, else built from the
     trained embeddings), baseline_single_centroid, baseline_nearest_photo, baseline_frozen (when
-    frozen embeddings are given). Embedding dicts hold the SETS."""
+    frozen embeddings are given). Embedding dicts hold the SETS. features: the collection photos' local
+    features, for a stored recognizer that verifies."""
     fprs = params.index.fprs
     out: dict[str, Evaluation] = {}
     def from_embeddings(variant: str) -> Evaluation:
@@ -56,7 +62,7 @@ def evaluate_systems(
         return evaluation
 
     if recognizer is not None:
-        out[main] = evaluate_recognizer(recognizer, trained["collection"], truth, fprs)
+        out[main] = evaluate_recognizer(recognizer, trained["collection"], truth, fprs, features=features)
     else:
         out[main] = from_embeddings("centroids")
     for name, variant in (("baseline_single_centroid", "single"), ("baseline_nearest_photo", "photos")):

@@ -3,7 +3,9 @@
 Embed the database and calibration photos with the trained network (`embed_rows`), clean the
 database a second time (landmark.cleaning.second_pass: photos whose neighbours, in frozen and trained
 features alike, are another landmark's), build per-landmark centroids and the faiss index, and
-calibrate the acceptance threshold on non-landmark calibration photos.
+calibrate the acceptance threshold on non-landmark calibration photos. With
+params.index.verification.enabled, the reference photos' local features are computed too and the
+threshold is calibrated on the verified score (landmark.retrieval.verified_search).
 """
 
 from __future__ import annotations
@@ -12,17 +14,24 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from landmark.cleaning.second_pass import second_pass_keep
+from landmark.data.images import load_rgb
 from landmark.models.embedder import Embedder, frozen_embedder
 from landmark.models.pipeline_embedding import embed_rows
 from landmark.params import Params
 from landmark.retrieval.build import build_index, calibrate_index, top1_similarity
+from landmark.retrieval.index import CentroidIndex
 from landmark.retrieval.recognizer import Recognizer, landmark_table
+from landmark.retrieval.threshold import Threshold, calibrate
 from landmark.retrieval.whitening import fit_whitening
+
+if TYPE_CHECKING:
+    from landmark.retrieval.reference_features import ReferenceFeatures
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +61,37 @@ def second_pass(
     return second_pass_keep([white, trained], labels, c.cross_k, c.second_pass_margin, c.twin_share)
 
 
+def verified_threshold(
+    index: CentroidIndex,
+    database: pd.DataFrame,
+    db_emb: np.ndarray,
+    calibration: pd.DataFrame,
+    cal_emb: np.ndarray,
+    data_root: Path,
+    params: Params,
+) -> tuple[ReferenceFeatures, Threshold, dict[str, float]]:
+    """The references of the indexed database photos and the threshold on the calibration photos'
+    verified scores, with metrics (references, seconds, verified calibration inliers)."""
+    from landmark.retrieval.reference_features import build_references
+    from landmark.retrieval.verification import extract
+    from landmark.retrieval.verified_search import search_candidates, verify_candidates
+
+    vp = params.index.verification
+    start = time.perf_counter()
+    paths = database["path"].tolist()
+    refs = build_references(lambda i: load_rgb(data_root / paths[i]), db_emb,
+                            database["landmark"].to_numpy(dtype=object), database["image_id"].tolist(), vp)
+    cal_feats = [extract(load_rgb(data_root / p), vp) for p in calibration["path"]]
+    got = verify_candidates(search_candidates(index, cal_emb, vp.top_landmarks), cal_feats, cal_emb, refs, vp)
+    threshold = calibrate(got.score, params.index.target_fpr, params.index.fprs)
+    log.info("verified threshold %.4f on %d calibration photos", threshold.value, len(calibration))
+    return refs, threshold, {
+        "verification_references": len(refs.image_ids),
+        "verification_seconds": time.perf_counter() - start,
+        "calibration_inliers_median": float(np.median(got.inliers)) if len(got.inliers) else 0.0,
+    }
+
+
 def build_database_recognizer(
     model: Embedder,
     database: pd.DataFrame,
@@ -69,7 +109,12 @@ def build_database_recognizer(
     cal_emb = embed_rows(model, calibration, data_root, params.embed, desc="embed calibration")
     index = build_index(kept_emb, kept["landmark"].to_numpy(dtype=object), params.index)
     threshold = calibrate_index(index, cal_emb, params.index)
-    recognizer = Recognizer(model, index, threshold, landmark_table(kept), params.index.geo_radius_km, model_ref)
+    refs: ReferenceFeatures | None = None
+    extra: dict[str, float] = {}
+    if params.index.verification.enabled:
+        refs, threshold, extra = verified_threshold(index, kept, kept_emb, calibration, cal_emb, data_root, params)
+    recognizer = Recognizer(model, index, threshold, landmark_table(kept), params.index.geo_radius_km, model_ref,
+                            references=refs, verification=params.index.verification if refs else None)
     landmarks = len(index.landmarks)
     metrics = {
         "n_database_photos": len(kept),
@@ -81,6 +126,7 @@ def build_database_recognizer(
         "threshold": threshold.value,
         "calibration_similarity_median": float(np.median(top1_similarity(index, cal_emb))),
         "seconds": time.perf_counter() - start,
+        **extra,
     }
     metrics.update({f"threshold_at_fpr_{k}": v for k, v in threshold.by_fpr.items()})
     return DatabaseRecognizer(recognizer, metrics, annotated)

@@ -1,12 +1,16 @@
 """The recognizer: embedder + centroid index + threshold (+ landmark coordinates and cities).
 
 One CNN pass per photo, a nearest-centroid search, the location filter when the photo has a
-location, and "no landmark" below the calibrated similarity threshold. Photos are decoded and
+location, and "no landmark" below the calibrated similarity threshold. When the index folder carries
+reference features (references.npz, params index.verification), the top candidate landmarks are
+verified geometrically (landmark.retrieval.verified_search) and the threshold applies to the
+verified score. Photos are decoded and
 resized in a thread pool while the network runs (`landmark.models.decode_pool`); the network is the
 fastest verified backend of the checkpoint (`fast_embedder`: OpenVINO bf16 / ONNX Runtime int8 /
 fp32, or eager
 torch, the reference).
-Folder layout (artifacts/index/): index.faiss, centroids.csv, landmarks.csv, index.json.
+Folder layout (artifacts/index/): index.faiss, centroids.csv, landmarks.csv, index.json
+(+ references.npz with verification).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from landmark.params import VerificationParams
 from landmark.retrieval.geo import geo_allowed
 from landmark.retrieval.index import CentroidIndex
 from landmark.retrieval.threshold import Threshold
@@ -30,6 +35,8 @@ if TYPE_CHECKING:
     from landmark.models.array_embedder import ArrayEmbedder
     from landmark.models.embedder import Embedder
     from landmark.models.embedding import PhotoErrors
+    from landmark.retrieval.reference_features import ReferenceFeatures
+    from landmark.retrieval.verification import LocalFeatures
 
 log = logging.getLogger(__name__)
 GEO_CANDIDATES = 64  # centroids searched when a location filter applies
@@ -45,7 +52,8 @@ class Prediction:
     or not; confidence in [0, 1] (0.5 at the threshold); similarity: cosine to the nearest centroid;
     error: why the photo could not be used (file and reason; only with errors="report"), else None;
     error_kind: that reason as one word (`ImageDecodeError.kind`: not_an_image, truncated, empty,
-    too_many_pixels, file_not_found, ...), else None."""
+    too_many_pixels, file_not_found, ...), else None; score: what the threshold was compared with (the
+    similarity, or the verified score when the recognizer verifies), None for an unusable photo."""
 
     landmark: str | None
     confidence: float
@@ -54,6 +62,7 @@ class Prediction:
     city: str | None = None
     error: str | None = None
     error_kind: str | None = None
+    score: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -88,6 +97,8 @@ class Recognizer:
         device: str = "cpu",
         batch_size: int = 16,  # measured fastest for ORT and OpenVINO at 128 and 224 px (docs/performance.md)
         workers: int = 2,
+        references: ReferenceFeatures | None = None,
+        verification: VerificationParams | None = None,
     ) -> None:
         self.embedder, self.index, self.threshold = embedder, index, threshold
         names = index.landmarks
@@ -106,6 +117,14 @@ class Recognizer:
         self.geo_radius_km = None if geo_radius_km is None else float(geo_radius_km)
         self.model_ref = model_ref
         self.device, self.batch_size, self.workers = device, batch_size, workers
+        if (references is None) != (verification is None):
+            raise ValueError("verification needs both reference features and their parameters")
+        self.references, self.verification = references, verification
+
+    @property
+    def verifies(self) -> bool:
+        """True when answers are verified geometrically (the index carries reference features)."""
+        return self.references is not None
 
     @property
     def backend(self) -> str:
@@ -139,9 +158,16 @@ class Recognizer:
                      workers=max(0, workers), device=self.device, errors=errors, progress=progress)
 
     def predict_embeddings(
-        self, embeddings: np.ndarray, locations: Sequence[Location] | None = None
+        self,
+        embeddings: np.ndarray,
+        locations: Sequence[Location] | None = None,
+        features: Sequence[LocalFeatures | None] | None = None,
     ) -> list[Prediction]:
-        """(N, D) float32 L2-normalised embeddings (+ optional (lat, lon) per photo) -> N predictions."""
+        """(N, D) float32 L2-normalised embeddings (+ optional (lat, lon) per photo) -> N predictions.
+        features: each photo's local features (landmark.retrieval.verification.extract; None: not
+        verified), required when the recognizer verifies."""
+        from landmark.retrieval.verified_search import SEARCH_CENTROIDS, top_candidates
+
         embeddings = np.asarray(embeddings, dtype=np.float32)
         n = embeddings.shape[0]
         if n == 0:
@@ -149,34 +175,53 @@ class Recognizer:
         locations = list(locations) if locations is not None else [None] * n
         if len(locations) != n:
             raise ValueError(f"{n} photos but {len(locations)} locations")
+        if self.verifies and (features is None or len(features) != n):
+            raise ValueError(f"this recognizer verifies: it needs local features for each of the {n} photos")
         has_geo = (self.geo_radius_km is not None and any(loc is not None for loc in locations)
                    and bool(np.isfinite(self._lat).any()))
-        k = min(self.index.index.ntotal, GEO_CANDIDATES) if has_geo else 1
-        sims, labels = self.index.search(embeddings, k=k)
+        k = GEO_CANDIDATES if has_geo else 1
+        top = 1
+        if self.verification is not None:
+            k, top = max(k, SEARCH_CENTROIDS), self.verification.top_landmarks
+        sims, labels = self.index.search(embeddings, k=min(self.index.index.ntotal, k))
+        for i, loc in enumerate(locations):
+            if has_geo and loc is not None:
+                allowed = geo_allowed(loc[0], loc[1], self._lat, self._lon, float(self.geo_radius_km or 0.0))
+                labels[i] = [lab if lab is not None and allowed[self._pos[lab]] else None for lab in labels[i]]
+        candidates = top_candidates(sims, labels, top)
+        if self.references is not None and self.verification is not None and features is not None:
+            from landmark.retrieval.verified_search import verify_candidates
+
+            got = verify_candidates(candidates, list(features), embeddings, self.references, self.verification)
+            answers, scores, similarity = list(got.landmark), got.score, got.similarity
+        else:
+            answers = [c[0][0] if c else None for c in candidates]
+            similarity = np.array([c[0][1] if c else -1.0 for c in candidates])
+            scores = similarity
+        confidence = self.threshold.confidence(scores)
         out = []
-        for i in range(n):
-            sim, cand = -np.inf, None
-            loc = locations[i]
-            allowed = (
-                geo_allowed(loc[0], loc[1], self._lat, self._lon, float(self.geo_radius_km or 0.0))
-                if has_geo and loc is not None
-                else None
-            )
-            for s, lab in zip(sims[i], labels[i], strict=True):
-                if lab is not None and (allowed is None or allowed[self._pos[lab]]):
-                    sim, cand = float(s), str(lab)
-                    break
-            conf = float(self.threshold.confidence(np.array([sim]))[0])
-            answer = cand if cand is not None and sim >= self.threshold.value else None
-            out.append(
-                Prediction(
-                    answer,
-                    conf,
-                    float(sim) if np.isfinite(sim) else -1.0,
-                    cand,
-                    self._city.get(answer) if answer else None,
-                )
-            )
+        for cand, score, sim, conf in zip(answers, scores, similarity, confidence, strict=True):
+            answer = cand if cand is not None and score >= self.threshold.value else None
+            out.append(Prediction(answer, float(conf), float(sim), cand, self._city.get(answer) if answer else None,
+                                  score=float(score)))
+        return out
+
+    def local_features(self, photos: Sequence[Photo], errors: list[tuple[str, str] | None] | None = None
+                       ) -> list[LocalFeatures | None]:
+        """Each photo's local features for verification (decoded again with load_rgb; a photo with an
+        error in `errors` gets None). Only for a recognizer that verifies."""
+        from landmark.data.images import load_rgb
+        from landmark.retrieval.verification import extract
+
+        if self.verification is None:
+            raise RuntimeError("this recognizer does not verify")
+        out: list[LocalFeatures | None] = []
+        for i, photo in enumerate(photos):
+            if errors is not None and errors[i] is not None:
+                out.append(None)
+                continue
+            image = photo if isinstance(photo, Image.Image) else load_rgb(photo)
+            out.append(extract(image.convert("RGB"), self.verification))
         return out
 
     def recognize(
@@ -194,18 +239,24 @@ class Recognizer:
         if errors not in ("raise", "report"):
             raise ValueError(f"errors must be 'raise' or 'report', got {errors!r}")
         if errors == "raise":
-            return self.predict_embeddings(self.embed(photos, progress), locations)
+            embeddings = self.embed(photos, progress)
+            return self.predict_embeddings(embeddings, locations,
+                                           self.local_features(photos) if self.verifies else None)
         embeddings, reasons = self.embed_checked(photos, progress)
-        preds = self.predict_embeddings(embeddings, locations)
+        preds = self.predict_embeddings(embeddings, locations,
+                                        self.local_features(photos, reasons) if self.verifies else None)
         return [
             p if why is None else Prediction(None, 0.0, -1.0, error=why[1], error_kind=why[0])
             for p, why in zip(preds, reasons, strict=True)
         ]
 
     def save(self, folder: Path, extra: dict | None = None) -> None:
-        """Write index.faiss, centroids.csv, landmarks.csv and index.json (threshold, FPRs, model ref)."""
+        """Write index.faiss, centroids.csv, landmarks.csv and index.json (threshold, FPRs, model ref);
+        with verification also references.npz, and index.json records its parameters."""
         folder = Path(folder)
         self.index.save(folder)
+        if self.references is not None:
+            self.references.save(folder)
         self.landmarks.to_csv(folder / "landmarks.csv", index=False)
         meta = {
             "threshold": self.threshold.value,
@@ -214,6 +265,7 @@ class Recognizer:
             "geo_radius_km": self.geo_radius_km,
             "model": self.model_ref,
             "index": self.index.describe(),
+            "verification": asdict(self.verification) if self.verification is not None else None,
             **(extra or {}),
         }
         (folder / "index.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
@@ -265,6 +317,12 @@ class Recognizer:
             for col in ("lat", "lon"):
                 if col in table:
                     table[col] = pd.to_numeric(table[col].replace("", None), errors="coerce")
+        from landmark.retrieval.reference_features import ReferenceFeatures  # OpenCV: only when loading
+
+        references = ReferenceFeatures.load(index_dir)
+        recorded = meta.get("verification")
+        if (references is None) != (recorded is None):
+            raise ValueError(f"{index_dir}: references.npz and index.json's `verification` must come together")
         return cls(
             embedder,
             CentroidIndex.load(index_dir),
@@ -273,4 +331,6 @@ class Recognizer:
             meta.get("geo_radius_km"),
             str(meta.get("model", model_path or "")),
             device,
+            references=references,
+            verification=VerificationParams(**recorded) if recorded is not None else None,
         )

@@ -75,6 +75,9 @@ def main() -> None:
         trained = embed_sets(recognizer.embedder, sets, args.data_root, params)
         skip_frozen = args.no_frozen or not e.frozen_baseline
         frozen = None if skip_frozen else embed_sets(frozen_embedder(params.backbone), sets, args.data_root, params)
+        # a verifying index (index.verification) also needs the collection photos' local features
+        features = (recognizer.local_features([args.data_root / p for p in collection["path"]])
+                    if recognizer.verifies else None)
         evaluations = evaluate_systems(
             trained,
             database["landmark"].to_numpy(dtype=object),
@@ -82,6 +85,7 @@ def main() -> None:
             params,
             frozen,
             recognizer,
+            features=features,
         )
         metrics = write_outputs(evaluations, args.out, params.index.fprs)
         collection.assign(
