@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import logging
 import sys
@@ -47,10 +48,12 @@ BASELINE = "lite0@128"
 KEYS = ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0_1pct", "accuracy_at_1", "fpr_non_landmark",
         "fpr_unknown")
 DEFAULT_CONFIGS = (
-    "lite0@128", "lite1@128", "lite2@128", "lite0@224", "lite1@224", "lite2@224",
-    "lite0@128+flip", "lite0@128+ms", "lite0@128+msflip",
-    "lite0@128+dba", "lite0@128+dbal", "lite0@128+qe", "lite0@128+dbal+qe",
+    "lite0@128", "lite1@128", "lite2@128", "lite0@224", "lite2@224",
+    "lite0@128+flip", "lite0@128+dba", "lite0@128+dbal", "lite0@128+qe", "lite0@128+dbal+qe",
+    "lite2@224+dbal", "lite2@224+qe",
 )
+# timed for the cost table only (evaluating them did not fit the shared 2-core machine's time)
+SPEED_EXTRA = ("lite1@224", "lite0@128+ms", "lite0@128+msflip", "lite2@224+flip")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,8 +142,13 @@ def cached_views(work: Path, params: Params, backbone: str, size: int, paths: li
         fresh = embed_views(frozen_model(params, backbone, size), paths, todo, params.embed.batch_size, workers, size)
         log.info("%s@%d: views %s of %d photos in %.0f s", backbone, size, todo, len(paths),
                  time.perf_counter() - began)
+        seconds = time.perf_counter() - began
         for v, e in fresh.items():
             np.save(folder / f"{v}.npy", e)
+        timings = folder / "seconds.json"
+        known = json.loads(timings.read_text()) if timings.is_file() else {}
+        known["+".join(todo)] = seconds  # the views computed together, decode shared
+        timings.write_text(json.dumps(known, indent=1))
         out.update(fresh)
     return out
 
@@ -193,6 +201,33 @@ def fold_embeddings(config: Config, emb: np.ndarray, index_of: dict[str, int], s
     return out
 
 
+def evaluated(config: Config, emb: np.ndarray, index_of: dict[str, int], fold_sets: list[dict[str, pd.DataFrame]],
+              params: Params, args: argparse.Namespace) -> tuple[list[dict[str, object]], float]:
+    """Metric rows of one configuration on every fold + the seconds they took, kept under
+    work/metrics (keyed by the configuration and every argument the numbers depend on)."""
+    from research import evaluate_real as ev
+
+    key = json.dumps({"config": config.name, "scales": args.scales, "dba_k": args.dba_k, "qe_k": args.qe_k,
+                      "alpha": args.alpha, "folds": args.folds, "seed": args.seed, "query_share": args.query_share,
+                      "nl_shares": list(args.nl_shares), "crops": [args.per_wallpaper, args.per_skimage,
+                                                                   args.image_size], "photos": len(index_of)})
+    cache = args.work / "metrics" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+    if cache.is_file():
+        stored = json.loads(cache.read_text())
+        return stored["rows"], float(stored["seconds"])
+    began = time.perf_counter()
+    rows: list[dict[str, object]] = []
+    for fold, sets in enumerate(fold_sets):
+        for system, e in ev.evaluate_model(fold_embeddings(config, emb, index_of, sets, args), sets, params).items():
+            rows.append({"fold": fold, "config": config.name, "system": system,
+                         **{k: float(v) for k, v in e.metrics.items()}})
+    seconds = time.perf_counter() - began
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"key": json.loads(key), "seconds": seconds, "rows": rows}))
+    log.info("%s evaluated on %d folds in %.0f s", config.name, len(fold_sets), seconds)
+    return rows, seconds
+
+
 def summary_table(per_fold: pd.DataFrame) -> str:
     """mean ± std over folds (ddof=1) per (config, system), in the order of the run."""
     lines = ["| config | system | " + " | ".join(KEYS) + " |", "| --- | --- |" + " --- |" * len(KEYS)]
@@ -235,7 +270,8 @@ def wins_text(per_fold: pd.DataFrame, baseline: str) -> str:
 
 
 def document(args: argparse.Namespace, command: str, fold_of: dict[str, int], per_fold: pd.DataFrame,
-             speed: pd.DataFrame, embed_seconds: dict[str, float], n_photos: int, seconds: float) -> str:
+             speed: pd.DataFrame, embed_seconds: dict[str, float], eval_seconds: dict[str, float], n_photos: int,
+             seconds: float) -> str:
     """The markdown page."""
     folds = "\n".join(f"- fold {f}: " + ", ".join(sorted(n for n, k in fold_of.items() if k == f))
                       for f in sorted(set(fold_of.values())))
@@ -243,11 +279,15 @@ def document(args: argparse.Namespace, command: str, fold_of: dict[str, int], pe
                    "| --- | --- | --- | --- | --- |"]
     speed_lines += [f"| {r.embedding} | {r.timm_default_size} | {r.crop_pct} | {r.photos_per_s:.1f} | "
                     f"{r.cost_vs_first:.2f} |" for r in speed.itertuples()]
-    emb_lines = "\n".join(f"- {k}: {v:.0f} s" for k, v in embed_seconds.items()) or "- (all cached)"
+    emb_lines = "\n".join(f"- {k}: {v:.0f} s" for k, v in embed_seconds.items()) or "- (none recorded)"
+    eval_lines = "\n".join(f"- {k}: {v:.0f} s" for k, v in eval_seconds.items())
+    first_run = (sum(embed_seconds.values()) + sum(eval_seconds.values())) / 60
     return f"""# Frozen backbones and retrieval tricks on the leave-landmarks-out folds (research.backbones)
 
-Command: `{command}` ({seconds / 60:.1f} min on this machine, {args.threads} torch thread(s); embeddings
-cached under `{args.work}/emb`, a rerun with them present takes only the evaluation and the timing)
+Command: `{command}` ({args.threads} torch thread(s)). This invocation: {seconds / 60:.1f} min; from an empty
+`--work`: about {first_run:.0f} min of embedding + evaluation (the per-step times below, measured when each was
+first computed, on 2 cores shared with other jobs) plus the timing. Embeddings are cached under `{args.work}/emb`,
+each configuration's metrics under `{args.work}/metrics`.
 
 Protocol: research.folds' folds, worlds and emulated collection (seed {args.seed}, {args.folds} folds,
 {args.query_share:.0%} of each known landmark's photos held out as queries, the rest the database, non-landmark crops of
@@ -279,9 +319,14 @@ Decode + forward in this process, {args.speed_photos} photos, batch {load_params
 
 {chr(10).join(speed_lines)}
 
-Embedding all photos for the evaluation (first run only, DataLoader with 1 decode process):
+Embedding all photos for the evaluation (when first computed; DataLoader with 1 decode process; the views
+of one line share one decode):
 
 {emb_lines}
+
+Evaluating each configuration on all folds (3 systems per fold; when first computed):
+
+{eval_lines}
 
 ## Mean ± std over folds (std with ddof=1)
 
@@ -323,6 +368,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--alpha", type=float, default=3.0)
     ap.add_argument("--speed-photos", type=int, default=128, help="photos timed per embedding (0 = no timing)")
     ap.add_argument("--speed-repeats", type=int, default=2)
+    ap.add_argument("--speed-extra", nargs="*", default=list(SPEED_EXTRA),
+                    help="embeddings timed but not evaluated (BACKBONE@SIZE[+VIEW])")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--query-share", type=float, default=0.3)
     ap.add_argument("--nl-shares", type=float, nargs=2, default=(0.3, 0.35))
@@ -356,38 +403,36 @@ def main(argv: list[str] | None = None) -> None:
     speed = pd.DataFrame(columns=["embedding", "timm_default_size", "crop_pct", "photos_per_s", "cost_vs_first"])
     if args.speed_photos > 0 and not args.embed_only:
         timed = [(BASELINE.split("@")[0], int(BASELINE.split("@")[1]), "")]
-        timed += [(c.backbone, c.size, c.view) for c in configs if (c.backbone, c.size, c.view) not in timed]
+        for c in configs + [parse_config(t) for t in args.speed_extra]:
+            if (c.backbone, c.size, c.view) not in timed:
+                timed.append((c.backbone, c.size, c.view))
         pick = np.random.default_rng(args.seed).choice(len(paths), args.speed_photos, replace=False)
         sample = [paths[i] for i in pick]
         speed = throughput(params, sample, timed, scales, args.speed_repeats)
         log.info("embedding cost:\n%s", speed.to_string())
     embeddings: dict[str, np.ndarray] = {}
-    embed_seconds: dict[str, float] = {}
     for c in configs:
         if c.embedding not in embeddings:
-            t0 = time.perf_counter()
             views = cached_views(args.work, params, c.backbone, c.size, paths, view_names(c.view, scales),
                                  workers=params.embed.num_workers)
-            if time.perf_counter() - t0 > 5:
-                embed_seconds[c.embedding] = time.perf_counter() - t0
             embeddings[c.embedding] = combine(views, view_names(c.view, scales))
     if args.embed_only:
         log.info("embedding cache filled for %s", sorted(embeddings))
         return
+    fold_sets = [ev.world_sets(fold_world(landmarks, non, fold_of, fold, args.query_share, tuple(args.nl_shares),
+                                          args.seed), params) for fold in range(args.folds)]
     rows: list[dict[str, object]] = []
-    for fold in range(args.folds):
-        world = fold_world(landmarks, non, fold_of, fold, args.query_share, tuple(args.nl_shares), args.seed)
-        sets = ev.world_sets(world, params)
-        for c in configs:
-            emb = fold_embeddings(c, embeddings[c.embedding], index_of, sets, args)
-            for system, e in ev.evaluate_model(emb, sets, params).items():
-                rows.append({"fold": fold, "config": c.name, "system": system, **e.metrics})
-        args.work.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame(rows).to_csv(args.work / "fold_metrics.csv", index=False)  # partial results survive a stop
-        log.info("fold %d done at %.0f s", fold, time.perf_counter() - began)
+    eval_seconds: dict[str, float] = {}
+    for c in configs:
+        config_rows, eval_seconds[c.name] = evaluated(c, embeddings[c.embedding], index_of, fold_sets, params, args)
+        rows += config_rows
+    embed_seconds = {f"{folder.name} {views}": float(sec) for folder in sorted((args.work / "emb").glob("*@*"))
+                     if (folder / "seconds.json").is_file()
+                     for views, sec in json.loads((folder / "seconds.json").read_text()).items()}
     command = "python -m research.backbones " + " ".join(sys.argv[1:] if argv is None else argv)
     per_fold = pd.DataFrame(rows)
-    text = document(args, command, fold_of, per_fold, speed, embed_seconds, len(paths), time.perf_counter() - began)
+    text = document(args, command, fold_of, per_fold, speed, embed_seconds, eval_seconds, len(paths),
+                    time.perf_counter() - began)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     (args.work / "summary.json").write_text(json.dumps({"speed": speed.to_dict("records")}, indent=1))
