@@ -49,7 +49,7 @@ KEYS = ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0_1pct", "accuracy
         "fpr_unknown")
 DEFAULT_CONFIGS = (
     "lite0@128", "lite1@128", "lite2@128", "lite0@224", "lite2@224",
-    "lite0@128+flip", "lite0@128+dba", "lite0@128+dbal", "lite0@128+qe", "lite0@128+dbal+qe",
+    "lite0@128+flip", "lite0@128+dba", "lite0@128+dbal", "lite0@128+qe", "lite0@128+dbal+qe", "lite0@128+flip+dbal",
     "lite2@224+dbal", "lite2@224+qe",
 )
 # timed for the cost table only (evaluating them did not fit the shared 2-core machine's time)
