@@ -126,6 +126,8 @@ class IndexParams:
     geo_radius_km: float
     whiten_dim: int
     whiten_shrinkage: float
+    dba_k: int  # database-side augmentation within each landmark: neighbours averaged in (0 = off)
+    dba_alpha: float  # their weight = cosine ** dba_alpha
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import numpy as np
 
 from landmark.params import IndexParams
 from landmark.retrieval.centroids import CentroidSet, build_centroids, photo_centroids, single_centroids
+from landmark.retrieval.expansion import database_augmentation
 from landmark.retrieval.index import CentroidIndex, IndexConfig, make_faiss_index
 from landmark.retrieval.threshold import Threshold, calibrate
 from landmark.retrieval.whitening import fit_whitening
@@ -62,7 +63,10 @@ def build_index(
     """Centroids (per `variant`) in a faiss index of type params.type. With params.whiten_dim > 0 the
     centroids are taken in a whitened space fitted on `embeddings`, and the index whitens queries.
     The whitening keeps at most N // 4 dimensions (a covariance needs several photos per dimension)
-    and is skipped, with a warning, when that leaves fewer than MIN_WHITEN_DIM."""
+    and is skipped, with a warning, when that leaves fewer than MIN_WHITEN_DIM. With params.dba_k > 0
+    each database photo is first replaced by its DBA within its landmark (landmark.retrieval.expansion)."""
+    if params.dba_k > 0:
+        embeddings = database_augmentation(embeddings, params.dba_k, params.dba_alpha, np.asarray(labels, dtype=object))
     dim = whiten_dims(params.whiten_dim, len(embeddings))
     if dim <= 0:
         cs = centroid_set(embeddings, labels, params, variant)
