@@ -164,6 +164,8 @@ class IndexParams:
     impostor_top: int  # those nearest photos (0 = all of the other landmarks' photos)
     impostor_sample: int  # database photos in that cohort at most (0 = all)
     verification: VerificationParams
+    dba_k: int  # database-side augmentation within each landmark: neighbours averaged in (0 = off)
+    dba_alpha: float  # their weight = cosine ** dba_alpha
 
 
 @dataclass(frozen=True)

