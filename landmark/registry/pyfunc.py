@@ -3,7 +3,8 @@
 Input: a dataframe with `image` (base64-encoded photo bytes, any format PIL reads) and optional `lat`,
 `lon` (where the photo was taken; enables the location filter). Output, one row per input row:
 `landmark` ("" = no landmark; an empty string survives JSON, where None would come back as NaN),
-`recognized` (bool), `confidence` in [0, 1], `similarity` (cosine to the nearest allowed centroid),
+`recognized` (bool), `confidence` in [0, 1], `similarity` (the acceptance score of the nearest allowed
+landmark: landmark.retrieval.index),
 `error_kind` and `error` ("" for a photo that was used; else the kind and a message naming the row,
 see `landmark.serving.request`). A bad row never costs the good rows of the same request their
 answers. Safe for concurrent requests (the server calls predict from many threads).

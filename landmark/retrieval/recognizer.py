@@ -49,7 +49,8 @@ BACKENDS = ("auto", "torch", "fp32", "int8", "ov-fp32", "ov-bf16")
 @dataclass(frozen=True)
 class Prediction:
     """landmark: the answer or None ("no landmark"); candidate: the nearest allowed landmark, answered
-    or not; confidence in [0, 1] (0.5 at the threshold); similarity: cosine to the nearest centroid;
+    or not; confidence in [0, 1] (0.5 at the threshold); similarity: the candidate's acceptance score
+    (CentroidIndex.search: cosine to its mean, minus its impostor mean when the index is centred);
     error: why the photo could not be used (file and reason; only with errors="report"), else None;
     error_kind: that reason as one word (`ImageDecodeError.kind`: not_an_image, truncated, empty,
     too_many_pixels, file_not_found, ...), else None; score: what the threshold was compared with (the
