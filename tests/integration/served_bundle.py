@@ -6,6 +6,7 @@ variants, so every backend can be served. Plus query photos: real ones from ../s
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import os
 import socket
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import requests
@@ -117,3 +119,47 @@ def stop(server: subprocess.Popen, seconds: float = 20.0) -> float:
         server.kill()
         server.wait()
         return float("inf")
+
+
+def post_frame(port: int, frame: dict[str, list[Any]], timeout: float = 60) -> requests.Response:
+    """POST columns -> rows as MLflow's dataframe_split JSON to a served model on 127.0.0.1:port."""
+    data = [list(row) for row in zip(*frame.values(), strict=True)]
+    return requests.post(f"http://127.0.0.1:{port}/invocations",
+                         json={"dataframe_split": {"columns": list(frame), "data": data}}, timeout=timeout)
+
+
+def same_answer(got: dict[str, Any], alone: dict[str, Any]) -> bool:
+    """A served answer equals the one the photo got alone: landmark, and similarity within 1e-5."""
+    return got["landmark"] == alone["landmark"] and abs(got["similarity"] - alone["similarity"]) <= 1e-5
+
+
+def malformed_requests(photo: Path) -> list[tuple[dict[str, list[Any]], str]]:
+    """Single-row requests that must each come back as one error row of the given kind."""
+    raw = photo.read_bytes()
+    b64 = base64.b64encode
+    return [
+        ({"image": ["this is not base64!"]}, "bad_base64"),
+        ({"image": [""]}, "empty"),
+        ({"image": [b64(b"hello, not a photo").decode()]}, "not_an_image"),
+        ({"image": [b64(raw[: len(raw) // 2]).decode()]}, "truncated"),
+        ({"lat": [48.85], "lon": [2.35]}, "missing_column"),
+        ({"image": [b64(raw).decode()], "lat": [123.0], "lon": [2.0]}, "bad_location"),
+    ]
+
+
+# A load generator for shutdown tests, run as `python -c LOAD_SCRIPT <port> <base64 photo> <photos per
+# request>`: 16 threads posting the photo until killed (errors ignored: the server is meant to stop).
+LOAD_SCRIPT = """
+import sys, threading, requests
+port, photo, per_request = sys.argv[1], sys.argv[2], int(sys.argv[3])
+body = {"dataframe_split": {"columns": ["image"], "data": [[photo]] * per_request}}
+def loop():
+    for _ in range(1000):
+        try:
+            requests.post(f"http://127.0.0.1:{port}/invocations", json=body, timeout=30)
+        except requests.RequestException:
+            pass
+threads = [threading.Thread(target=loop, daemon=True) for _ in range(16)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+"""

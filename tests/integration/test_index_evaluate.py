@@ -4,7 +4,6 @@ with a fresh 32-d neck, saved with save_embedder as if it were the last training
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -14,15 +13,9 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
-import torch
-import yaml
 
-from landmark.data.manifest import NON_LANDMARK, SPLIT_TRAIN, read_manifest, write_manifest
-from landmark.data.split import assign_splits
-from landmark.models.checkpoint import save_embedder
-from landmark.models.embedder import create_embedder
-from landmark.params import parse_params
-from samples.world import generate_sample_world
+from landmark.data.manifest import NON_LANDMARK, read_manifest
+from tests.integration.index_project import index_project
 from tests.integration.tiny_project import REPO, tiny_params
 
 pytestmark = pytest.mark.integration
@@ -33,21 +26,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("index_eval")
     raw = tiny_params()
     raw["evaluate"]["frozen_baseline"] = True  # this test covers every baseline
-    raw["backbone"]["embed_dim"] = 32
-    raw["embed"]["cache_dir"] = "artifacts/cache/embeddings"
-    (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    params = parse_params(raw)
-    generate_sample_world(root / "data", params.sample)
-    split = assign_splits(read_manifest(root / "data" / "manifest.csv"), params.split)
-    write_manifest(split, root / "artifacts" / "split" / "manifest.csv")
-    # stand-in for the clean stage: the known landmarks' training photos
-    clean = split[(split["split"] == SPLIT_TRAIN) & (split["landmark"] != NON_LANDMARK)]
-    write_manifest(clean, root / "artifacts" / "clean" / "manifest.csv")
-    stage = root / "artifacts" / "train" / f"stage_{len(params.train.stages)}"
-    # the neck is random: seeded, or the accuracy below depends on what earlier tests drew (CI saw 3/13)
-    torch.manual_seed(0)
-    save_embedder(create_embedder(dataclasses.replace(params.backbone, embed_dim=32)), stage / "model.pt")
-    return root
+    return index_project(root, raw)
 
 
 def _run(root: Path, module: str, *args: str) -> None:

@@ -5,7 +5,6 @@ sequentially, and the evaluate stage scoring the verifying index."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -15,18 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-import yaml
 
-from landmark.data.manifest import NON_LANDMARK, SPLIT_QUERY, SPLIT_TRAIN, read_manifest, write_manifest
-from landmark.data.split import assign_splits
-from landmark.models.checkpoint import save_embedder
-from landmark.models.embedder import create_embedder
-from landmark.params import parse_params
+from landmark.data.manifest import SPLIT_QUERY, read_manifest
 from landmark.retrieval.recognizer import Recognizer
 from landmark.retrieval.reference_features import FILE, ReferenceFeatures
 from landmark.retrieval.verified_search import search_candidates, verify_candidates
-from samples.world import generate_sample_world
+from tests.integration.index_project import index_project
 from tests.integration.tiny_project import REPO, tiny_params
 
 pytestmark = pytest.mark.integration
@@ -36,21 +29,10 @@ pytestmark = pytest.mark.integration
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("index_verify")
     raw = tiny_params()
-    raw["backbone"]["embed_dim"] = 32
-    raw["embed"]["cache_dir"] = "artifacts/cache/embeddings"
     # 64 px sample photos: upscaled x2 they have enough keypoints to verify
     raw["index"]["verification"].update({"enabled": True, "photos_per_landmark": 4, "verify_per_landmark": 2,
                                          "top_landmarks": 2, "upscale": 2.0})
-    (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    params = parse_params(raw)
-    generate_sample_world(root / "data", params.sample)
-    split = assign_splits(read_manifest(root / "data" / "manifest.csv"), params.split)
-    write_manifest(split, root / "artifacts" / "split" / "manifest.csv")
-    clean = split[(split["split"] == SPLIT_TRAIN) & (split["landmark"] != NON_LANDMARK)]
-    write_manifest(clean, root / "artifacts" / "clean" / "manifest.csv")
-    stage = root / "artifacts" / "train" / f"stage_{len(params.train.stages)}"
-    torch.manual_seed(0)
-    save_embedder(create_embedder(dataclasses.replace(params.backbone, embed_dim=32)), stage / "model.pt")
+    index_project(root, raw)
     env = dict(os.environ, PYTHONPATH=str(REPO), MLFLOW_TRACKING_URI=f"sqlite:///{root / 'mlflow.db'}")
     proc = subprocess.run([sys.executable, "-m", "landmark.stages.index"], cwd=root, env=env,
                           capture_output=True, text=True, timeout=600)

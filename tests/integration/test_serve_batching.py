@@ -8,7 +8,6 @@ SIGTERM under load: the server and all its processes stop within seconds."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import random
@@ -27,7 +26,17 @@ import pytest
 import requests
 
 from landmark.registry.pyfunc import encode_image, log_recognizer
-from tests.integration.served_bundle import build_bundle, free_port, query_photos, stop, wait_ready
+from tests.integration.served_bundle import (
+    LOAD_SCRIPT,
+    build_bundle,
+    free_port,
+    malformed_requests,
+    post_frame,
+    query_photos,
+    same_answer,
+    stop,
+    wait_ready,
+)
 from tests.project_limits import SERVE_LIMITS
 
 pytestmark = pytest.mark.integration
@@ -90,32 +99,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             stop(server)
 
 
-def _post(port: int, frame: dict[str, list[Any]], timeout: float = 60) -> requests.Response:
-    data = [list(row) for row in zip(*frame.values(), strict=True)]
-    return requests.post(f"http://127.0.0.1:{port}/invocations",
-                         json={"dataframe_split": {"columns": list(frame), "data": data}}, timeout=timeout)
-
-
-def _same(got: dict[str, Any], alone: dict[str, Any]) -> bool:
-    return got["landmark"] == alone["landmark"] and abs(got["similarity"] - alone["similarity"]) <= 1e-5
-
-
-def _malformed(photo: Path) -> list[tuple[dict[str, list[Any]], str]]:
-    raw = photo.read_bytes()
-    b64 = base64.b64encode
-    return [
-        ({"image": ["this is not base64!"]}, "bad_base64"),
-        ({"image": [""]}, "empty"),
-        ({"image": [b64(b"hello, not a photo").decode()]}, "not_an_image"),
-        ({"image": [b64(raw[: len(raw) // 2]).decode()]}, "truncated"),
-        ({"lat": [48.85], "lon": [2.35]}, "missing_column"),
-        ({"image": [b64(raw).decode()], "lat": [123.0], "lon": [2.0]}, "bad_location"),
-    ]
-
-
 def test_batched_answers_never_cross(served: Served) -> None:
     port, photos = served.port, served.photos
-    alone = [_post(port, {"image": [p]}).json()["predictions"][0] for p in photos]
+    alone = [post_frame(port, {"image": [p]}).json()["predictions"][0] for p in photos]
     assert all(r["error_kind"] == "" for r in alone)
     assert len({round(r["similarity"], 6) for r in alone}) > N_PHOTOS // 2  # distinct answers to tell apart
 
@@ -123,11 +109,11 @@ def test_batched_answers_never_cross(served: Served) -> None:
     mlflow.set_tracking_uri(served.tracking_uri)
     model = mlflow.pyfunc.load_model(served.model_uri)
     reference = model.predict(pd.DataFrame({"image": photos})).to_dict(orient="records")
-    assert all(_same(a, r) and a["recognized"] == r["recognized"] for a, r in zip(alone, reference, strict=True))
-    malformed = _malformed(served.root / "db_0_0.png")
+    assert all(same_answer(a, r) and a["recognized"] == r["recognized"] for a, r in zip(alone, reference, strict=True))
+    malformed = malformed_requests(served.root / "db_0_0.png")
     for bad, kind in malformed:
         expected = model.predict(pd.DataFrame(bad)).to_dict(orient="records")[0]
-        got = _post(port, bad).json()["predictions"][0]
+        got = post_frame(port, bad).json()["predictions"][0]
         assert got["error_kind"] == expected["error_kind"] == kind and got["error"] == expected["error"], got
 
     order = [i for i in range(N_PHOTOS) for _ in range(3)]
@@ -140,7 +126,7 @@ def test_batched_answers_never_cross(served: Served) -> None:
 
     def send(job: tuple[int, Any]) -> tuple[int, Any, Any]:
         i, bad = job
-        answer = _post(port, {"image": [photos[i]]} if bad is None else bad[0])
+        answer = post_frame(port, {"image": [photos[i]]} if bad is None else bad[0])
         return i, bad, (answer.json()["predictions"] if answer.status_code == 200
                         else f"HTTP {answer.status_code}: {answer.text[:300]}")
 
@@ -149,7 +135,7 @@ def test_batched_answers_never_cross(served: Served) -> None:
     failures = [r for r in results if isinstance(r[2], str)]
     assert not failures, failures[:3]
     assert all(len(r[2]) == 1 for r in results)
-    crossed = [(i, rows[0], alone[i]) for i, bad, rows in results if bad is None and not _same(rows[0], alone[i])]
+    crossed = [(i, rows[0], alone[i]) for i, bad, rows in results if bad is None and not same_answer(rows[0], alone[i])]
     assert not crossed, crossed[:3]
     assert all(rows[0]["error_kind"] == bad[1] and rows[0]["error"].startswith("row 0:")
                for _, bad, rows in results if bad is not None)
@@ -158,7 +144,7 @@ def test_batched_answers_never_cross(served: Served) -> None:
     def mixed(k: int) -> tuple[int, Any]:
         images = [photos[(k + j) % N_PHOTOS] for j in range(3)]
         images.insert(k % 4, "not base64!")
-        answer = _post(port, {"image": images})
+        answer = post_frame(port, {"image": images})
         return k, answer.json()["predictions"] if answer.status_code == 200 else answer.text[:300]
 
     with ThreadPoolExecutor(CLIENTS) as pool:
@@ -167,16 +153,16 @@ def test_batched_answers_never_cross(served: Served) -> None:
             bad_at = k % 4
             assert rows[bad_at]["error_kind"] == "bad_base64" and rows[bad_at]["error"].startswith(f"row {bad_at}:")
             good = rows[:bad_at] + rows[bad_at + 1:]
-            assert all(_same(r, alone[(k + j) % N_PHOTOS]) for j, r in enumerate(good)), (k, rows)
+            assert all(same_answer(r, alone[(k + j) % N_PHOTOS]) for j, r in enumerate(good)), (k, rows)
 
 
 def test_batching_server_limits(served: Served) -> None:
     """413 for a body over the limit (declared or chunked), 400 for a body that is no JSON or no MLflow
     format, too_many_photos rows past max_photos: what `landmark serve` answers."""
     port, photos = served.port, served.photos
-    ok = _post(port, {"image": photos[:4]})
+    ok = post_frame(port, {"image": photos[:4]})
     assert ok.status_code == 200 and [r["error_kind"] for r in ok.json()["predictions"]] == [""] * 4
-    big = _post(port, {"image": photos[:12]})
+    big = post_frame(port, {"image": photos[:12]})
     assert big.status_code == 413 and "exceeds the limit" in big.json()["message"]
     body = json.dumps({"dataframe_split": {"columns": ["image"], "data": [[p] for p in photos[:12]]}}).encode()
     chunked = requests.post(f"http://127.0.0.1:{port}/invocations",
@@ -187,7 +173,7 @@ def test_batching_server_limits(served: Served) -> None:
         refused = requests.post(f"http://127.0.0.1:{port}/invocations", data=data,
                                 headers={"Content-Type": "application/json"}, timeout=30)
         assert refused.status_code == 400 and refused.json()["error_code"] == "BAD_REQUEST", refused.text[:300]
-    many = _post(port, {"image": ["x"] * (SERVE_LIMITS.max_photos + 1)})
+    many = post_frame(port, {"image": ["x"] * (SERVE_LIMITS.max_photos + 1)})
     assert many.status_code == 200, many.text[:300]
     assert [r["error_kind"] for r in many.json()["predictions"]] == ["too_many_photos"] * (SERVE_LIMITS.max_photos + 1)
     records = requests.post(f"http://127.0.0.1:{port}/invocations",
@@ -205,37 +191,23 @@ def test_batching_server_that_cannot_load_its_model_exits_non_zero(served: Serve
     assert "no-such-model not found" in done.stdout + done.stderr
 
 
-_LOAD_SCRIPT = """
-import sys, threading, requests
-port, photo = sys.argv[1], sys.argv[2]
-body = {"dataframe_split": {"columns": ["image"], "data": [[photo]] * 4}}
-def loop():
-    for _ in range(1000):
-        try:
-            requests.post(f"http://127.0.0.1:{port}/invocations", json=body, timeout=30)
-        except requests.RequestException:
-            pass
-threads = [threading.Thread(target=loop, daemon=True) for _ in range(16)]
-[t.start() for t in threads]
-[t.join() for t in threads]
-"""
 
 
 def test_batching_server_stops_on_sigterm_under_load(served: Served) -> None:
     """A load generator killed mid-way: the server still answers; then SIGTERM under load stops the
     server and every process it started within seconds. Runs last: it stops the module's server."""
     port, photos, server = served.port, served.photos, served.server
-    expected = _post(port, {"image": [photos[5]]}).json()["predictions"][0]
-    load = subprocess.Popen([sys.executable, "-c", _LOAD_SCRIPT, str(port), photos[0]])
+    expected = post_frame(port, {"image": [photos[5]]}).json()["predictions"][0]
+    load = subprocess.Popen([sys.executable, "-c", LOAD_SCRIPT, str(port), photos[0], "4"])
     time.sleep(2.0)
     load.kill()
     load.wait()
     assert requests.get(f"http://127.0.0.1:{port}/ping", timeout=5).status_code == 200
-    assert _same(_post(port, {"image": [photos[5]]}, timeout=30).json()["predictions"][0], expected)
+    assert same_answer(post_frame(port, {"image": [photos[5]]}, timeout=30).json()["predictions"][0], expected)
 
     children = _children(server.pid)
     assert len(children) >= 2, children  # the HTTP server and the inference worker at least
-    load = subprocess.Popen([sys.executable, "-c", _LOAD_SCRIPT, str(port), photos[0]])
+    load = subprocess.Popen([sys.executable, "-c", LOAD_SCRIPT, str(port), photos[0], "4"])
     try:
         time.sleep(2.0)
         seconds = stop(server)

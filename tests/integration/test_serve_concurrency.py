@@ -5,7 +5,6 @@ Every good answer must equal the answer to the same photo sent alone (landmark, 
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import random
@@ -22,7 +21,18 @@ import pytest
 import requests
 
 from landmark.registry.pyfunc import encode_image, log_recognizer
-from tests.integration.served_bundle import build_bundle, free_port, mlflow_serve, query_photos, stop, wait_ready
+from tests.integration.served_bundle import (
+    LOAD_SCRIPT,
+    build_bundle,
+    free_port,
+    malformed_requests,
+    mlflow_serve,
+    post_frame,
+    query_photos,
+    same_answer,
+    stop,
+    wait_ready,
+)
 from tests.project_limits import SERVE_LIMITS
 
 pytestmark = pytest.mark.integration
@@ -30,20 +40,6 @@ CLIENTS = 16
 N_PHOTOS = 32
 BACKENDS = ("torch", "fp32", "int8", "ov-fp32", "ov-bf16")
 MODEL = "landmark-recognizer-concurrency"
-
-
-def _malformed(photo: Path) -> list[tuple[dict[str, list[Any]], str]]:
-    """Single-row requests that must each come back as one error row of the given kind."""
-    raw = photo.read_bytes()
-    b64 = base64.b64encode
-    return [
-        ({"image": ["this is not base64!"]}, "bad_base64"),
-        ({"image": [""]}, "empty"),
-        ({"image": [b64(b"hello, not a photo").decode()]}, "not_an_image"),
-        ({"image": [b64(raw[: len(raw) // 2]).decode()]}, "truncated"),
-        ({"lat": [48.85], "lon": [2.35]}, "missing_column"),
-        ({"image": [b64(raw).decode()], "lat": [123.0], "lon": [2.0]}, "bad_location"),
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +58,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, list[str
 
 def _rows(answer: pd.DataFrame) -> list[dict[str, Any]]:
     return answer.to_dict(orient="records")
-
-
-def _same(got: dict[str, Any], alone: dict[str, Any]) -> bool:
-    return got["landmark"] == alone["landmark"] and abs(got["similarity"] - alone["similarity"]) <= 1e-5
 
 
 def _jobs(photos: list[str], malformed: list[tuple[dict[str, list[Any]], str]], seed: int) -> list[tuple[int, Any]]:
@@ -91,7 +83,7 @@ def test_concurrent_requests_get_their_own_answers(backend: str, served: tuple[s
     assert all(r["error_kind"] == "" for r in alone)
     assert len({round(r["similarity"], 6) for r in alone}) > N_PHOTOS // 2  # distinct answers to tell apart
 
-    malformed = _malformed(root / "db_0_0.png")
+    malformed = malformed_requests(root / "db_0_0.png")
 
     def send(job: tuple[int, Any]) -> tuple[int, Any, list[dict[str, Any]] | str]:
         i, bad = job
@@ -108,7 +100,7 @@ def test_concurrent_requests_get_their_own_answers(backend: str, served: tuple[s
     for i, bad, rows in results:
         assert isinstance(rows, list) and len(rows) == 1
         if bad is None:
-            assert _same(rows[0], alone[i]), (backend, i, rows[0], alone[i])
+            assert same_answer(rows[0], alone[i]), (backend, i, rows[0], alone[i])
         else:
             assert rows[0]["error_kind"] == bad[1] and rows[0]["error"].startswith("row 0:"), rows[0]
 
@@ -117,14 +109,7 @@ def test_concurrent_requests_get_their_own_answers(backend: str, served: tuple[s
     rows = _rows(model.predict(frame.reset_index(drop=True)))
     assert [r["error_kind"] for r in rows] == ["", "", "", "bad_base64", "", "", "", ""]
     assert rows[3]["error"].startswith("row 3:")
-    assert all(_same(r, alone[k]) for r, k in zip(rows[:3] + rows[4:], range(7), strict=True))
-
-
-def _post(port: int, frame: dict[str, list[Any]], timeout: float = 60) -> requests.Response:
-    columns = list(frame)
-    data = [list(row) for row in zip(*frame.values(), strict=True)]
-    return requests.post(f"http://127.0.0.1:{port}/invocations",
-                         json={"dataframe_split": {"columns": columns, "data": data}}, timeout=timeout)
+    assert all(same_answer(r, alone[k]) for r, k in zip(rows[:3] + rows[4:], range(7), strict=True))
 
 
 def test_mlflow_models_serve_under_load(served: tuple[str, str, list[str], Path], tmp_path: Path) -> None:
@@ -137,12 +122,12 @@ def test_mlflow_models_serve_under_load(served: tuple[str, str, list[str], Path]
                           {"UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN": "5"})
     try:
         wait_ready(server, port, log_path)
-        alone = [_post(port, {"image": [p]}).json()["predictions"][0] for p in photos]
-        malformed = _malformed(root / "db_0_0.png")
+        alone = [post_frame(port, {"image": [p]}).json()["predictions"][0] for p in photos]
+        malformed = malformed_requests(root / "db_0_0.png")
 
         def send(job: tuple[int, Any]) -> tuple[int, Any, Any]:
             i, bad = job
-            answer = _post(port, {"image": [photos[i]]} if bad is None else bad[0])
+            answer = post_frame(port, {"image": [photos[i]]} if bad is None else bad[0])
             return i, bad, (answer.json()["predictions"] if answer.status_code == 200
                             else f"HTTP {answer.status_code}: {answer.text[:300]}")
 
@@ -150,37 +135,23 @@ def test_mlflow_models_serve_under_load(served: tuple[str, str, list[str], Path]
             results = list(pool.map(send, _jobs(photos, malformed, seed=2)))
         failures = [r for r in results if isinstance(r[2], str)]
         assert not failures, failures[:3]
-        crossed = [(i, r[2][0]) for r in results for i in [r[0]] if r[1] is None and not _same(r[2][0], alone[i])]
+        crossed = [(i, r[2][0]) for r in results for i in [r[0]] if r[1] is None and not same_answer(r[2][0], alone[i])]
         assert not crossed, crossed[:3]
         assert all(r[2][0]["error_kind"] == r[1][1] for r in results if r[1] is not None)
 
         # a load generator killed mid-way (its connections drop): the server goes on answering
-        load = subprocess.Popen([sys.executable, "-c", _LOAD_SCRIPT, str(port), photos[0]])
+        load = subprocess.Popen([sys.executable, "-c", LOAD_SCRIPT, str(port), photos[0], "8"])
         time.sleep(3.0)
         load.kill()
         load.wait()
         assert requests.get(f"http://127.0.0.1:{port}/ping", timeout=5).status_code == 200
-        again = _post(port, {"image": [photos[5]]}, timeout=30).json()["predictions"][0]
-        assert _same(again, alone[5])
+        again = post_frame(port, {"image": [photos[5]]}, timeout=30).json()["predictions"][0]
+        assert same_answer(again, alone[5])
     finally:
         seconds = stop(server)
     assert seconds < 10.0, f"the server took {seconds} s to stop on SIGTERM: {log_path.read_text()[-2000:]}"
 
 
-_LOAD_SCRIPT = """
-import sys, threading, requests
-port, photo = sys.argv[1], sys.argv[2]
-body = {"dataframe_split": {"columns": ["image"], "data": [[photo]] * 8}}
-def loop():
-    for _ in range(1000):
-        try:
-            requests.post(f"http://127.0.0.1:{port}/invocations", json=body, timeout=30)
-        except requests.RequestException:
-            pass
-threads = [threading.Thread(target=loop, daemon=True) for _ in range(16)]
-[t.start() for t in threads]
-[t.join() for t in threads]
-"""
 
 
 def test_landmark_serve_limits_and_stop(served: tuple[str, str, list[str], Path], tmp_path: Path) -> None:
@@ -197,9 +168,9 @@ def test_landmark_serve_limits_and_stop(served: tuple[str, str, list[str], Path]
         env=env, cwd=tmp_path, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
     try:
         wait_ready(server, port, log_path)
-        ok = _post(port, {"image": photos[:4]})
+        ok = post_frame(port, {"image": photos[:4]})
         assert ok.status_code == 200 and [r["error_kind"] for r in ok.json()["predictions"]] == [""] * 4
-        big = _post(port, {"image": photos[:12]})
+        big = post_frame(port, {"image": photos[:12]})
         assert big.status_code == 413 and "exceeds the limit" in big.json()["message"]
         body = json.dumps({"dataframe_split": {"columns": ["image"], "data": [[p] for p in photos[:12]]}}).encode()
         chunked = requests.post(f"http://127.0.0.1:{port}/invocations", data=iter([body[i:i + 8192]
@@ -209,7 +180,7 @@ def test_landmark_serve_limits_and_stop(served: tuple[str, str, list[str], Path]
         broken = requests.post(f"http://127.0.0.1:{port}/invocations", data=b"{not json",
                                headers={"Content-Type": "application/json"}, timeout=30)
         assert broken.status_code == 400, broken.text[:300]
-        load = subprocess.Popen([sys.executable, "-c", _LOAD_SCRIPT, str(port), photos[0]])
+        load = subprocess.Popen([sys.executable, "-c", LOAD_SCRIPT, str(port), photos[0], "8"])
         time.sleep(2.0)
         seconds = stop(server)
         load.kill()
