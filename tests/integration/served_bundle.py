@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -145,6 +146,19 @@ def malformed_requests(photo: Path) -> list[tuple[dict[str, list[Any]], str]]:
         ({"lat": [48.85], "lon": [2.35]}, "missing_column"),
         ({"image": [b64(raw).decode()], "lat": [123.0], "lon": [2.0]}, "bad_location"),
     ]
+
+
+def mixed_jobs(n_photos: int, malformed: list[tuple[dict[str, list[Any]], str]], seed: int) -> list[tuple[int, Any]]:
+    """The photos x3 as single-photo jobs (index, None) in a shuffled order, with a malformed job
+    (-1, (request, kind)) after every 9 good ones."""
+    order = [i for i in range(n_photos) for _ in range(3)]
+    random.Random(seed).shuffle(order)
+    jobs: list[tuple[int, Any]] = []
+    for n, i in enumerate(order):
+        jobs.append((i, None))
+        if n % 9 == 8:
+            jobs.append((-1, malformed[(n // 9) % len(malformed)]))
+    return jobs
 
 
 # A load generator for shutdown tests, run as `python -c LOAD_SCRIPT <port> <base64 photo> <photos per

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from tests.integration.served_bundle import (
     build_bundle,
     free_port,
     malformed_requests,
+    mixed_jobs,
     post_frame,
     query_photos,
     same_answer,
@@ -116,13 +116,7 @@ def test_batched_answers_never_cross(served: Served) -> None:
         got = post_frame(port, bad).json()["predictions"][0]
         assert got["error_kind"] == expected["error_kind"] == kind and got["error"] == expected["error"], got
 
-    order = [i for i in range(N_PHOTOS) for _ in range(3)]
-    random.Random(3).shuffle(order)
-    jobs: list[tuple[int, Any]] = []
-    for n, i in enumerate(order):
-        jobs.append((i, None))
-        if n % 9 == 8:
-            jobs.append((-1, malformed[(n // 9) % len(malformed)]))
+    jobs = mixed_jobs(N_PHOTOS, malformed, seed=3)
 
     def send(job: tuple[int, Any]) -> tuple[int, Any, Any]:
         i, bad = job

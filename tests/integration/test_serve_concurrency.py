@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from tests.integration.served_bundle import (
     build_bundle,
     free_port,
     malformed_requests,
+    mixed_jobs,
     mlflow_serve,
     post_frame,
     query_photos,
@@ -60,19 +60,6 @@ def _rows(answer: pd.DataFrame) -> list[dict[str, Any]]:
     return answer.to_dict(orient="records")
 
 
-def _jobs(photos: list[str], malformed: list[tuple[dict[str, list[Any]], str]], seed: int) -> list[tuple[int, Any]]:
-    """The photos x3 as single-photo jobs (index, None) in a shuffled order, with a malformed job
-    (-1, (request, kind)) after every 9 good ones."""
-    order = [i for i in range(len(photos)) for _ in range(3)]
-    random.Random(seed).shuffle(order)
-    jobs: list[tuple[int, Any]] = []
-    for n, i in enumerate(order):
-        jobs.append((i, None))
-        if n % 9 == 8:
-            jobs.append((-1, malformed[(n // 9) % len(malformed)]))
-    return jobs
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_concurrent_requests_get_their_own_answers(backend: str, served: tuple[str, str, list[str], Path]) -> None:
     uri, model_uri, photos, root = served
@@ -94,7 +81,7 @@ def test_concurrent_requests_get_their_own_answers(backend: str, served: tuple[s
             return i, bad, f"{type(exc).__name__}: {exc}"
 
     with ThreadPoolExecutor(CLIENTS) as pool:
-        results = list(pool.map(send, _jobs(photos, malformed, seed=1)))
+        results = list(pool.map(send, mixed_jobs(len(photos), malformed, seed=1)))
     failures = [r for r in results if isinstance(r[2], str)]
     assert not failures, failures[:3]
     for i, bad, rows in results:
@@ -132,7 +119,7 @@ def test_mlflow_models_serve_under_load(served: tuple[str, str, list[str], Path]
                             else f"HTTP {answer.status_code}: {answer.text[:300]}")
 
         with ThreadPoolExecutor(CLIENTS) as pool:
-            results = list(pool.map(send, _jobs(photos, malformed, seed=2)))
+            results = list(pool.map(send, mixed_jobs(len(photos), malformed, seed=2)))
         failures = [r for r in results if isinstance(r[2], str)]
         assert not failures, failures[:3]
         crossed = [(i, r[2][0]) for r in results for i in [r[0]] if r[1] is None and not same_answer(r[2][0], alone[i])]
