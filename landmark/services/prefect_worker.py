@@ -47,4 +47,6 @@ def start(services_dir: Path, api_url: str, env: dict[str, str], cwd: Path, pool
 
 
 def shutdown(record: ServiceRecord) -> bool:
-    return stop(record.pid, timeout_s=20)
+    # 60 s: one fresh-clone CI run saw the worker take over 20 s to end after SIGTERM (its log was gone
+    # with the test's temporary folder, so the cause is not known); a kill after that still shows
+    return stop(record.pid, timeout_s=60)
