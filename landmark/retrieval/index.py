@@ -9,8 +9,8 @@ Vectors are L2-normalised, so inner product = cosine similarity. A landmark may 
 row's score (similarity minus offset), with its acceptance score: its mean row's score when the index
 has mean rows (a view may decide WHICH landmark, only the landmark as a whole decides WHETHER), else
 its best row's. With offsets or several rows per landmark, the best k * rows-per-landmark + RERANK
-rows are searched and re-ranked (exact for indexes of at most that many rows); a landmark whose mean
-row is not among them gets score -inf.
+rows are searched and re-ranked (exact for indexes of at most that many rows); a landmark's mean-row
+score is computed from its stored vector, so it is exact even when that row was not among them.
 """
 
 from __future__ import annotations
@@ -87,6 +87,13 @@ def make_faiss_index(vectors: np.ndarray, config: IndexConfig | None) -> faiss.I
     return index
 
 
+def direct_map(index: faiss.Index) -> None:
+    """Give an IVF index the id -> vector map `reconstruct_batch` needs (other types have it)."""
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is not None and ivf.direct_map.type == faiss.DirectMap.NoMap:  # type: ignore[attr-defined]  # not in the stubs
+        ivf.make_direct_map()
+
+
 class CentroidIndex:
     """faiss index + the landmark of each row. Search gives top-k (similarity, landmark)."""
 
@@ -108,8 +115,16 @@ class CentroidIndex:
         for name, values in (("offsets", self.offsets), ("is_mean", self.is_mean)):
             if values.shape != (len(labels),):
                 raise ValueError(f"{values.shape[0]} {name} for {len(labels)} rows")
-        _, per_landmark = np.unique(self.labels.astype(str), return_counts=True)
+        self._names, self._codes, per_landmark = np.unique(self.labels.astype(str), return_inverse=True,
+                                                           return_counts=True)
+        self._names = self._names.astype(object)
         self.rows_per_landmark = int(per_landmark.max()) if len(per_landmark) else 1
+        # each landmark's mean row (-1: none), whose stored vector gives its exact acceptance score
+        self._mean_rows: np.ndarray | None = None
+        if self.is_mean.any():
+            self._mean_rows = np.full(len(self._names), -1, np.int64)
+            self._mean_rows[self._codes[self.is_mean]] = np.flatnonzero(self.is_mean)
+            direct_map(index)  # here, not in search: search must not change the index (concurrent callers)
 
     @classmethod
     def build(
@@ -150,23 +165,29 @@ class CentroidIndex:
         sims, ids = self.index.search(queries, n)
         scores = np.where(ids >= 0, sims - self.offsets[np.maximum(ids, 0)], -np.inf)
         order = np.argsort(-scores, axis=1, kind="stable")
+        ids, scores = np.take_along_axis(ids, order, 1), np.take_along_axis(scores, order, 1)
+        codes = np.where(ids >= 0, self._codes[np.maximum(ids, 0)], -1)
+        # each landmark's first (best) row in rank order, then the first k of those
+        by_code = np.argsort(codes, axis=1, kind="stable")
+        sorted_codes = np.take_along_axis(codes, by_code, 1)
+        repeat = np.zeros(codes.shape, bool)
+        repeat[:, 1:] = sorted_codes[:, 1:] == sorted_codes[:, :-1]
+        first = np.empty_like(repeat)
+        np.put_along_axis(first, by_code, ~repeat, 1)
+        first &= codes >= 0
+        slot = np.cumsum(first, axis=1) - 1
+        q, j = np.nonzero(first & (slot < k))
         out_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
         out_labels = np.full((len(queries), k), None, dtype=object)
-        has_means = bool(self.is_mean.any())
-        for q in range(len(queries)):
-            best: dict[str, float] = {}  # landmark -> best row score, in rank order
-            mean_score: dict[str, float] = {}
-            for j in order[q]:
-                row = int(ids[q, j])
-                if row < 0:
-                    break
-                name = str(self.labels[row])
-                best.setdefault(name, float(scores[q, j]))
-                if self.is_mean[row]:
-                    mean_score.setdefault(name, float(scores[q, j]))
-            for slot, name in enumerate(list(best)[:k]):
-                out_labels[q, slot] = name
-                out_scores[q, slot] = mean_score.get(name, -np.inf) if has_means else best[name]
+        picked = codes[q, j]
+        out_labels[q, slot[q, j]] = self._names[picked]
+        if self._mean_rows is None:
+            out_scores[q, slot[q, j]] = scores[q, j]
+        else:  # the mean row's score, exact even when that row was not among the n searched
+            rows = self._mean_rows[picked]
+            has = rows >= 0
+            mean_sims = np.einsum("qd,qd->q", queries[q[has]], self.index.reconstruct_batch(rows[has]))
+            out_scores[q[has], slot[q[has], j[has]]] = mean_sims - self.offsets[rows[has]]
         return out_scores, out_labels
 
     def vectors(self) -> np.ndarray:

@@ -7,12 +7,13 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from landmark.params import load_params
 from landmark.retrieval.build import build_index
 from landmark.retrieval.centring import impostor_means
 from landmark.retrieval.centroids import l2_normalise
-from landmark.retrieval.index import CentroidIndex
+from landmark.retrieval.index import CentroidIndex, IndexConfig
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -83,3 +84,62 @@ def test_a_view_picks_the_landmark_and_its_mean_decides(tmp_path: Path) -> None:
     assert np.allclose(scores[0], [0.6, 0.8], atol=1e-6)  # but a is only as sure as its mean
     index.save(tmp_path)
     assert CentroidIndex.load(tmp_path).search(query, k=2)[1].tolist() == names.tolist()
+
+
+def brute_force(vectors: np.ndarray, labels: np.ndarray, offsets: np.ndarray, is_mean: np.ndarray,
+                queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The index's contract, computed row by row: landmarks ranked by their best row's score, each
+    scored by its mean row."""
+    scores, names = [], []
+    for q in queries:
+        row_scores = vectors @ q - offsets
+        best = {name: row_scores[labels == name].max() for name in set(labels)}
+        ranked = sorted(best, key=lambda name: -best[name])[:k]
+        names.append(ranked)
+        scores.append([row_scores[(labels == name) & is_mean][0] for name in ranked])
+    return np.array(scores), np.array(names, dtype=object)
+
+
+def test_search_matches_the_row_by_row_contract_on_many_rows() -> None:
+    rng = np.random.default_rng(3)
+    n_landmarks, views = 60, 3  # 240 rows: more than the re-ranked k * rows + RERANK
+    labels = np.repeat([f"l{i:02d}" for i in range(n_landmarks)], views + 1).astype(object)
+    is_mean = np.tile([False] * views + [True], n_landmarks)
+    vectors = l2_normalise(rng.normal(size=(len(labels), 16)).astype(np.float32))
+    offsets = rng.uniform(0.0, 0.3, len(labels)).astype(np.float32)
+    queries = l2_normalise(rng.normal(size=(40, 16)).astype(np.float32))
+    index = CentroidIndex.build(vectors, labels, offsets=offsets, is_mean=is_mean)
+    scores, names = index.search(queries, k=3)
+    want_scores, want_names = brute_force(vectors, labels, offsets, is_mean, queries, k=3)
+    assert names.tolist() == want_names.tolist()
+    assert np.allclose(scores, want_scores, atol=1e-5)
+
+
+def test_a_mean_row_beyond_the_searched_rows_still_scores_exactly() -> None:
+    # a's view sits on the query; 100 rows of other landmarks are nearer than a's own mean row
+    query = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    others = l2_normalise(np.array([[0.9, 0.3 + 0.001 * i, 0.0] for i in range(100)], dtype=np.float32))
+    vectors = np.vstack([[1.0, 0.0, 0.0], l2_normalise(np.array([[0.2, 0.0, 1.0]], np.float32)), others])
+    labels = np.array(["a", "a"] + [f"o{i}" for i in range(100)], dtype=object)
+    is_mean = np.array([False, True] + [True] * 100)
+    scores, names = CentroidIndex.build(vectors.astype(np.float32), labels, is_mean=is_mean).search(query[None], k=1)
+    assert names[0, 0] == "a"
+    assert np.isclose(scores[0, 0], float(vectors[1] @ query), atol=1e-6)  # not -inf: the row was not searched
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivfpq"])
+def test_approximate_indexes_score_by_their_stored_mean_vectors(kind: str) -> None:
+    rng = np.random.default_rng(5)
+    labels = np.repeat([f"l{i:03d}" for i in range(200)], 4).astype(object)
+    is_mean = np.tile([False, False, False, True], 200)
+    vectors = l2_normalise(rng.normal(size=(len(labels), 32)).astype(np.float32))
+    offsets = rng.uniform(0.0, 0.2, len(labels)).astype(np.float32)
+    config = IndexConfig(type=kind, hnsw_m=16, hnsw_ef_search=64, ivf_nlist=8, ivf_nprobe=8, pq_m=8)
+    index = CentroidIndex.build(vectors, labels, config, offsets=offsets, is_mean=is_mean)
+    queries = l2_normalise(rng.normal(size=(20, 32)).astype(np.float32))
+    scores, names = index.search(queries, k=2)
+    stored = index.vectors()
+    for q, row_names, row_scores in zip(queries, names, scores, strict=True):
+        for name, score in zip(row_names, row_scores, strict=True):
+            mean_row = int(np.flatnonzero((labels == name) & is_mean)[0])
+            assert np.isclose(score, stored[mean_row] @ q - offsets[mean_row], atol=1e-5)
