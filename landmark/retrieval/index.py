@@ -87,6 +87,16 @@ def make_faiss_index(vectors: np.ndarray, config: IndexConfig | None) -> faiss.I
     return index
 
 
+def unwrap(index: faiss.Index) -> tuple[list[faiss.VectorTransform], faiss.Index]:
+    """(the transforms an IndexPreTransform applies to queries, in order; the index it searches)."""
+    index = faiss.downcast_index(index)
+    if isinstance(index, faiss.IndexPreTransform):
+        chain = index.chain  # a faiss std::vector (the stubs call it a list)
+        chain = [faiss.downcast_VectorTransform(chain.at(i)) for i in range(chain.size())]  # type: ignore[attr-defined]
+        return chain, faiss.downcast_index(index.index)
+    return [], index
+
+
 def direct_map(index: faiss.Index) -> None:
     """Give an IVF index the id -> vector map `reconstruct_batch` needs (other types have it)."""
     ivf = faiss.try_extract_index_ivf(index)
@@ -121,10 +131,15 @@ class CentroidIndex:
         self.rows_per_landmark = int(per_landmark.max()) if len(per_landmark) else 1
         # each landmark's mean row (-1: none), whose stored vector gives its exact acceptance score
         self._mean_rows: np.ndarray | None = None
+        self._transforms: list[faiss.VectorTransform] = []
+        self._inner = index
         if self.is_mean.any():
             self._mean_rows = np.full(len(self._names), -1, np.int64)
             self._mean_rows[self._codes[self.is_mean]] = np.flatnonzero(self.is_mean)
-            direct_map(index)  # here, not in search: search must not change the index (concurrent callers)
+            # the mean rows' scores are computed in the index's own space: queries through its transforms
+            # (whitening), the mean vectors read from the inner index
+            self._transforms, self._inner = unwrap(index)
+            direct_map(self._inner)  # here, not in search: search must not change the index (concurrent callers)
 
     @classmethod
     def build(
@@ -186,7 +201,10 @@ class CentroidIndex:
         else:  # the mean row's score, exact even when that row was not among the n searched
             rows = self._mean_rows[picked]
             has = rows >= 0
-            mean_sims = np.einsum("qd,qd->q", queries[q[has]], self.index.reconstruct_batch(rows[has]))
+            inner_queries = queries[q[has]]
+            for transform in self._transforms:
+                inner_queries = transform.apply(inner_queries)
+            mean_sims = np.einsum("qd,qd->q", inner_queries, self._inner.reconstruct_batch(rows[has]))
             out_scores[q[has], slot[q[has], j[has]]] = mean_sims - self.offsets[rows[has]]
         return out_scores, out_labels
 

@@ -143,3 +143,23 @@ def test_approximate_indexes_score_by_their_stored_mean_vectors(kind: str) -> No
         for name, score in zip(row_names, row_scores, strict=True):
             mean_row = int(np.flatnonzero((labels == name) & is_mean)[0])
             assert np.isclose(score, stored[mean_row] @ q - offsets[mean_row], atol=1e-5)
+
+
+def test_whitened_index_scores_its_means_in_the_whitened_space() -> None:
+    # the product's build: whitening inside faiss (IndexPreTransform), views, means and offsets; on an
+    # index small enough to be searched whole, each landmark's score is faiss's own score of its mean row
+    rng = np.random.default_rng(11)
+    centres = l2_normalise(rng.normal(size=(12, 64)).astype(np.float32))
+    labels = np.repeat([f"l{i:02d}" for i in range(12)], 40).astype(object)
+    photos = l2_normalise(centres[np.repeat(np.arange(12), 40)] + 0.6 * rng.normal(size=(480, 64)).astype(np.float32))
+    params = dataclasses.replace(load_params(REPO / "params.yaml").index, whiten_dim=32)
+    index = build_index(photos, labels, params, "centroids")
+    assert index.is_mean.any() and index.offsets.any() and index.index.ntotal <= 64
+    queries = l2_normalise(rng.normal(size=(30, 64)).astype(np.float32))
+    scores, names = index.search(queries, k=2)
+    sims, ids = index.index.search(queries, index.index.ntotal)
+    for i in range(len(queries)):
+        row_score = dict(zip(ids[i].tolist(), (sims[i] - index.offsets[ids[i]]).tolist(), strict=True))
+        for name, score in zip(names[i], scores[i], strict=True):
+            mean_row = int(np.flatnonzero((index.labels == name) & index.is_mean)[0])
+            assert np.isclose(score, row_score[mean_row], atol=1e-5)
