@@ -33,9 +33,10 @@ import pandas as pd
 
 from landmark.evaluation.collection import truth_array
 from landmark.evaluation.metrics import QueryResults, sensitivity_at_fpr, summarize
-from landmark.params import IndexParams, Params, load_params, with_overrides
+from landmark.params import IndexParams, Params
 from landmark.retrieval.build import build_index, calibrate_index
 from landmark.retrieval.index import CentroidIndex
+from research.fold_study import fold_study
 
 log = logging.getLogger("research.centroid_study")
 METRICS = ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0_1pct", "accuracy_at_1")
@@ -144,21 +145,13 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)
     began = time.perf_counter()
-    fa = fl.parse(["--work", str(args.work), "--cache", str(args.cache), "--folds", str(args.folds),
-                   "--seed", str(args.seed)])
-    params = with_overrides(load_params(), "backbone", image_size=fa.image_size)
-    params = with_overrides(params, "embed", cache_dir=str(args.work / "cache" / "embeddings"))
-    params = with_overrides(params, "train", num_workers=1, seed=args.seed)
-    landmarks, groups = fl.read_landmarks(fa.data)
-    fold_of = fl.assign_folds(groups, fa.folds, fa.seed)
-    non, _ = fl.non_landmarks(fa.cache, fa.work, fa.per_wallpaper, fa.per_skimage, fa.seed, fa.image_size)
-    frozen = fl.frozen_embeddings(pd.concat([landmarks, non], ignore_index=True), params)
+    study = fold_study(args.work, args.cache, args.folds, args.seed)
+    fa, params, frozen = study.options, study.params, study.frozen
     rows, diags = [], []
     for fold in range(fa.folds):
-        world = fl.fold_world(landmarks, non, fold_of, fold, fa.query_share, tuple(fa.nl_shares), fa.seed)
-        sets = ev.world_sets(world, params)
-        models = {"frozen": {k: np.stack([frozen[p] for p in s["path"]]) if len(s) else np.zeros((0, 1), np.float32)
-                             for k, s in sets.items()}}
+        world = study.world(fold)
+        sets = study.sets(world)
+        models = {"frozen": study.frozen_sets(sets)}
         saved = args.work / f"trained_fold{fold}_{args.variant}_{args.epochs}ep.npz"
         if args.epochs > 0 and saved.is_file():  # trained before: reuse its embeddings
             with np.load(saved) as z:
@@ -172,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
                                      lm["landmark"].to_numpy(dtype=object), args.parts)
             model, _ = train_variant(VARIANTS[args.variant], train_world, params, parts, args.epochs, args.lr, "cpu")
             models[args.variant] = ev.embed_world(model.cpu(), sets, params)
-            np.savez(saved, **models[args.variant])
+            np.savez(saved, **models[args.variant])  # type: ignore[arg-type]  # numpy stubs type **kwds as allow_pickle
         for model_name, emb in models.items():
             fold_rows, diag = evaluate_fold(emb, sets, params)
             rows += [{"fold": fold, "model": model_name, **r} for r in fold_rows]
