@@ -21,12 +21,10 @@ same for correctly accepted known photos.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import logging
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -36,7 +34,7 @@ from landmark.evaluation.metrics import QueryResults, sensitivity_at_fpr, summar
 from landmark.params import IndexParams, Params
 from landmark.retrieval.build import build_index, calibrate_index
 from landmark.retrieval.index import CentroidIndex
-from research.fold_study import fold_study
+from research.fold_study import fold_study, study_parser
 
 log = logging.getLogger("research.centroid_study")
 METRICS = ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0_1pct", "accuracy_at_1")
@@ -129,18 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     from research import evaluate_real as ev
     from research import folds as fl
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--work", type=Path, default=Path("artifacts/folds"))
-    ap.add_argument("--cache", type=Path, default=Path(".landmark/cache/nonlandmarks"))
-    ap.add_argument("--out", type=Path, default=Path("docs/real_results_centroids.md"))
-    ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--epochs", type=int, default=0, help="also a trained variant per fold (research.folds)")
-    ap.add_argument("--variant", default="softmax_centre")
-    ap.add_argument("--parts", type=int, default=3)
-    ap.add_argument("--lr", type=float, default=0.002)
-    ap.add_argument("--train-cap", type=int, default=60)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=17)
+    ap = study_parser(__doc__.split("\n")[0], "docs/real_results_centroids.md", epochs=0, training=True)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)

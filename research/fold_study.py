@@ -46,6 +46,26 @@ class FoldStudy:
         return {k: np.stack([self.frozen[p] for p in sets[k]["path"]]) for k in EVALUATED}
 
 
+def study_parser(description: str, out: str, epochs: int = 6, training: bool = False) -> argparse.ArgumentParser:
+    """The arguments every fold study takes: --work, --cache, --out (default `out`), --folds, --seed,
+    the trained network's --epochs and --variant, and with `training` how to train it (--parts, --lr,
+    --train-cap, --threads; research.folds' recipe)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--work", type=Path, default=Path("artifacts/folds"))
+    ap.add_argument("--cache", type=Path, default=Path(".landmark/cache/nonlandmarks"))
+    ap.add_argument("--out", type=Path, default=Path(out))
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=17)
+    ap.add_argument("--epochs", type=int, default=epochs, help="the trained network's epochs (0: frozen only)")
+    ap.add_argument("--variant", default="softmax_centre", help="research.train_real variant")
+    if training:
+        ap.add_argument("--parts", type=int, default=3, help="curriculum stages")
+        ap.add_argument("--lr", type=float, default=0.002)
+        ap.add_argument("--train-cap", type=int, default=60, help="trained photos per landmark")
+        ap.add_argument("--threads", type=int, default=2, help="torch threads")
+    return ap
+
+
 def fold_study(work: Path, cache: Path, folds: int, seed: int) -> FoldStudy:
     """Read the photos, make the non-landmark crops and embed everything with the frozen backbone (all
     cached under `work` / `cache`, as research.folds does)."""

@@ -12,17 +12,15 @@ trained embeddings (research.test_resolution), and how the known queries' scores
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from landmark.evaluation.collection import truth_array
 from landmark.retrieval.build import build_index
-from research.fold_study import EVALUATED, fold_study
+from research.fold_study import EVALUATED, fold_study, study_parser
 
 log = logging.getLogger("research.hardest_rejects")
 SHOWN = 5  # hardest must-reject photos listed per fold
@@ -32,16 +30,9 @@ def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
     from research.test_resolution import embeddings_file, label
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--work", type=Path, default=Path("artifacts/folds"))
-    ap.add_argument("--cache", type=Path, default=Path(".landmark/cache/nonlandmarks"))
-    ap.add_argument("--out", type=Path, default=Path("docs/real_results_hardest.md"))
-    ap.add_argument("--folds", type=int, default=5)
+    ap = study_parser(__doc__.split("\n")[0], "docs/real_results_hardest.md")
     ap.add_argument("--train-size", type=int, default=224)
     ap.add_argument("--size", type=int, default=224)
-    ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--variant", default="softmax_centre")
-    ap.add_argument("--seed", type=int, default=17)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     study = fold_study(args.work, args.cache, args.folds, args.seed)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from landmark.params import Params, with_overrides
-from research.fold_study import EVALUATED, fold_study
+from research.fold_study import EVALUATED, fold_study, study_parser
 
 log = logging.getLogger("research.test_resolution")
 METRICS = ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0_1pct", "accuracy_at_1")
@@ -125,21 +125,10 @@ def main(argv: list[str] | None = None) -> None:
 
     from research import evaluate_real as ev
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--work", type=Path, default=Path("artifacts/folds"))
-    ap.add_argument("--cache", type=Path, default=Path(".landmark/cache/nonlandmarks"))
-    ap.add_argument("--out", type=Path, default=Path("docs/real_results_resolution.md"))
+    ap = study_parser(__doc__.split("\n")[0], "docs/real_results_resolution.md", training=True)
     ap.add_argument("--sizes", type=int, nargs="+", default=[128, 224], help="test sizes (px)")
     ap.add_argument("--train-sizes", type=int, nargs="+", default=[128], help="training sizes (px), a network each")
-    ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--only-folds", default="", help="comma list of folds to run (default all)")
-    ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--variant", default="softmax_centre")
-    ap.add_argument("--parts", type=int, default=3)
-    ap.add_argument("--lr", type=float, default=0.002)
-    ap.add_argument("--train-cap", type=int, default=60)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=17)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)

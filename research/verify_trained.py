@@ -14,16 +14,14 @@ research.verify_real's grid, matched once per fold (the grid is chosen on these 
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from research.fold_study import EVALUATED, fold_study
+from research.fold_study import EVALUATED, fold_study, study_parser
 
 log = logging.getLogger("research.verify_trained")
 METRICS = ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0_1pct", "accuracy_at_1")
@@ -36,17 +34,10 @@ def main(argv: list[str] | None = None) -> None:
     from research.test_resolution import embeddings_file, label
     from research.verify_real import Cache, evaluate_verification, sweep, write_sweep
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--work", type=Path, default=Path("artifacts/folds"))
-    ap.add_argument("--cache", type=Path, default=Path(".landmark/cache/nonlandmarks"))
-    ap.add_argument("--out", type=Path, default=Path("docs/real_results_verification_trained.md"))
-    ap.add_argument("--folds", type=int, default=5)
+    ap = study_parser(__doc__.split("\n")[0], "docs/real_results_verification_trained.md")
     ap.add_argument("--train-size", type=int, default=128, help="training size of the network (px)")
     ap.add_argument("--size", type=int, default=128, help="test size of the saved trained embeddings (px)")
-    ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--variant", default="softmax_centre")
     ap.add_argument("--sweep", action="store_true")
-    ap.add_argument("--seed", type=int, default=17)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     began = time.perf_counter()
