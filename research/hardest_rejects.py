@@ -20,7 +20,7 @@ import pandas as pd
 
 from landmark.evaluation.collection import truth_array
 from landmark.retrieval.build import build_index
-from research.fold_study import EVALUATED, fold_study, study_parser
+from research.fold_study import fold_study, study_parser
 
 log = logging.getLogger("research.hardest_rejects")
 SHOWN = 5  # hardest must-reject photos listed per fold
@@ -28,7 +28,7 @@ SHOWN = 5  # hardest must-reject photos listed per fold
 
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
-    from research.test_resolution import embeddings_file, label
+    from research.test_resolution import label, saved_embeddings
 
     ap = study_parser(__doc__.split("\n")[0], "docs/real_results_hardest.md")
     ap.add_argument("--train-size", type=int, default=224)
@@ -39,13 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     params = study.params
     hardest, summary = [], []
     for fold in range(args.folds):
-        saved = embeddings_file(args.work, fold, args.variant, args.epochs, args.train_size, args.size,
-                                study.options.image_size)
-        if not saved.is_file():
-            raise SystemExit(f"{saved}: no saved trained embeddings; run research.test_resolution first")
         sets = study.sets(study.world(fold))
-        with np.load(saved) as z:
-            emb = {k: z[k] for k in EVALUATED}
+        emb = saved_embeddings(args, study.options.image_size, fold)
         index = build_index(emb["database"], sets["database"]["landmark"].to_numpy(dtype=object), params.index,
                             "centroids")
         scores, names = index.search(emb["collection"], k=1)

@@ -44,6 +44,16 @@ def embeddings_file(work: Path, fold: int, variant: str, epochs: int, train_size
     return work / f"trained_fold{fold}_{variant}_{epochs}ep{trained}{tested}.npz"
 
 
+def saved_embeddings(args: argparse.Namespace, default_size: int, fold: int) -> dict[str, np.ndarray]:
+    """The EVALUATED sets' embeddings kept by this module for the network trained at args.train_size px,
+    embedding at args.size px (with args.work, args.variant, args.epochs); a clear exit when absent."""
+    saved = embeddings_file(args.work, fold, args.variant, args.epochs, args.train_size, args.size, default_size)
+    if not saved.is_file():
+        raise SystemExit(f"{saved}: no saved trained embeddings; run research.test_resolution first")
+    with np.load(saved) as z:
+        return {k: z[k] for k in EVALUATED}
+
+
 def label(train_size: int, size: int) -> str:
     """`train128@224`: trained at 128 px, embedding at 224 px."""
     return f"train{train_size}@{size}"

@@ -18,10 +18,9 @@ import logging
 import sys
 import time
 
-import numpy as np
 import pandas as pd
 
-from research.fold_study import EVALUATED, fold_study, study_parser
+from research.fold_study import fold_study, study_parser
 
 log = logging.getLogger("research.verify_trained")
 METRICS = ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0_1pct", "accuracy_at_1")
@@ -31,7 +30,7 @@ COST = ("ms_per_query", "verified_share", "pairs_per_query")
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
     from research import evaluate_real as ev
-    from research.test_resolution import embeddings_file, label
+    from research.test_resolution import label, saved_embeddings
     from research.verify_real import Cache, evaluate_verification, sweep, write_sweep
 
     ap = study_parser(__doc__.split("\n")[0], "docs/real_results_verification_trained.md")
@@ -47,13 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     sweeps: list[pd.DataFrame] = []
     cache: Cache = {}  # local features, shared by the folds
     for fold in range(args.folds):
-        saved = embeddings_file(args.work, fold, args.variant, args.epochs, args.train_size, args.size,
-                                study.options.image_size)
-        if not saved.is_file():
-            raise SystemExit(f"{saved}: no saved trained embeddings; run research.test_resolution first")
         sets = study.sets(study.world(fold))
-        with np.load(saved) as z:
-            emb = {k: z[k] for k in EVALUATED}
+        emb = saved_embeddings(args, study.options.image_size, fold)
         for system, e in ev.evaluate_model(emb, sets, params).items():
             rows.append({"fold": fold, "system": system, **e.metrics})
         t0 = time.perf_counter()
