@@ -201,10 +201,10 @@ class CentroidIndex:
         else:  # the mean row's score, exact even when that row was not among the n searched
             rows = self._mean_rows[picked]
             has = rows >= 0
-            inner_queries = queries[q[has]]
-            for transform in self._transforms:
+            inner_queries = queries
+            for transform in self._transforms:  # once per query, not once per (query, landmark)
                 inner_queries = transform.apply(inner_queries)
-            mean_sims = np.einsum("qd,qd->q", inner_queries, self._inner.reconstruct_batch(rows[has]))
+            mean_sims = np.einsum("qd,qd->q", inner_queries[q[has]], self._inner.reconstruct_batch(rows[has]))
             out_scores[q[has], slot[q[has], j[has]]] = mean_sims - self.offsets[rows[has]]
         return out_scores, out_labels
 

@@ -4,6 +4,7 @@ index subtracts it and re-ranks, and the offsets survive save/load."""
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -163,3 +164,21 @@ def test_whitened_index_scores_its_means_in_the_whitened_space() -> None:
         for name, score in zip(names[i], scores[i], strict=True):
             mean_row = int(np.flatnonzero((index.labels == name) & index.is_mean)[0])
             assert np.isclose(score, row_score[mean_row], atol=1e-5)
+
+
+def test_concurrent_searches_answer_as_one_search_alone() -> None:
+    # a server's threads share one index: whitened ivfpq with means and offsets, 64 searches at once
+    rng = np.random.default_rng(13)
+    centres = l2_normalise(rng.normal(size=(40, 64)).astype(np.float32))
+    labels = np.repeat([f"l{i:02d}" for i in range(40)], 30).astype(object)
+    photos = l2_normalise(centres[np.repeat(np.arange(40), 30)] + 0.6 * rng.normal(size=(1200, 64)).astype(np.float32))
+    params = dataclasses.replace(load_params(REPO / "params.yaml").index, whiten_dim=32, type="ivfpq", ivf_nlist=8,
+                                 ivf_nprobe=8)
+    index = build_index(photos, labels, params, "centroids")
+    batches = [l2_normalise(rng.normal(size=(int(n), 64)).astype(np.float32)) for n in rng.integers(1, 9, 64)]
+    alone = [index.search(b, k=3) for b in batches]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda b: index.search(b, k=3), batches))
+    for (s1, n1), (s2, n2) in zip(alone, together, strict=True):
+        assert n1.tolist() == n2.tolist()
+        assert np.array_equal(s1, s2)
