@@ -1,10 +1,12 @@
 """Recognition latency per photo (p50, p95) and batch throughput on 2 threads, decode included.
 
-The recognizer: params.backbone (tf_efficientnet_lite0, ImageNet weights, 128 px, GeM + 512-d neck;
+The recognizer: params.backbone (tf_efficientnet_lite0, ImageNet weights, at backbone.image_size, GeM +
+512-d neck;
 untrained neck: speed only) + a flat faiss index of 1,000 centroids + threshold. Photos: the real
 128 px PNG files. Figures, all in this run:
   * p50 / p95 latency of `Recognizer.recognize([path])` (decode + preprocess + CNN + search), one photo
-    at a time, against the network forward alone on a ready (1, 3, 128, 128) tensor (baseline);
+    at a time, against the network forward alone on a ready (1, 3, S, S) tensor, S = backbone.image_size
+    (baseline);
   * throughput of recognize() on batches of 32 paths against one photo at a time (baseline);
   * throughput on batches of 32 with geometric verification (params index.verification: each photo's
     SIFT features, top_landmarks x verify_per_landmark MAGSAC fits against real reference photos)
@@ -73,7 +75,8 @@ def main() -> list[dict]:
         start = time.perf_counter()
         rec.recognize([p])
         lat.append((time.perf_counter() - start) * 1e3)
-    x = torch.randn(1, 3, 128, 128).contiguous(memory_format=torch.channels_last)
+    size = int(rec.embedder.data_config["input_size"][-1])  # type: ignore[union-attr]  # _recognizer gives one
+    x = torch.randn(1, 3, size, size).contiguous(memory_format=torch.channels_last)
     fwd = []
     with torch.inference_mode():
         for _ in range(N_SINGLE):

@@ -1,5 +1,5 @@
 """The recognizer the serving benchmarks serve: params.backbone (tf_efficientnet_lite0, ImageNet
-weights, 128 px, GeM + untrained 512-d neck: speed only) + a flat index of 1,000 random centroids +
+weights, at backbone.image_size, GeM + untrained 512-d neck: speed only) + a flat index of 1,000 random centroids +
 a threshold, saved to a folder, exported, and logged as the pyfunc to a temporary sqlite MLflow store.
 """
 
