@@ -3,6 +3,7 @@ only if they keep accuracy."""
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -27,7 +28,9 @@ PER_LANDMARK = 60  # 600 photos: 300 queries, so one photo is a third of a point
 def checkpoint(tmp_path_factory: pytest.TempPathFactory, repo_dir: Path) -> Path:
     torch.set_num_threads(2)
     torch.manual_seed(0)  # the 512-d neck is random: the same one whatever the tests before drew
-    model = create_embedder(load_params(repo_dir / "params.yaml").backbone, pretrained=True)
+    # at 128 px, the photos' size: the int8 / bf16 checks calibrate and compare at the model's own size
+    model = create_embedder(dataclasses.replace(load_params(repo_dir / "params.yaml").backbone, image_size=128),
+                            pretrained=True)
     path = tmp_path_factory.mktemp("lite0") / "model.pt"
     save_embedder(model, path)
     return path

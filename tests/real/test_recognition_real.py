@@ -49,6 +49,7 @@ def _evaluate(world: pd.DataFrame, model_path: str | None) -> dict:
     from landmark.models.checkpoint import load_embedder
 
     params = with_overrides(load_params(REPO / "params.yaml"), "embed", cache_dir="")
+    params = with_overrides(params, "backbone", image_size=128)  # the photos' size, where these bounds were seen
     sets = world_sets(world, params)
     frozen = embed_world(frozen_embedder(params.backbone), sets, params)
     if model_path is None:
