@@ -4,13 +4,15 @@ environment that points them at the team services."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
 
-from landmark.services.process import alive, spawn, start_or_stop, stop
+from landmark.services.process import alive, log_tail, spawn, start_or_stop, stop
 from landmark.services.record import ServiceRecord
 
+log = logging.getLogger(__name__)
 NAME = "worker"
 WORK_POOL = "landmark"
 
@@ -47,6 +49,10 @@ def start(services_dir: Path, api_url: str, env: dict[str, str], cwd: Path, pool
 
 
 def shutdown(record: ServiceRecord) -> bool:
-    # 60 s: one fresh-clone CI run saw the worker take over 20 s to end after SIGTERM (its log was gone
-    # with the test's temporary folder, so the cause is not known); a kill after that still shows
-    return stop(record.pid, timeout_s=60)
+    # 60 s: two fresh-clone CI runs on a loaded machine saw the worker not end after SIGTERM (Prefect turns
+    # it into SIGINT to itself), even in 60 s; the cause is not known yet, so a kill logs the worker's last
+    # lines beside what was still running (process.stop)
+    killed = stop(record.pid, timeout_s=60)
+    if killed:
+        log.warning("Prefect worker killed; last lines of %s:\n%s", record.log, log_tail(Path(record.log), 30))
+    return killed

@@ -3,6 +3,7 @@ whether it still runs, stop its whole process group (a signal, then SIGKILL afte
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -11,6 +12,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 class ServiceError(RuntimeError):
@@ -86,6 +89,9 @@ def stop(pid: int, first_signal: signal.Signals = signal.SIGTERM, timeout_s: flo
         if not group_members(pid):
             return False
         time.sleep(0.2)
+    # what did not end, so that a kill can be understood afterwards (the services' logs may be gone)
+    log.warning("process group %d still running %.0f s after %s, killing: %s", pid, timeout_s, first_signal.name,
+                "; ".join(describe(m) for m in group_members(pid)))
     try:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -120,6 +126,16 @@ def start_or_stop(pid: int, ready: Callable[[], bool], what: str, log_path: Path
     except Exception:
         stop(pid, timeout_s=stop_timeout_s)
         raise
+
+
+def describe(pid: int) -> str:
+    """`pid [state] command line` (cut to 160 characters) of a live process, for diagnostics."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except (OSError, IndexError):
+        return f"{pid} [gone]"
+    return f"{pid} [{state}] {command[:160]}"
 
 
 def log_tail(path: Path, lines: int = 20) -> str:

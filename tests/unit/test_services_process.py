@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
+
+import pytest
 
 from landmark.services.process import alive, free_ports, group_members, spawn, stop
 from landmark.services.record import Credentials, ServiceRecord
@@ -35,13 +38,16 @@ def test_stop_ends_the_group_with_sigterm(tmp_path: Path) -> None:
     assert group_members(pid) == [] and not alive(pid)
 
 
-def test_stop_kills_a_group_that_ignores_sigterm(tmp_path: Path) -> None:
+def test_stop_kills_a_group_that_ignores_sigterm(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     pid = spawn(["sh", "-c", "trap '' TERM; sleep 60 & wait; sleep 60"], tmp_path / "log")
     _wait_for_members(pid, 2)
     started = time.monotonic()
-    assert stop(pid, timeout_s=0.5) is True
+    with caplog.at_level(logging.WARNING, logger="landmark.services.process"):
+        assert stop(pid, timeout_s=0.5) is True
     assert time.monotonic() - started < 5
     assert group_members(pid) == [] and not alive(pid)
+    # the kill names what was still running, so that it can be understood afterwards
+    assert f"process group {pid} still running" in caplog.text and "sleep 60" in caplog.text
 
 
 def test_credentials_are_drawn_once_and_private(tmp_path: Path) -> None:
