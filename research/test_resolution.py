@@ -1,17 +1,19 @@
-"""The trained network embedded at a larger test size than it trained at, on the leave-landmarks-out
-folds (research.folds): `python -m research.test_resolution --work artifacts/folds --out
-docs/real_results_resolution.md [--sizes 128 224]`.
+"""The trained network at several training and test sizes on the leave-landmarks-out folds
+(research.folds): `python -m research.test_resolution --work artifacts/folds --out
+docs/real_results_resolution.md [--train-sizes 128 224] [--sizes 128 224]`.
 
 Touvron et al. 2019 (FixRes, arXiv 1906.06423): a CNN trained on random-resized crops at size s sees
 objects larger than at test time with a centre crop at s, so testing at a larger size often helps.
 The frozen ImageNet backbone already gained from 224 px (docs/real_results_backbones.md); this asks
-whether the network trained at 128 px (the product's curriculum, research.train_real) gains too, with
-the product's default index (params.index: views, landmark mean, impostor centring) and its
-baselines. One CNN pass per photo at each size (no flip, no multi-scale).
+what the trained network (the product's curriculum, research.train_real) gains from training and
+from embedding at each size, with the product's default index (params.index: views, landmark mean,
+impostor centring) and its baselines. One CNN pass per photo at each size (no flip, no multi-scale).
 
-Per fold the network is trained once (same recipe and seed as research.folds) and kept under
-`--work/models`; each size's embeddings are kept as `--work/trained_fold{F}_{variant}_{E}ep[_{S}px].npz`
-(the 128 px file is the one research.folds / research.centroid_study wrote, reused when present).
+Per fold and training size the network is trained once (same recipe and seed as research.folds) and
+kept under `--work/models`; each (training size, test size)'s embeddings are kept as
+`--work/trained_fold{F}_{variant}_{E}ep[_train{T}px][_{S}px].npz` (the 128 / 128 file is the one
+research.folds / research.centroid_study wrote, reused when present), timings and checks in
+`--work/resolution_runs.json`.
 """
 
 from __future__ import annotations
