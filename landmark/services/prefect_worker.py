@@ -49,9 +49,9 @@ def start(services_dir: Path, api_url: str, env: dict[str, str], cwd: Path, pool
 
 
 def shutdown(record: ServiceRecord) -> bool:
-    # 60 s: two fresh-clone CI runs on a loaded machine saw the worker not end after SIGTERM (Prefect turns
-    # it into SIGINT to itself), even in 60 s; the cause is not known yet, so a kill logs the worker's last
-    # lines beside what was still running (process.stop)
+    # 60 s, and still fresh-clone CI runs (loaded or not) saw the worker alone, sleeping, not end after
+    # SIGTERM: Prefect turns it into SIGINT to itself, logs that, and never prints "Worker stopped". What
+    # it waits on is not known yet, so a kill logs the worker's last lines beside what was still running
     killed = stop(record.pid, timeout_s=60)
     if killed:
         log.warning("Prefect worker killed; last lines of %s:\n%s", record.log, log_tail(Path(record.log), 30))

@@ -43,13 +43,17 @@ def spawn(args: Sequence[str], log_path: Path, env: Mapping[str, str] | None = N
     return proc.pid
 
 
+def process_state(pid: int) -> str | None:
+    """The one-letter state of /proc/PID/stat (R, S, D, Z, ...), None when there is no such process."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
 def alive(pid: int) -> bool:
     """The process runs and is not a zombie (a killed process nobody reaped yet still holds its PID)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
+    return process_state(pid) not in (None, "Z")
 
 
 def group_members(pgid: int) -> list[int]:
@@ -130,12 +134,12 @@ def start_or_stop(pid: int, ready: Callable[[], bool], what: str, log_path: Path
 
 def describe(pid: int) -> str:
     """`pid [state] command line` (cut to 160 characters) of a live process, for diagnostics."""
+    state = process_state(pid)
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except (OSError, IndexError):
+    except OSError:
         return f"{pid} [gone]"
-    return f"{pid} [{state}] {command[:160]}"
+    return f"{pid} [{state or 'gone'}] {command[:160]}"
 
 
 def log_tail(path: Path, lines: int = 20) -> str:
