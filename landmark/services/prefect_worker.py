@@ -1,11 +1,18 @@
 """A Prefect worker of a `process` work pool: it runs the flow runs of the deployments in that pool
 (the scheduled retrain, `landmark schedule --work-pool`) as subprocesses on this machine, with the
-environment that points them at the team services."""
+environment that points them at the team services.
+
+`python -m landmark.services.prefect_worker ARGS` is `prefect ARGS` with SIGINT handled as in a
+foreground start: a shell starts background jobs (`nohup ... &`, CI scripts) with SIGINT ignored, and
+children inherit that across exec. Prefect's worker stops on SIGTERM by sending itself SIGINT; with
+SIGINT ignored that signal is lost and the worker polls on until it is killed."""
 
 from __future__ import annotations
 
 import logging
 import os
+import runpy
+import signal
 import sys
 from pathlib import Path
 
@@ -40,8 +47,8 @@ def start(services_dir: Path, api_url: str, env: dict[str, str], cwd: Path, pool
     home = services_dir / "prefect-home"
     home.mkdir(parents=True, exist_ok=True)
     worker_env = {**os.environ, **env, "PREFECT_HOME": str(home), "PREFECT_API_URL": api_url}
-    args = [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type", "process",
-            "--name", f"landmark-{os.uname().nodename}"]
+    args = [sys.executable, "-m", "landmark.services.prefect_worker", "worker", "start", "--pool", pool,
+            "--type", "process", "--name", f"landmark-{os.uname().nodename}"]
     pid = spawn(args, log, env=worker_env, cwd=cwd)
     record = ServiceRecord(NAME, pid, api_url, str(log), {}, {"pool": pool, "cwd": str(cwd)})
     start_or_stop(pid, lambda: healthy(record, api_url), f"Prefect worker of pool {pool!r}", log, timeout_s=120)
@@ -49,10 +56,20 @@ def start(services_dir: Path, api_url: str, env: dict[str, str], cwd: Path, pool
 
 
 def shutdown(record: ServiceRecord) -> bool:
-    # 60 s, and still fresh-clone CI runs (loaded or not) saw the worker alone, sleeping, not end after
-    # SIGTERM: Prefect turns it into SIGINT to itself, logs that, and never prints "Worker stopped". What
-    # it waits on is not known yet, so a kill logs the worker's last lines beside what was still running
+    # SIGTERM: the worker stops polling, waits for its running flow runs and exits ("Worker ... stopped!")
     killed = stop(record.pid, timeout_s=60)
     if killed:
         log.warning("Prefect worker killed; last lines of %s:\n%s", record.log, log_tail(Path(record.log), 30))
     return killed
+
+
+def main(argv: list[str]) -> None:
+    """`prefect ARGV` (the real Prefect CLI, as `python -m prefect`) with Python's own SIGINT handler, even
+    when this process was started with SIGINT ignored (see the module docstring)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.argv = ["prefect", *argv]
+    runpy.run_module("prefect", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -106,8 +107,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     saved = dict(os.environ)
     os.environ.pop("LANDMARK_NO_MLFLOW", None)  # the worker's flow runs inherit this process's variables
     os.environ["PREFECT_WORKER_QUERY_SECONDS"] = "2"  # the worker polls its pool every 2 s, not 10
+    # started with SIGINT ignored, as a shell's background job (`nohup ... &`, a CI script) starts them:
+    # children inherit that, and `down` must still stop the worker (it stops by sending itself SIGINT)
+    interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        state = up(services, project)
+        try:
+            state = up(services, project)
+        finally:
+            signal.signal(signal.SIGINT, interrupt)
         env = {**client_env(state, credentials(services)), SERVICES_DIR_ENV: str(services)}
         yield Stack(project, services, env, state)
     finally:
