@@ -2,7 +2,9 @@
 
 Input: a dataframe with a column `embedding` (lists of D floats, L2-normalised, from the recognizer's
 network). Output: `landmark` (nearest centroid's landmark), `similarity`, and `accepted` (similarity
-at or above the calibrated threshold). No torch: it serves embeddings, not photos.
+at or above the threshold calibrated on that similarity: index.json's `embedding_threshold`, which
+differs from `threshold` when the index verifies geometrically). No torch: it serves embeddings, not
+photos, so it cannot verify.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ class IndexModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined] 
     def load_context(self, context: Any) -> None:
         from landmark.registry.integrity import verify_artifacts
         from landmark.retrieval.index import CentroidIndex
+        from landmark.retrieval.threshold import embedding_threshold
 
         verify_artifacts(context.artifacts)  # a file changed since registration is refused, named
         folder = Path(context.artifacts["index_dir"])
         self.index = CentroidIndex.load(folder)
         meta = json.loads((folder / "index.json").read_text())
-        self.threshold = float(meta.get("threshold", float("inf")))
+        # embeddings only, so never the verified score's threshold (with index.verification on)
+        self.threshold = embedding_threshold(meta, folder)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         queries = np.stack([np.asarray(v, dtype=np.float32) for v in model_input["embedding"]])

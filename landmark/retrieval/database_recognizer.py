@@ -108,13 +108,14 @@ def build_database_recognizer(
     kept, kept_emb = annotated[keep].reset_index(drop=True), db_emb[keep]
     cal_emb = embed_rows(model, calibration, data_root, params.embed, desc="embed calibration")
     index = build_index(kept_emb, kept["landmark"].to_numpy(dtype=object), params.index)
-    threshold = calibrate_index(index, cal_emb, params.index)
+    threshold = plain = calibrate_index(index, cal_emb, params.index)
     refs: ReferenceFeatures | None = None
     extra: dict[str, float] = {}
     if params.index.verification.enabled:
         refs, threshold, extra = verified_threshold(index, kept, kept_emb, calibration, cal_emb, data_root, params)
     recognizer = Recognizer(model, index, threshold, landmark_table(kept), params.index.geo_radius_km, model_ref,
-                            references=refs, verification=params.index.verification if refs else None)
+                            references=refs, verification=params.index.verification if refs else None,
+                            embedding_threshold=plain.value)
     landmarks = len(index.landmarks)
     metrics = {
         "n_database_photos": len(kept),
@@ -124,6 +125,7 @@ def build_database_recognizer(
         "centroids_per_landmark": index.index.ntotal / max(1, landmarks),
         "n_calibration": len(calibration),
         "threshold": threshold.value,
+        "embedding_threshold": plain.value,
         "calibration_similarity_median": float(np.median(top1_similarity(index, cal_emb))),
         "seconds": time.perf_counter() - start,
         **extra,

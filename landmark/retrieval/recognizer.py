@@ -29,7 +29,7 @@ from PIL import Image
 from landmark.params import VerificationParams
 from landmark.retrieval.geo import geo_allowed
 from landmark.retrieval.index import CentroidIndex
-from landmark.retrieval.threshold import Threshold
+from landmark.retrieval.threshold import Threshold, embedding_threshold
 
 if TYPE_CHECKING:
     from landmark.models.array_embedder import ArrayEmbedder
@@ -100,6 +100,7 @@ class Recognizer:
         workers: int = 2,
         references: ReferenceFeatures | None = None,
         verification: VerificationParams | None = None,
+        embedding_threshold: float | None = None,
     ) -> None:
         self.embedder, self.index, self.threshold = embedder, index, threshold
         names = index.landmarks
@@ -121,6 +122,11 @@ class Recognizer:
         if (references is None) != (verification is None):
             raise ValueError("verification needs both reference features and their parameters")
         self.references, self.verification = references, verification
+        if references is not None and embedding_threshold is None:
+            raise ValueError("a verifying recognizer needs the threshold on the embedding similarity alone too")
+        # the threshold for callers that only have embeddings (the landmark-index pyfunc): with verification
+        # `threshold` is calibrated on the verified score, which such callers cannot compute
+        self.embedding_threshold = threshold.value if embedding_threshold is None else float(embedding_threshold)
 
     @property
     def verifies(self) -> bool:
@@ -252,7 +258,8 @@ class Recognizer:
         ]
 
     def save(self, folder: Path, extra: dict | None = None) -> None:
-        """Write index.faiss, centroids.csv, landmarks.csv and index.json (threshold, FPRs, model ref);
+        """Write index.faiss, centroids.csv, landmarks.csv and index.json (threshold, the embedding-only
+        threshold, FPRs, model ref);
         with verification also references.npz, and index.json records its parameters."""
         folder = Path(folder)
         self.index.save(folder)
@@ -261,6 +268,7 @@ class Recognizer:
         self.landmarks.to_csv(folder / "landmarks.csv", index=False)
         meta = {
             "threshold": self.threshold.value,
+            "embedding_threshold": self.embedding_threshold,
             "calibration": self.threshold.to_dict(),
             "fprs": self.threshold.by_fpr,
             "geo_radius_km": self.geo_radius_km,
@@ -334,4 +342,6 @@ class Recognizer:
             device,
             references=references,
             verification=VerificationParams(**recorded) if recorded is not None else None,
+            embedding_threshold=embedding_threshold(meta, index_dir),
         )
+

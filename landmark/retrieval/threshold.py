@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -80,3 +81,14 @@ def calibrate(negative_scores: np.ndarray, target_fpr: float, fprs: Iterable[flo
         by_fpr,
         int(np.asarray(negative_scores).size),
     )
+
+
+def embedding_threshold(meta: dict[str, object], index_dir: Path) -> float:
+    """index.json's threshold on the embedding similarity alone (`threshold` itself for an index that does
+    not verify). An index saved with verification before this was recorded cannot serve embeddings."""
+    if "embedding_threshold" in meta:
+        return float(meta["embedding_threshold"])  # type: ignore[arg-type]  # JSON number
+    if meta.get("verification") is not None:
+        raise ValueError(f"{index_dir}/index.json: a verifying index without `embedding_threshold` (saved before it "
+                         "was recorded); rebuild it with `dvc repro index`")
+    return float(meta.get("threshold", float("inf")))  # type: ignore[arg-type]  # JSON number

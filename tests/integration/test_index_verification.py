@@ -1,7 +1,8 @@
 """The index stage with geometric verification on (params index.verification.enabled), as a
 subprocess on a tiny generated world: reference features stored beside the index, the threshold
 calibrated on the verified score, the loaded recognizer answering the same from many threads as
-sequentially, and the evaluate stage scoring the verifying index."""
+sequentially, the embeddings-only `landmark-index` pyfunc accepting on the plain similarity's own
+threshold, and the evaluate stage scoring the verifying index."""
 
 from __future__ import annotations
 
@@ -12,12 +13,19 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import mlflow
+import mlflow.pyfunc
 import numpy as np
+import pandas as pd
 import pytest
 
-from landmark.data.manifest import SPLIT_QUERY, read_manifest
+from landmark.data.manifest import NON_LANDMARK, SPLIT_CALIBRATION, SPLIT_QUERY, read_manifest
+from landmark.params import load_params
+from landmark.registry.index_model import log_index_model
+from landmark.retrieval.build import calibrate_index
 from landmark.retrieval.recognizer import Recognizer
 from landmark.retrieval.reference_features import FILE, ReferenceFeatures
+from landmark.retrieval.threshold import embedding_threshold
 from landmark.retrieval.verified_search import search_candidates, verify_candidates
 from tests.integration.index_project import index_project
 from tests.integration.tiny_project import REPO, tiny_params
@@ -79,6 +87,36 @@ def test_verified_answers_from_threads_equal_sequential_ones(project: Path) -> N
     assert all(p.confidence >= 0.5 for p in accepted)
     assert all(p.confidence < 0.5 for p in sequential if p.landmark is None)
     assert np.isfinite([p.similarity for p in sequential]).all()
+
+
+def test_the_embeddings_only_index_model_uses_the_plain_similarity_threshold(project: Path) -> None:
+    """The landmark-index pyfunc cannot verify: it must accept on a threshold calibrated on the plain
+    similarity (index.json's embedding_threshold), not on the verified score's."""
+    index_dir = project / "artifacts" / "index"
+    meta = json.loads((index_dir / "index.json").read_text())
+    model = next((project / "artifacts" / "train").glob("stage_*/model.pt"))
+    recognizer = Recognizer.load(index_dir, model, backend="fp32")
+    split = read_manifest(project / "artifacts" / "split" / "manifest.csv")
+    calibration = split[(split["split"] == SPLIT_CALIBRATION) & (split["landmark"] == NON_LANDMARK)]
+    plain = calibrate_index(recognizer.index, recognizer.embed([project / "data" / p for p in calibration["path"]]),
+                            load_params(project / "params.yaml").index)
+    assert meta["embedding_threshold"] == pytest.approx(plain.value, abs=1e-4)
+    assert recognizer.embedding_threshold == meta["embedding_threshold"]
+    assert abs(meta["embedding_threshold"] - meta["threshold"]) > 1e-3  # two different scores, two thresholds
+
+    queries = split.loc[split["split"] == SPLIT_QUERY, "path"].head(16)
+    emb = recognizer.embed([project / "data" / p for p in queries])
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    with mlflow.start_run(run_name="index pyfunc threshold"):
+        info = log_index_model(index_dir)
+    pyfunc = mlflow.pyfunc.load_model(info.model_uri)
+    assert pyfunc.unwrap_python_model().threshold == meta["embedding_threshold"]
+    out = pyfunc.predict(pd.DataFrame({"embedding": [e.tolist() for e in emb]}))
+    assert (out["accepted"] == (out["similarity"] >= plain.value)).all()
+
+    meta.pop("embedding_threshold")  # a verifying index saved before it was recorded is refused, not misread
+    with pytest.raises(ValueError, match="without `embedding_threshold`"):
+        embedding_threshold(meta, index_dir)
 
 
 def test_the_evaluate_stage_scores_a_verifying_index(project: Path) -> None:
