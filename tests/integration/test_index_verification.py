@@ -89,7 +89,8 @@ def test_verified_answers_from_threads_equal_sequential_ones(project: Path) -> N
     assert np.isfinite([p.similarity for p in sequential]).all()
 
 
-def test_the_embeddings_only_index_model_uses_the_plain_similarity_threshold(project: Path) -> None:
+def test_the_embeddings_only_index_model_uses_the_plain_similarity_threshold(project: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """The landmark-index pyfunc cannot verify: it must accept on a threshold calibrated on the plain
     similarity (index.json's embedding_threshold), not on the verified score's."""
     index_dir = project / "artifacts" / "index"
@@ -106,6 +107,7 @@ def test_the_embeddings_only_index_model_uses_the_plain_similarity_threshold(pro
 
     queries = split.loc[split["split"] == SPLIT_QUERY, "path"].head(16)
     emb = recognizer.embed([project / "data" / p for p in queries])
+    monkeypatch.chdir(project)  # the experiment's artifacts (./mlruns) land in the project
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     with mlflow.start_run(run_name="index pyfunc threshold"):
         info = log_index_model(index_dir)
