@@ -14,6 +14,12 @@ CentroidIndex.search) on the same embeddings, with one mechanism switched at a t
   photos of other landmarks (K = 0: all of them; landmark.retrieval.centring), the threshold
   calibrated on that score; `single+centringK` is one centroid a landmark with it.
 
+- `default`: params.index as it is (the product's default), compared with `single` per fold with a
+  paired bootstrap interval of the sensitivity difference (research.paired_sensitivity).
+
+`--train-size T --size S` evaluates research.test_resolution's saved network trained at T px,
+embedding at S px, instead of research.folds' network (trained and embedded at the folds' size).
+
 Diagnosis per fold: for the must-reject photos accepted by `views` at the collection's own FPR-1%
 threshold, how many land on a minor view (under MINOR_SHARE of its landmark's photos), beside the
 same for correctly accepted known photos.
@@ -35,12 +41,15 @@ from landmark.params import IndexParams, Params
 from landmark.retrieval.build import build_index, calibrate_index
 from landmark.retrieval.index import CentroidIndex
 from research.fold_study import fold_study, study_parser
+from research.paired_sensitivity import paired_sensitivity
 
 log = logging.getLogger("research.centroid_study")
 METRICS = ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0_1pct", "accuracy_at_1")
 TOPS = (0, 5, 10, 20)  # impostor cohorts: all other-landmark photos, or the nearest 5 / 10 / 20
 MIN_SHARE_PHOTOS = 20  # views_min_share: views of at least this many photos (about 20% of a landmark here)
 MINOR_SHARE = 0.34  # a view under this share of its landmark's photos is a minor view
+FPRS = {"sensitivity_at_fpr_1pct": 0.01, "sensitivity_at_fpr_0_1pct": 0.001}
+BOOTSTRAP_SAMPLES = 1000
 
 
 def systems(params: Params) -> dict[str, tuple[str, IndexParams]]:
@@ -48,7 +57,7 @@ def systems(params: Params) -> dict[str, tuple[str, IndexParams]]:
     study, and each mechanism alone and together."""
     p = dataclasses.replace(params.index, landmark_mean=False, impostor_centring=False)
     one = dataclasses.replace(p, max_centroids_per_landmark=1)
-    out = {"single": ("single", p), "views": ("centroids", p),
+    out = {"default": ("centroids", params.index), "single": ("single", p), "views": ("centroids", p),
            "views_min_share": ("centroids", dataclasses.replace(p, min_photos_per_centroid=MIN_SHARE_PHOTOS)),
            "views+mean": ("centroids", dataclasses.replace(p, landmark_mean=True))}
     for top in TOPS:
@@ -60,13 +69,13 @@ def systems(params: Params) -> dict[str, tuple[str, IndexParams]]:
 
 
 def evaluate_fold(emb: dict[str, np.ndarray], sets: dict[str, pd.DataFrame], params: Params
-                  ) -> tuple[list[dict[str, object]], dict[str, float]]:
-    """Metric rows per system (the product's build_index, calibrate_index and search), and the diagnosis
-    of the plain views."""
+                  ) -> tuple[list[dict[str, object]], dict[str, float], dict[str, QueryResults]]:
+    """Metric rows per system (the product's build_index, calibrate_index and search), the diagnosis
+    of the plain views, and each system's answers."""
     db_labels = sets["database"]["landmark"].to_numpy(dtype=object)
     truth = truth_array(sets["collection"])
     roles = sets["collection"]["role"].to_numpy()
-    rows, diag = [], {}
+    rows, diag, answers = [], {}, {}
     for name, (variant, index_params) in systems(params).items():
         index = build_index(emb["database"], db_labels, index_params, variant)
         threshold = calibrate_index(index, emb["calibration"], index_params)
@@ -78,9 +87,19 @@ def evaluate_fold(emb: dict[str, np.ndarray], sets: dict[str, pd.DataFrame], par
             m[f"fpr_{role}"] = float((score >= threshold.value)[roles == role].mean())
         m["n_rows"] = float(index.index.ntotal)
         rows.append({"system": name, **m})
+        answers[name] = results
         if name == "views":
             diag = _diagnose(index, emb["collection"], results)
-    return rows, diag
+    return rows, diag, answers
+
+
+def against_single(answers: dict[str, QueryResults], seed: int) -> dict[str, float]:
+    """The default's sensitivity minus single's at each FPR, with its 95% paired bootstrap interval."""
+    out: dict[str, float] = {}
+    for key, fpr in FPRS.items():
+        d = paired_sensitivity(answers["default"], answers["single"], fpr, BOOTSTRAP_SAMPLES, seed=seed)
+        out |= {f"{key} difference": d.delta, f"{key} low": d.low, f"{key} high": d.high}
+    return out
 
 
 def _diagnose(index: CentroidIndex, queries: np.ndarray, results: QueryResults) -> dict[str, float]:
@@ -126,21 +145,28 @@ def main(argv: list[str] | None = None) -> None:
 
     from research import evaluate_real as ev
     from research import folds as fl
+    from research.test_resolution import label, saved_embeddings
 
     ap = study_parser(__doc__.split("\n")[0], "docs/real_results_centroids.md", epochs=0, training=True)
+    ap.add_argument("--train-size", type=int, help="research.test_resolution's network trained at this size ...")
+    ap.add_argument("--size", type=int, help="... embedding at this size (both, or neither)")
     args = ap.parse_args(argv)
+    if (args.train_size is None) != (args.size is None):
+        ap.error("--train-size and --size go together")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)
     began = time.perf_counter()
     study = fold_study(args.work, args.cache, args.folds, args.seed)
     fa, params, frozen = study.options, study.params, study.frozen
-    rows, diags = [], []
+    rows, diags, paired = [], [], []
     for fold in range(fa.folds):
         world = study.world(fold)
         sets = study.sets(world)
         models = {"frozen": study.frozen_sets(sets)}
         saved = args.work / f"trained_fold{fold}_{args.variant}_{args.epochs}ep.npz"
-        if args.epochs > 0 and saved.is_file():  # trained before: reuse its embeddings
+        if args.size is not None:  # a network of research.test_resolution
+            models[label(args.train_size, args.size)] = saved_embeddings(args, fa.image_size, fold)
+        elif args.epochs > 0 and saved.is_file():  # trained before: reuse its embeddings
             with np.load(saved) as z:
                 models[args.variant] = {k: z[k] for k in z.files}
         elif args.epochs > 0:
@@ -154,9 +180,10 @@ def main(argv: list[str] | None = None) -> None:
             models[args.variant] = ev.embed_world(model.cpu(), sets, params)
             np.savez(saved, **models[args.variant])  # type: ignore[arg-type]  # numpy stubs type **kwds as allow_pickle
         for model_name, emb in models.items():
-            fold_rows, diag = evaluate_fold(emb, sets, params)
+            fold_rows, diag, answers = evaluate_fold(emb, sets, params)
             rows += [{"fold": fold, "model": model_name, **r} for r in fold_rows]
             diags.append({"fold": fold, "model": model_name, **diag})
+            paired.append({"fold": fold, "model": model_name, **against_single(answers, args.seed + fold)})
         log.info("fold %d done at %.0f s", fold, time.perf_counter() - began)
         pd.DataFrame(rows).to_csv(args.work / "centroid_metrics.csv", index=False)
     frame, diag_frame = pd.DataFrame(rows), pd.DataFrame(diags)
@@ -177,6 +204,15 @@ at most {params.index.max_centroids_per_landmark}, at least {params.index.min_ph
 ## Against the one-centroid baseline, fold by fold
 
 {chr(10).join(_wins(frame, s) for s in frame['system'].unique() if s != 'single')}
+
+## Is a per-fold difference real? The default against one centroid, with 95% intervals
+
+`default` minus `single` in sensitivity, per fold, with the {BOOTSTRAP_SAMPLES}-resample paired
+bootstrap interval (research.paired_sensitivity: known queries and must-reject photos resampled
+separately, thresholds set again on each resample). An interval that holds 0 is a difference the fold
+cannot tell from chance.
+
+{pd.DataFrame(paired).to_markdown(index=False, floatfmt='+.3f')}
 
 ## Where the plain views' false accepts land (collection's own FPR-1% threshold; minor view = under 34% of its landmark)
 
