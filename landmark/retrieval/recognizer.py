@@ -122,11 +122,12 @@ class Recognizer:
         if (references is None) != (verification is None):
             raise ValueError("verification needs both reference features and their parameters")
         self.references, self.verification = references, verification
-        if references is not None and embedding_threshold is None:
-            raise ValueError("a verifying recognizer needs the threshold on the embedding similarity alone too")
         # the threshold for callers that only have embeddings (the landmark-index pyfunc): with verification
-        # `threshold` is calibrated on the verified score, which such callers cannot compute
-        self.embedding_threshold = threshold.value if embedding_threshold is None else float(embedding_threshold)
+        # `threshold` is calibrated on the verified score, which such callers cannot compute; None: not known
+        # (a verifying recognizer built without it answers, but cannot be saved)
+        self.embedding_threshold: float | None = (
+            float(embedding_threshold) if embedding_threshold is not None
+            else None if references is not None else threshold.value)
 
     @property
     def verifies(self) -> bool:
@@ -262,6 +263,9 @@ class Recognizer:
         threshold, FPRs, model ref);
         with verification also references.npz, and index.json records its parameters."""
         folder = Path(folder)
+        if self.embedding_threshold is None:
+            raise ValueError(f"{folder}: a verifying recognizer without embedding_threshold (the threshold on the "
+                             "plain similarity) cannot be saved: the landmark-index pyfunc needs it")
         self.index.save(folder)
         if self.references is not None:
             self.references.save(folder)

@@ -116,6 +116,11 @@ def test_the_embeddings_only_index_model_uses_the_plain_similarity_threshold(pro
     out = pyfunc.predict(pd.DataFrame({"embedding": [e.tolist() for e in emb]}))
     assert (out["accepted"] == (out["similarity"] >= plain.value)).all()
 
+    unknown = Recognizer(None, recognizer.index, recognizer.threshold, references=recognizer.references,
+                         verification=recognizer.verification)  # answers, but cannot be saved without it
+    with pytest.raises(ValueError, match="without embedding_threshold"):
+        unknown.save(project / "unsaved_index")
+    assert not (project / "unsaved_index").exists()
     meta.pop("embedding_threshold")  # a verifying index saved before it was recorded is refused, not misread
     with pytest.raises(ValueError, match="without `embedding_threshold`"):
         embedding_threshold(meta, index_dir)
