@@ -28,14 +28,14 @@ class IndexModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined] 
     def load_context(self, context: Any) -> None:
         from landmark.registry.integrity import verify_artifacts
         from landmark.retrieval.index import CentroidIndex
-        from landmark.retrieval.threshold import embedding_threshold
+        from landmark.retrieval.threshold import read_embedding_threshold
 
         verify_artifacts(context.artifacts)  # a file changed since registration is refused, named
         folder = Path(context.artifacts["index_dir"])
         self.index = CentroidIndex.load(folder)
         meta = json.loads((folder / "index.json").read_text())
         # embeddings only, so never the verified score's threshold (with index.verification on)
-        self.threshold = embedding_threshold(meta, folder)
+        self.threshold = read_embedding_threshold(meta, folder)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         queries = np.stack([np.asarray(v, dtype=np.float32) for v in model_input["embedding"]])

@@ -29,7 +29,7 @@ from PIL import Image
 from landmark.params import VerificationParams
 from landmark.retrieval.geo import geo_allowed
 from landmark.retrieval.index import CentroidIndex
-from landmark.retrieval.threshold import Threshold, embedding_threshold
+from landmark.retrieval.threshold import Threshold, read_embedding_threshold
 
 if TYPE_CHECKING:
     from landmark.models.array_embedder import ArrayEmbedder
@@ -346,6 +346,5 @@ class Recognizer:
             device,
             references=references,
             verification=VerificationParams(**recorded) if recorded is not None else None,
-            embedding_threshold=embedding_threshold(meta, index_dir),
+            embedding_threshold=read_embedding_threshold(meta, index_dir),
         )
-

@@ -83,7 +83,7 @@ def calibrate(negative_scores: np.ndarray, target_fpr: float, fprs: Iterable[flo
     )
 
 
-def embedding_threshold(meta: dict[str, object], index_dir: Path) -> float:
+def read_embedding_threshold(meta: dict[str, object], index_dir: Path) -> float:
     """index.json's threshold on the embedding similarity alone (`threshold` itself for an index that does
     not verify). An index saved with verification before this was recorded cannot serve embeddings."""
     if "embedding_threshold" in meta:

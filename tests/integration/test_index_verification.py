@@ -25,7 +25,7 @@ from landmark.registry.index_model import log_index_model
 from landmark.retrieval.build import calibrate_index
 from landmark.retrieval.recognizer import Recognizer
 from landmark.retrieval.reference_features import FILE, ReferenceFeatures
-from landmark.retrieval.threshold import embedding_threshold
+from landmark.retrieval.threshold import read_embedding_threshold
 from landmark.retrieval.verified_search import search_candidates, verify_candidates
 from tests.integration.index_project import index_project
 from tests.integration.tiny_project import REPO, tiny_params
@@ -123,7 +123,7 @@ def test_the_embeddings_only_index_model_uses_the_plain_similarity_threshold(pro
     assert not (project / "unsaved_index").exists()
     meta.pop("embedding_threshold")  # a verifying index saved before it was recorded is refused, not misread
     with pytest.raises(ValueError, match="without `embedding_threshold`"):
-        embedding_threshold(meta, index_dir)
+        read_embedding_threshold(meta, index_dir)
 
 
 def test_the_evaluate_stage_scores_a_verifying_index(project: Path) -> None:
