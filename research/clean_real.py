@@ -14,7 +14,6 @@ as many as the second pass removes.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -27,10 +26,10 @@ import torch
 from landmark.cleaning.pipeline import clean_landmark_photos
 from landmark.cleaning.scoring import baseline_remove, inject_noise, removal_scores
 from landmark.cleaning.second_pass import second_pass_keep
-from landmark.models.embedder import create_embedder
 from landmark.models.embedding import embed
 from landmark.params import load_params, with_overrides
 from landmark.retrieval.whitening import fit_whitening
+from research.clean_size import frozen_features
 from research.train_real import Variant, train_variant
 
 log = logging.getLogger(__name__)
@@ -88,9 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(2)
     manifest = pd.read_csv(args.data / "manifest.csv", dtype=str)
-    backbone = dataclasses.replace(load_params().backbone, embed_dim=0, image_size=SIZE)
-    frozen = embed(create_embedder(backbone), [args.data / p for p in manifest["path"]], preprocessing="timm",
-                   batch_size=32, workers=1, cache_dir=Path("artifacts/cache/embeddings"))
+    frozen = frozen_features(args.data, manifest, SIZE, Path("artifacts/cache/embeddings"))
     rows = [run_seed(args.data, int(s), args.epochs, frozen, manifest, args.save_arrays)
             for s in args.seeds.split(",")]
     table = pd.DataFrame(rows)
