@@ -145,11 +145,10 @@ def main(argv: list[str] | None = None) -> None:
 
     from research import evaluate_real as ev
     from research import folds as fl
-    from research.test_resolution import label, saved_embeddings
+    from research.test_resolution import add_network_arguments, label, saved_embeddings
 
     ap = study_parser(__doc__.split("\n")[0], "docs/real_results_centroids.md", epochs=0, training=True)
-    ap.add_argument("--train-size", type=int, help="research.test_resolution's network trained at this size ...")
-    ap.add_argument("--size", type=int, help="... embedding at this size (both, or neither)")
+    add_network_arguments(ap, None, None)  # both or neither; neither: research.folds' network
     args = ap.parse_args(argv)
     if (args.train_size is None) != (args.size is None):
         ap.error("--train-size and --size go together")

@@ -28,11 +28,10 @@ SHOWN = 5  # hardest must-reject photos listed per fold
 
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
-    from research.test_resolution import label, saved_embeddings
+    from research.test_resolution import add_network_arguments, label, saved_embeddings
 
     ap = study_parser(__doc__.split("\n")[0], "docs/real_results_hardest.md")
-    ap.add_argument("--train-size", type=int, default=224)
-    ap.add_argument("--size", type=int, default=224)
+    add_network_arguments(ap, 224, 224)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     study = fold_study(args.work, args.cache, args.folds, args.seed)

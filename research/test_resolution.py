@@ -56,6 +56,14 @@ def saved_embeddings(args: argparse.Namespace, default_size: int, fold: int) -> 
         return {k: z[k] for k in EVALUATED}
 
 
+def add_network_arguments(ap: argparse.ArgumentParser, train_size: int | None, size: int | None) -> None:
+    """--train-size / --size: which of this module's saved networks a study reads (saved_embeddings)."""
+    ap.add_argument("--train-size", type=int, default=train_size,
+                    help=f"training size (px) of research.test_resolution's saved network (default {train_size})")
+    ap.add_argument("--size", type=int, default=size,
+                    help=f"size (px) its saved embeddings were made at (default {size})")
+
+
 def label(train_size: int, size: int) -> str:
     """`train128@224`: trained at 128 px, embedding at 224 px."""
     return f"train{train_size}@{size}"

@@ -30,12 +30,11 @@ COST = ("ms_per_query", "verified_share", "pairs_per_query")
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
     from research import evaluate_real as ev
-    from research.test_resolution import label, saved_embeddings
+    from research.test_resolution import add_network_arguments, label, saved_embeddings
     from research.verify_real import Cache, evaluate_verification, sweep, write_sweep
 
     ap = study_parser(__doc__.split("\n")[0], "docs/real_results_verification_trained.md")
-    ap.add_argument("--train-size", type=int, default=128, help="training size of the network (px)")
-    ap.add_argument("--size", type=int, default=128, help="test size of the saved trained embeddings (px)")
+    add_network_arguments(ap, 128, 128)
     ap.add_argument("--sweep", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
