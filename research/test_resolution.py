@@ -38,12 +38,13 @@ PROBE = 64  # database photos re-embedded to check that saved embeddings come fr
 
 
 def embeddings_file(work: Path, fold: int, variant: str, epochs: int, train_size: int, size: int,
-                    default_size: int) -> Path:
+                    default_size: int, tag: str = "") -> Path:
     """Where the embeddings of the network trained at `train_size` px, embedding at `size` px, are kept
-    (the default size's network at the default size: the name research.centroid_study uses)."""
+    (the default size's network at the default size: the name research.centroid_study uses); `tag` names
+    a network trained on other rows (trained_model's `extra`)."""
     trained = "" if train_size == default_size else f"_train{train_size}px"
     tested = "" if size == train_size else f"_{size}px"
-    return work / f"trained_fold{fold}_{variant}_{epochs}ep{trained}{tested}.npz"
+    return work / f"trained_fold{fold}_{variant}_{epochs}ep{tag}{trained}{tested}.npz"
 
 
 def saved_embeddings(args: argparse.Namespace, default_size: int, fold: int) -> dict[str, np.ndarray]:
@@ -78,24 +79,28 @@ def embed_at(model, sets: dict[str, pd.DataFrame], params: Params, size: int) ->
 
 
 def trained_model(args: argparse.Namespace, world: pd.DataFrame, params: Params, frozen: dict[str, np.ndarray],
-                  fold: int, train_size: int):  # type: ignore[no-untyped-def]
+                  fold: int, train_size: int, extra: pd.DataFrame | None = None,
+                  tag: str = ""):  # type: ignore[no-untyped-def]
     """The fold's network trained at `train_size` px: loaded from --work/models when there, else trained
-    and saved there."""
+    and saved there. `extra`: training-only rows (split train, in `frozen` too) added after the cap, the
+    network then kept under a name with `tag`."""
     from research import folds as fl
     from research.train_real import VARIANTS, difficulty_parts, load_half, save_half, train_rows, train_variant
 
     trained = "" if train_size == params.backbone.image_size else f"_train{train_size}px"
-    path = args.work / "models" / f"fold{fold}_{args.variant}_{args.epochs}ep{trained}.pt"
+    path = args.work / "models" / f"fold{fold}_{args.variant}_{args.epochs}ep{tag}{trained}.pt"
     if path.is_file():
         return load_half(path)
     train_world = fl.cap_train(world, args.train_cap, args.seed)
+    if extra is not None:
+        train_world = pd.concat([train_world, extra], ignore_index=True)
     lm = train_rows(train_world, non_landmark=False)
     parts = difficulty_parts(np.stack([frozen[p] for p in lm["path"]]), lm["landmark"].to_numpy(dtype=object),
                              args.parts)
     at_size = with_overrides(params, "backbone", image_size=train_size)  # the size train_variant trains at
     model, _ = train_variant(VARIANTS[args.variant], train_world, at_size, parts, args.epochs, args.lr, "cpu")
     save_half(model.cpu(), path, {"fold": fold, "variant": args.variant, "epochs": args.epochs,
-                                  "train_size": train_size})
+                                  "train_size": train_size, "extra_rows": 0 if extra is None else len(extra)})
     return load_half(path)  # the float16 round trip, so a rerun from the file gives the same numbers
 
 
