@@ -41,7 +41,7 @@ def embeddings_file(work: Path, fold: int, variant: str, epochs: int, train_size
                     default_size: int, tag: str = "") -> Path:
     """Where the embeddings of the network trained at `train_size` px, embedding at `size` px, are kept
     (the default size's network at the default size: the name research.centroid_study uses); `tag` names
-    a network trained on other rows (trained_model's `extra`)."""
+    a network trained otherwise (trained_model's `tag`: other rows, backbone or seed)."""
     trained = "" if train_size == default_size else f"_train{train_size}px"
     tested = "" if size == train_size else f"_{size}px"
     return work / f"trained_fold{fold}_{variant}_{epochs}ep{tag}{trained}{tested}.npz"
@@ -82,8 +82,9 @@ def trained_model(args: argparse.Namespace, world: pd.DataFrame, params: Params,
                   fold: int, train_size: int, extra: pd.DataFrame | None = None,
                   tag: str = ""):  # type: ignore[no-untyped-def]
     """The fold's network trained at `train_size` px: loaded from --work/models when there, else trained
-    and saved there. `extra`: training-only rows (split train, in `frozen` too) added after the cap, the
-    network then kept under a name with `tag`."""
+    and saved there. `extra`: training-only rows (split train, in `frozen` too) added after the cap. `tag`
+    names a network trained otherwise than research.folds' (extra rows, another backbone or train.seed in
+    `params`), so it never loads or overwrites that one."""
     from research import folds as fl
     from research.train_real import VARIANTS, difficulty_parts, load_half, save_half, train_rows, train_variant
 
