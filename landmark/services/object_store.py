@@ -6,16 +6,14 @@ MinIO or AWS S3 serves the same code (deploy/compose.yaml)."""
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import sys
 from pathlib import Path
 
-from landmark.services.process import ServiceError, free_ports, log_tail, spawn, start_or_stop, stop
+from landmark.services.process import ServiceError, free_ports, spawn, start_or_stop, stop
 from landmark.services.record import Credentials, ServiceRecord
 
-log = logging.getLogger(__name__)
 NAME = "object_store"
 BUCKET = "landmark"
 # every listener of `weed mini`, each given a port so that nothing binds a default one
@@ -72,8 +70,5 @@ def start(services_dir: Path, creds: Credentials, port: int) -> ServiceRecord:
 
 def shutdown(record: ServiceRecord) -> bool:
     # SIGTERM: `weed mini` stops S3, admin, filer, volume and master in turn (about 2 s when idle); one CI
-    # run saw it still running after 20 s, so it gets the worker's 60 s, and its log shows which part hung
-    killed = stop(record.pid, timeout_s=60)
-    if killed:
-        log.warning("SeaweedFS killed; last lines of %s:\n%s", record.log, log_tail(Path(record.log), 30))
-    return killed
+    # run saw it still running after 20 s, so it gets the worker's 60 s
+    return stop(record.pid, timeout_s=60)

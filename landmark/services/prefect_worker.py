@@ -9,17 +9,15 @@ SIGINT ignored that signal is lost and the worker polls on until it is killed.""
 
 from __future__ import annotations
 
-import logging
 import os
 import runpy
 import signal
 import sys
 from pathlib import Path
 
-from landmark.services.process import alive, log_tail, spawn, start_or_stop, stop
+from landmark.services.process import alive, spawn, start_or_stop, stop
 from landmark.services.record import ServiceRecord
 
-log = logging.getLogger(__name__)
 NAME = "worker"
 WORK_POOL = "landmark"
 
@@ -57,10 +55,7 @@ def start(services_dir: Path, api_url: str, env: dict[str, str], cwd: Path, pool
 
 def shutdown(record: ServiceRecord) -> bool:
     # SIGTERM: the worker stops polling, waits for its running flow runs and exits ("Worker ... stopped!")
-    killed = stop(record.pid, timeout_s=60)
-    if killed:
-        log.warning("Prefect worker killed; last lines of %s:\n%s", record.log, log_tail(Path(record.log), 30))
-    return killed
+    return stop(record.pid, timeout_s=60)
 
 
 def main(argv: list[str]) -> None:

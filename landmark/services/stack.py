@@ -8,6 +8,7 @@ flows at the stack."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -17,8 +18,10 @@ from pathlib import Path
 from landmark.data.versions import REMOTE_ENV as DVC_REMOTE_ENV
 from landmark.env import OFFLINE_ENV
 from landmark.services import mlflow_server, object_store, postgres, prefect_server, prefect_worker
-from landmark.services.process import ServiceError, alive, free_ports, group_members
+from landmark.services.process import ServiceError, alive, free_ports, group_members, log_tail
 from landmark.services.record import Credentials, ServiceRecord
+
+log = logging.getLogger(__name__)
 
 SERVICES_DIR_ENV = "LANDMARK_SERVICES_DIR"
 ORDER = (postgres.NAME, object_store.NAME, mlflow_server.NAME, prefect_server.NAME, prefect_worker.NAME)
@@ -148,7 +151,8 @@ def up(folder: Path, project_root: Path, worker: bool = True) -> dict[str, Servi
 
 def down(folder: Path) -> list[tuple[str, bool]]:
     """Stop every recorded service, last started first (SIGTERM, or SIGINT for PostgreSQL; SIGKILL after
-    a timeout). Returns (name, had to be killed). The state file is removed; data and logs stay."""
+    a timeout, logging the last lines of its log). Returns (name, had to be killed). The state file is
+    removed; data and logs stay."""
     state = read_state(folder)
     stopped = []
     shutdowns = {postgres.NAME: postgres.shutdown, object_store.NAME: object_store.shutdown,
@@ -156,7 +160,11 @@ def down(folder: Path) -> list[tuple[str, bool]]:
                  prefect_worker.NAME: prefect_worker.shutdown}
     for name in reversed(ORDER):
         if name in state:
-            stopped.append((name, shutdowns[name](state[name])))
+            killed = shutdowns[name](state[name])
+            if killed:  # what it was doing when it would not stop
+                log.warning("%s killed; last lines of %s:\n%s", name, state[name].log,
+                            log_tail(Path(state[name].log), 30))
+            stopped.append((name, killed))
     (folder / "state.json").unlink(missing_ok=True)
     return stopped
 
