@@ -117,13 +117,14 @@ def remembered(path: Path, seconds: dict[str, float], checks: dict[str, float]
     return merged["seconds"], merged["checks"]
 
 
-def _summary(frame: pd.DataFrame) -> str:
-    g = frame.groupby(["model", "system"], sort=False)[list(METRICS)]
+def mean_std_table(frame: pd.DataFrame, by: list[str]) -> str:
+    """Markdown: METRICS as mean ± std (ddof 1) over folds for each `by` group, in order of appearance."""
+    g = frame.groupby(by, sort=False)[list(METRICS)]
     mean, std = g.mean(), g.std(ddof=1)
-    lines = ["| model | system | " + " | ".join(METRICS) + " |", "| --- | --- |" + " --- |" * len(METRICS)]
+    lines = ["| " + " | ".join(by) + " | " + " | ".join(METRICS) + " |", "|" + " --- |" * (len(by) + len(METRICS))]
     for key in mean.index:
         cells = " | ".join(f"{mean.loc[key, m]:.3f} ± {std.loc[key, m]:.3f}" for m in METRICS)
-        lines.append(f"| {key[0]} | {key[1]} | {cells} |")
+        lines.append("| " + " | ".join(str(k) for k in key) + f" | {cells} |")
     return "\n".join(lines)
 
 
@@ -221,7 +222,7 @@ more-landmarks photos (up to 256 px) carry more detail.
 
 ## Mean ± std over folds
 
-{_summary(frame)}
+{mean_std_table(frame, ["model", "system"])}
 
 ## Fold by fold
 

@@ -39,7 +39,6 @@ log = logging.getLogger("research.train_alternatives")
 PREFIX = "sample_"
 BASE = "lite0, known only"
 FPRS = {"FPR 1%": 0.01, "FPR 0.1%": 0.001}
-METRICS = ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0_1pct", "accuracy_at_1")
 
 
 @dataclass(frozen=True)
@@ -181,13 +180,8 @@ def document(args: argparse.Namespace, command: str, frame: pd.DataFrame, diffs:
              trained_rows: dict[tuple[int, str], int], extra: pd.DataFrame | None, seconds: dict[str, float],
              took: float) -> str:
     """The page: mean ± std over folds, the per-fold paired differences, the photos trained on, timings."""
-    g = frame.groupby(["size", "system", "training"], sort=False)[list(METRICS)]
-    mean, std = g.mean(), g.std(ddof=1)
-    lines = ["| test size | system | training | " + " | ".join(METRICS) + " |",
-             "| --- | --- | --- |" + " --- |" * len(METRICS)]
-    for key in mean.index:
-        cells = " | ".join(f"{mean.loc[key, m]:.3f} ± {std.loc[key, m]:.3f}" for m in METRICS)
-        lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {cells} |")
+    from research.test_resolution import mean_std_table
+
     rows_text = "\n".join(f"- fold {f}, {name}: {n} landmark photos" for (f, name), n in trained_rows.items())
     sample = ("" if extra is None else f" The sample classes: {extra['landmark'].nunique()} generated landmarks, "
               f"{len(extra)} photos filed under their true landmark.")
@@ -210,7 +204,7 @@ Landmark photos each network trained on:
 
 ## Mean ± std over folds
 
-{chr(10).join(lines)}
+{mean_std_table(frame, ["size", "system", "training"])}
 
 ## Recognizer: alternative minus `{BASE}`, per fold, sensitivity (95% paired bootstrap interval)
 
