@@ -22,7 +22,10 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,6 +79,37 @@ def embed_at(model, sets: dict[str, pd.DataFrame], params: Params, size: int) ->
 
     model.data_config = {**model.data_config, "input_size": [3, size, size]}
     return ev.embed_world(model, sets, params)
+
+
+class LazyNetwork:
+    """A fold's network, built (trained or loaded) on first use only, the time it took kept in
+    `seconds[what]`; `model` stays None when every embedding was reused."""
+
+    def __init__(self, build: Callable[[], Any], seconds: dict[str, float], what: str) -> None:
+        self.build, self.seconds, self.what = build, seconds, what
+        self.model: Any = None
+
+    def __call__(self) -> Any:
+        if self.model is None:
+            t0 = time.perf_counter()
+            self.model = self.build()
+            self.seconds[self.what] = time.perf_counter() - t0
+        return self.model
+
+
+def saved_or_embedded(saved: Path, network: LazyNetwork, sets: dict[str, pd.DataFrame], params: Params, size: int,
+                      seconds: dict[str, float], what: str) -> dict[str, np.ndarray]:
+    """The EVALUATED sets' embeddings at `size` px: read from `saved` when there, else made by `network`
+    (timed in `seconds[what]`) and saved there."""
+    if saved.is_file():
+        with np.load(saved) as z:
+            return {k: z[k] for k in EVALUATED}
+    model = network()
+    t0 = time.perf_counter()
+    emb = embed_at(model, {k: sets[k] for k in EVALUATED}, params, size)
+    seconds[what] = time.perf_counter() - t0
+    np.savez(saved, **emb)  # type: ignore[arg-type]  # numpy stubs type **kwds as allow_pickle
+    return emb
 
 
 def trained_model(args: argparse.Namespace, world: pd.DataFrame, params: Params, frozen: dict[str, np.ndarray],
@@ -163,7 +197,8 @@ def main(argv: list[str] | None = None) -> None:
     study = fold_study(args.work, args.cache, args.folds, args.seed)
     fa, params = study.options, study.params
     only = [int(f) for f in args.only_folds.split(",") if f] or list(range(args.folds))
-    rows, seconds, checks = [], {}, {}
+    rows, checks = [], {}
+    seconds: dict[str, float] = {}
     default = fa.image_size
     base_name = label(default, default)  # the product's network: trained and embedding at params' size
     for fold in only:
@@ -171,21 +206,13 @@ def main(argv: list[str] | None = None) -> None:
         sets = study.sets(world)
         models = {f"frozen@{default}": study.frozen_sets(sets)}
         for train_size in args.train_sizes:
-            model = None
+            network = LazyNetwork(partial(trained_model, args, world, params, study.frozen, fold, train_size), seconds,
+                                  f"fold {fold} train{train_size} (train or load)")
             for size in args.sizes:
                 saved = embeddings_file(args.work, fold, args.variant, args.epochs, train_size, size, default)
-                if saved.is_file():
-                    with np.load(saved) as z:
-                        models[label(train_size, size)] = {k: z[k] for k in EVALUATED}
-                    continue
-                if model is None:
-                    t0 = time.perf_counter()
-                    model = trained_model(args, world, params, study.frozen, fold, train_size)
-                    seconds[f"fold {fold} train{train_size} (train or load)"] = time.perf_counter() - t0
-                t0 = time.perf_counter()
-                models[label(train_size, size)] = embed_at(model, {k: sets[k] for k in EVALUATED}, params, size)
-                seconds[f"fold {fold} embed {label(train_size, size)}"] = time.perf_counter() - t0
-                np.savez(saved, **models[label(train_size, size)])  # type: ignore[arg-type]  # numpy stubs type **kwds as allow_pickle
+                models[label(train_size, size)] = saved_or_embedded(saved, network, sets, params, size, seconds,
+                                                                    f"fold {fold} embed {label(train_size, size)}")
+            model = network.model
             if model is not None and train_size == default and base_name in models:
                 # the saved default embeddings (an earlier run's) must come from this same network
                 fresh = embed_at(model, {"probe": sets["database"].head(PROBE)}, params, default)["probe"]

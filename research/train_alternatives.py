@@ -26,14 +26,14 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from landmark.data.manifest import NON_LANDMARK, SPLIT_TRAIN
 from landmark.params import Params, with_overrides
-from research.fold_study import EVALUATED, fold_study, study_parser
+from research.fold_study import fold_study, study_parser
 
 log = logging.getLogger("research.train_alternatives")
 PREFIX = "sample_"
@@ -109,7 +109,14 @@ def main(argv: list[str] | None = None) -> None:
     from research import evaluate_real as ev
     from research import folds as fl
     from research.paired_sensitivity import paired_sensitivity
-    from research.test_resolution import embed_at, embeddings_file, label, remembered, trained_model
+    from research.test_resolution import (
+        LazyNetwork,
+        embeddings_file,
+        label,
+        remembered,
+        saved_or_embedded,
+        trained_model,
+    )
 
     args = parse(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -127,7 +134,8 @@ def main(argv: list[str] | None = None) -> None:
         frozen |= fl.frozen_embeddings(extra, params)
     only = [int(f) for f in args.only_folds.split(",") if f] or list(range(args.folds))
     networks = [(Alternative(BASE, ""), None), *((a, extra if a.sample_classes else None) for a in chosen)]
-    rows, diffs, seconds, trained_rows = [], [], {}, {}
+    rows, diffs, trained_rows = [], [], {}
+    seconds: dict[str, float] = {}
     for fold in only:
         world = study.world(fold)
         sets = study.sets(world)
@@ -136,25 +144,15 @@ def main(argv: list[str] | None = None) -> None:
         for alternative, more in networks:
             trained_rows[(fold, alternative.label)] = known + (0 if more is None else len(more))
             at = alternative_params(params, alternative)
-            model = None
             tag = alternative.tag + seeded
+            built = f"fold {fold} {alternative.label}{seeded} train{args.train_size} (train or load)"
+            network = LazyNetwork(partial(trained_model, args, world, at, frozen, fold, args.train_size, more, tag),
+                                  seconds, built)
             for size in args.sizes:
                 saved = embeddings_file(args.work, fold, args.variant, args.epochs, args.train_size, size, default,
                                         tag)
-                if saved.is_file():
-                    with np.load(saved) as z:
-                        emb = {k: z[k] for k in EVALUATED}
-                else:
-                    if model is None:
-                        t0 = time.perf_counter()
-                        model = trained_model(args, world, at, frozen, fold, args.train_size, more, tag)
-                        seconds[f"fold {fold} {alternative.label}{seeded} train{args.train_size} (train or load)"] = (
-                            time.perf_counter() - t0)
-                    t0 = time.perf_counter()
-                    emb = embed_at(model, {k: sets[k] for k in EVALUATED}, at, size)
-                    seconds[f"fold {fold} embed {alternative.label}{seeded} {label(args.train_size, size)}"] = (
-                        time.perf_counter() - t0)
-                    np.savez(saved, **emb)  # type: ignore[arg-type]  # numpy stubs type **kwds as allow_pickle
+                emb = saved_or_embedded(saved, network, sets, at, size, seconds,
+                                        f"fold {fold} embed {alternative.label}{seeded} {label(args.train_size, size)}")
                 for system, e in ev.evaluate_model(emb, sets, params).items():
                     rows.append({"fold": fold, "size": size, "training": alternative.label, "system": system,
                                  "results": e.results, **e.metrics})
