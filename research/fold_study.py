@@ -47,7 +47,8 @@ class FoldStudy:
 
 
 def study_parser(description: str, out: str, epochs: int = 6, training: bool = False) -> argparse.ArgumentParser:
-    """The arguments every fold study takes: --work, --cache, --out (default `out`), --folds, --seed,
+    """The arguments every fold study takes: --work, --cache, --out (default `out`), --folds,
+    --only-folds (research.folds.chosen_folds), --seed,
     the trained network's --epochs and --variant, and with `training` how to train it (--parts, --lr,
     --train-cap, --threads; research.folds' recipe)."""
     ap = argparse.ArgumentParser(description=description)
@@ -55,6 +56,7 @@ def study_parser(description: str, out: str, epochs: int = 6, training: bool = F
     ap.add_argument("--cache", type=Path, default=Path(".landmark/cache/nonlandmarks"))
     ap.add_argument("--out", type=Path, default=Path(out))
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--only-folds", default="", help="comma list of folds to run (default all)")
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--epochs", type=int, default=epochs, help="the trained network's epochs (0: frozen only)")
     ap.add_argument("--variant", default="softmax_centre", help="research.train_real variant")

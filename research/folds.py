@@ -64,6 +64,18 @@ class Package:
     root: Path
 
 
+def chosen_folds(only: str, folds: int) -> list[int]:
+    """--only-folds "0,3" -> [0, 3] ("" -> every fold); a fold outside 0..folds-1 exits, naming it."""
+    try:
+        chosen = [int(f) for f in only.split(",") if f.strip()] or list(range(folds))
+    except ValueError:
+        raise SystemExit(f"--only-folds must be a comma list of fold numbers, got {only!r}") from None
+    bad = [f for f in chosen if not 0 <= f < folds]
+    if bad:
+        raise SystemExit(f"--only-folds: fold(s) {bad} outside 0..{folds - 1}")
+    return chosen
+
+
 def assign_folds(groups: list[list[str]], folds: int, seed: int) -> dict[str, int]:
     """Landmark -> fold 0..folds-1. Each group (e.g. one dataset's landmarks) is shuffled (seeded) and
     dealt round-robin, continuing where the previous group stopped, so every fold gets landmarks of
@@ -489,7 +501,7 @@ def main(argv: list[str] | None = None) -> None:
     non, packages = non_landmarks(args.cache, args.work, args.per_wallpaper, args.per_skimage, args.seed,
                                   args.image_size)
     frozen = frozen_embeddings(pd.concat([landmarks, non], ignore_index=True), params)
-    only = [int(f) for f in args.only_folds.split(",") if f] or list(range(args.folds))
+    only = chosen_folds(args.only_folds, args.folds)
     rows, counts = [], []
     cache: dict = {}  # local features of --verification, shared by the folds
     for fold in only:

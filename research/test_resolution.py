@@ -185,18 +185,18 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     from research import evaluate_real as ev
+    from research import folds as fl
 
     ap = study_parser(__doc__.split("\n")[0], "docs/real_results_resolution.md", training=True)
     ap.add_argument("--sizes", type=int, nargs="+", default=[128, 224], help="test sizes (px)")
     ap.add_argument("--train-sizes", type=int, nargs="+", default=[128], help="training sizes (px), a network each")
-    ap.add_argument("--only-folds", default="", help="comma list of folds to run (default all)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)
     began = time.perf_counter()
     study = fold_study(args.work, args.cache, args.folds, args.seed)
     fa, params = study.options, study.params
-    only = [int(f) for f in args.only_folds.split(",") if f] or list(range(args.folds))
+    only = fl.chosen_folds(args.only_folds, args.folds)
     rows, checks = [], {}
     seconds: dict[str, float] = {}
     default = fa.image_size

@@ -95,7 +95,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                     help="the sample world (manifest.csv, noise_truth.csv, images/) for sample_classes")
     ap.add_argument("--train-size", type=int, default=128, help="training size (px) of every network")
     ap.add_argument("--sizes", type=int, nargs="+", default=[128, 224], help="test sizes (px)")
-    ap.add_argument("--only-folds", default="", help="comma list of folds to run (default all)")
     ap.add_argument("--train-seed", type=int, default=None,
                     help="train.seed of every network, base included (default --seed: the saved networks); "
                          "the folds, caps and curriculum parts keep --seed, so only initialisation and batches change")
@@ -132,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     frozen = dict(study.frozen)
     if extra is not None:  # curriculum parts of the extra classes, from the same frozen features
         frozen |= fl.frozen_embeddings(extra, params)
-    only = [int(f) for f in args.only_folds.split(",") if f] or list(range(args.folds))
+    only = fl.chosen_folds(args.only_folds, args.folds)
     networks = [(Alternative(BASE, ""), None), *((a, extra if a.sample_classes else None) for a in chosen)]
     rows, diffs, trained_rows = [], [], {}
     seconds: dict[str, float] = {}

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from landmark.data.manifest import NON_LANDMARK, SPLIT_QUERY, SPLIT_TRAIN, SPLIT_UNKNOWN
-from research.folds import assign_folds, cap_train, fold_world, split_sources
+from research.folds import assign_folds, cap_train, chosen_folds, fold_world, split_sources
 
 GROUPS = [[f"real_{i}" for i in range(10)], [f"more_{i}" for i in range(9)]]
 
@@ -73,3 +73,12 @@ def test_train_cap_keeps_a_subset_of_the_train_split() -> None:
 def test_bad_fold_count() -> None:
     with pytest.raises(ValueError, match="--folds"):
         assign_folds(GROUPS, 1, seed=0)
+
+
+def test_only_folds_chooses_and_names_bad_folds() -> None:
+    assert chosen_folds("", 5) == [0, 1, 2, 3, 4]
+    assert chosen_folds("3,0", 5) == [3, 0]
+    with pytest.raises(SystemExit, match=r"fold\(s\) \[5\] outside 0..4"):
+        chosen_folds("1,5", 5)
+    with pytest.raises(SystemExit, match="comma list of fold numbers, got 'a'"):
+        chosen_folds("a", 5)
