@@ -75,10 +75,17 @@ class CleanParams:
     num_parts: int
     mutual_knn: bool
     whiten_dim: int
+    whiten_photos_per_dim: int  # the whitening keeps at most (photos fitted) / this dimensions
     cross_k: int
     cross_margin: float
     second_pass_margin: float
     twin_share: float
+
+    def __post_init__(self) -> None:
+        if self.whiten_photos_per_dim < 1:
+            raise ParamsError(
+                f"params.yaml: clean.whiten_photos_per_dim must be >= 1, got {self.whiten_photos_per_dim}"
+            )
 
 
 @dataclass(frozen=True)

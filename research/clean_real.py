@@ -26,9 +26,9 @@ import torch
 from landmark.cleaning.pipeline import clean_landmark_photos
 from landmark.cleaning.scoring import baseline_remove, inject_noise, removal_scores
 from landmark.cleaning.second_pass import second_pass_keep
+from landmark.cleaning.whitening import fit_clean_whitening
 from landmark.models.embedding import embed
 from landmark.params import load_params, with_overrides
-from landmark.retrieval.whitening import fit_whitening
 from research.clean_size import frozen_features
 from research.train_real import Variant, train_variant
 
@@ -56,7 +56,7 @@ def run_seed(real: Path, seed: int, epochs: int, frozen: np.ndarray, manifest: p
                              params, {n: 1 for n in set(kept["landmark"])}, epochs, 0.002, "cpu")
     seconds = time.perf_counter() - began
     trained = embed(model, [Path(p) for p in paths], preprocessing="timm", batch_size=32, workers=1)
-    white = fit_whitening(emb, params.clean.whiten_dim).apply(emb)
+    white = fit_clean_whitening(emb, params.clean).apply(emb)
     margin = params.clean.second_pass_margin
     keep2, evidence = second_pass_keep([white, trained], noisy.filed, params.clean.cross_k, margin,
                                        params.clean.twin_share)

@@ -17,8 +17,8 @@ from landmark.cleaning.cross_evidence import evidence_and_rival, mutual_confusio
 from landmark.cleaning.difficulty import centroid_similarity, difficulty_table
 from landmark.cleaning.duplicates import duplicate_losers, find_cross_duplicates
 from landmark.cleaning.graph import clean_database
+from landmark.cleaning.whitening import fit_clean_whitening
 from landmark.params import CleanParams
-from landmark.retrieval.whitening import fit_whitening
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def clean_landmark_photos(
     non-landmarks included).
     """
     labels = np.asarray(labels).astype(str)
-    whitening = fit_whitening(emb if fit_emb is None else fit_emb, params.whiten_dim)
+    whitening = fit_clean_whitening(emb if fit_emb is None else fit_emb, params)
     space = whitening.apply(emb)
     graph = clean_database(space, labels, params)
     keep, reason = graph.keep.copy(), graph.reason.copy()

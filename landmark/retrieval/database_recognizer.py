@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from landmark.cleaning.second_pass import second_pass_keep
+from landmark.cleaning.whitening import fit_clean_whitening
 from landmark.data.images import load_rgb
 from landmark.models.embedder import Embedder, frozen_embedder
 from landmark.models.pipeline_embedding import embed_rows
@@ -28,7 +29,6 @@ from landmark.retrieval.build import build_index, calibrate_index, top1_similari
 from landmark.retrieval.index import CentroidIndex
 from landmark.retrieval.recognizer import Recognizer, landmark_table
 from landmark.retrieval.threshold import Threshold, calibrate
-from landmark.retrieval.whitening import fit_whitening
 
 if TYPE_CHECKING:
     from landmark.retrieval.reference_features import ReferenceFeatures
@@ -57,7 +57,7 @@ def second_pass(
     if c.second_pass_margin >= 2 or len(set(labels)) < 2:
         return np.ones(len(database), dtype=bool), np.zeros(len(database), dtype=np.float32)
     frozen = embed_rows(frozen_embedder(params.backbone), database, data_root, params.embed, desc="embed frozen")
-    white = fit_whitening(frozen, c.whiten_dim).apply(frozen)
+    white = fit_clean_whitening(frozen, c).apply(frozen)
     return second_pass_keep([white, trained], labels, c.cross_k, c.second_pass_margin, c.twin_share)
 
 

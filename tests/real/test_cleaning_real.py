@@ -26,10 +26,10 @@ import torch
 
 from landmark.cleaning.pipeline import clean_landmark_photos
 from landmark.cleaning.scoring import baseline_remove, inject_noise, removal_scores
+from landmark.cleaning.whitening import fit_clean_whitening
 from landmark.models.embedder import create_embedder
 from landmark.models.embedding import embed
 from landmark.params import load_params
-from landmark.retrieval.whitening import fit_whitening
 
 log = logging.getLogger(__name__)
 pytestmark = pytest.mark.real
@@ -68,7 +68,7 @@ def test_graph_cleaning_against_baseline(
     n = graph["removed"]
     raw = removal_scores(baseline_remove(emb, noisy.filed, n), noisy.is_noise)
     white = removal_scores(
-        baseline_remove(fit_whitening(emb, params.whiten_dim).apply(emb), noisy.filed, n), noisy.is_noise
+        baseline_remove(fit_clean_whitening(emb, params).apply(emb), noisy.filed, n), noisy.is_noise
     )
     log.warning("seed %d graph %s | baseline raw %s | baseline whitened %s", seed, graph, raw, white)
     assert graph["precision"] >= 0.82 and graph["recall"] >= 0.83

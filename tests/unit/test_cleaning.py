@@ -27,6 +27,7 @@ P = CleanParams(
     second_pass_margin=0.0,
     twin_share=0.0,
     whiten_dim=-1,
+    whiten_photos_per_dim=8,
 )
 
 
