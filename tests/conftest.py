@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -30,3 +31,16 @@ def real_landmarks_dir() -> Path:
 @pytest.fixture(scope="session")
 def repo_dir() -> Path:
     return REPO
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop Prefect's temporary API server (started by flows run in-process) while pytest's streams are
+    still open: its own atexit stop logs "Stopping temporary server" to a stream pytest has closed by
+    then, which printed a "--- Logging error --- I/O operation on closed file" traceback after every
+    run. Its atexit stop is then a no-op."""
+    if "prefect.server.api.server" not in sys.modules:
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    for server in list(SubprocessASGIServer._instances.values()):  # one per port; no public registry
+        server.stop()
