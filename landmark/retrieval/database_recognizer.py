@@ -125,6 +125,7 @@ def build_database_recognizer(
         "centroids_per_landmark": index.index.ntotal / max(1, landmarks),
         "n_calibration": len(calibration),
         "threshold": threshold.value,
+        "threshold_fpr_upper_95": threshold.fpr_upper_95,  # what n_calibration photos can promise
         "embedding_threshold": plain.value,
         "calibration_similarity_median": float(np.median(top1_similarity(index, cal_emb))),
         "seconds": time.perf_counter() - start,

@@ -4,16 +4,26 @@ A photo is recognised when the similarity of its nearest centroid is >= the thre
 calibration non-landmarks, the threshold for a target FPR f is just above the (floor(f * n) + 1)-th
 highest score, so at most floor(f * n) of them pass (ties at the cut are all rejected).
 Confidence maps similarity monotonically into [0, 1] with the threshold at exactly 0.5.
+
+n calibration photos only bound the false positive rate loosely: with 104 of them one may pass at FPR
+1%, and the true rate on photos like them is then below 4.5% with 95% confidence (Clopper-Pearson),
+not below 1% (docs/real_results_wider_rejects.md: on folds calibrated so, 4-19% of real everyday photos
+from another source passed). `Threshold.fpr_upper_95` says how loose it is; calibrate warns when it is
+more than twice the target and names how many photos would bring it within that.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
+LOOSE = 2.0  # calibrate warns when the 95% upper bound on the FPR is above LOOSE x the target
 
 
 def threshold_for_fpr(negative_scores: np.ndarray, fpr: float) -> float:
@@ -36,6 +46,46 @@ def false_positive_rate(negative_scores: np.ndarray, threshold: float) -> float:
     return float(np.mean(scores >= threshold)) if scores.size else 0.0
 
 
+def _log_binomial_cdf(k: int, n: int, p: float) -> float:
+    """log P(X <= k) for X ~ Binomial(n, p), 0 < p < 1 (summed in log space: n may be large)."""
+    lp, lq = math.log(p), math.log1p(-p)
+    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq
+             for i in range(k + 1)]
+    top = max(terms)
+    return top + math.log(sum(math.exp(t - top) for t in terms))
+
+
+def fpr_upper_bound(n: int, passed: int, level: float = 0.95) -> float:
+    """One-sided Clopper-Pearson upper bound on the true false positive rate when `passed` of `n`
+    calibration photos are at or above the threshold: the rate p with P(X <= passed | n, p) = 1 - level."""
+    if not 0 <= passed <= n:
+        raise ValueError(f"passed must be in 0..n, got {passed} of {n}")
+    if n == 0 or passed == n:
+        return 1.0
+    low, high, target = passed / n, 1.0, math.log(1.0 - level)
+    for _ in range(60):  # bisection: the CDF falls as p grows
+        mid = (low + high) / 2
+        if mid > 0 and _log_binomial_cdf(passed, n, mid) > target:
+            low = mid
+        else:
+            high = mid
+    return high
+
+
+def allowed_passes(n: int, fpr: float) -> int:
+    """How many of n calibration photos threshold_for_fpr lets pass at `fpr`."""
+    return min(n, int(math.floor(fpr * n + 1e-9)))
+
+
+def photos_for_bound(fpr: float, ratio: float = LOOSE, level: float = 0.95) -> int:
+    """The fewest calibration photos whose fpr_upper_bound at `fpr` is within ratio x fpr (a power of two
+    times 100 is close enough for a message)."""
+    n = 100
+    while n < 10_000_000 and fpr_upper_bound(n, allowed_passes(n, fpr), level) > ratio * fpr:
+        n *= 2
+    return n
+
+
 @dataclass(frozen=True)
 class Threshold:
     """The calibrated threshold, with the thresholds of every reported FPR."""
@@ -44,6 +94,12 @@ class Threshold:
     target_fpr: float
     by_fpr: dict[str, float] = field(default_factory=dict)  # "0.01" -> threshold
     n_calibration: int = 0
+
+    @property
+    def fpr_upper_95(self) -> float:
+        """95% upper bound on the false positive rate at `value`, from n_calibration photos alone (1.0
+        when none are recorded): photos unlike the calibration set's can still do worse."""
+        return fpr_upper_bound(self.n_calibration, allowed_passes(self.n_calibration, self.target_fpr))
 
     def confidence(self, similarity: np.ndarray) -> np.ndarray:
         """(N,) cosine similarities -> (N,) confidence in [0, 1], monotone, 0.5 at the threshold."""
@@ -75,12 +131,18 @@ class Threshold:
 def calibrate(negative_scores: np.ndarray, target_fpr: float, fprs: Iterable[float] = ()) -> Threshold:
     """Threshold for target_fpr on (n,) calibration non-landmark scores, plus one per reported FPR."""
     by_fpr = {f"{f:g}": threshold_for_fpr(negative_scores, f) for f in (*fprs, target_fpr)}
-    return Threshold(
+    threshold = Threshold(
         threshold_for_fpr(negative_scores, target_fpr),
         float(target_fpr),
         by_fpr,
         int(np.asarray(negative_scores).size),
     )
+    if threshold.fpr_upper_95 > LOOSE * target_fpr:
+        log.warning("calibration: %d non-landmark photos set the threshold for FPR %g, but only bound the "
+                    "false positive rate below %.3g (95%%); about %d photos, from many sources and like the "
+                    "photos users send, would bound it below %g", threshold.n_calibration, target_fpr,
+                    threshold.fpr_upper_95, photos_for_bound(target_fpr), LOOSE * target_fpr)
+    return threshold
 
 
 def read_embedding_threshold(meta: dict[str, object], index_dir: Path) -> float:
