@@ -48,6 +48,8 @@ DATASETS = ("real-landmarks", "more-landmarks")
 # the only Debian packages used: vetted photographs with a known licence (the rest of these packages is
 # abstract art); the packages reserved for the independent evaluation are never among them
 WALLPAPERS = {"mate-backgrounds": "usr/share/backgrounds/mate/nature/*.jpg"}
+# every Debian package a study may fetch photos from: WALLPAPERS and research.gcompris_photos' package
+PHOTO_PACKAGES = (*WALLPAPERS, "gcompris-qt-data")
 COLUMNS = ("image_id", "path", "landmark", "split", "source")
 METRICS = ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0_1pct", "accuracy_at_1")
 EXTRA = ("fpr_non_landmark", "fpr_unknown")
@@ -169,8 +171,8 @@ def read_landmarks(data: list[Path]) -> tuple[pd.DataFrame, list[list[str]]]:
 
 def fetch_package(name: str, cache: Path) -> Package:
     """The package extracted under cache/<name> (apt-get download + dpkg-deb -x when not there yet)."""
-    if name not in WALLPAPERS:
-        raise ValueError(f"{name} is not a vetted non-landmark photo package ({sorted(WALLPAPERS)})")
+    if name not in PHOTO_PACKAGES:
+        raise ValueError(f"{name} is not a vetted photo package ({sorted(PHOTO_PACKAGES)})")
     debs = cache / "debs"
     debs.mkdir(parents=True, exist_ok=True)
     found = sorted(debs.glob(f"{name}_*.deb"))
