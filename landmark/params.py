@@ -170,6 +170,7 @@ class IndexParams:
     impostor_centring: bool  # score = similarity - a row's mean similarity to its nearest other-landmark photos
     impostor_top: int  # those nearest photos (0 = all of the other landmarks' photos)
     impostor_sample: int  # database photos in that cohort at most (0 = all)
+    left_out_landmarks: int  # landmarks left out one at a time to floor the threshold (0 = off; left_out.py)
     verification: VerificationParams
     dba_k: int  # database-side augmentation within each landmark: neighbours averaged in (0 = off)
     dba_alpha: float  # their weight = cosine ** dba_alpha

@@ -27,8 +27,9 @@ from landmark.models.pipeline_embedding import embed_rows
 from landmark.params import Params
 from landmark.retrieval.build import build_index, calibrate_index, top1_similarity
 from landmark.retrieval.index import CentroidIndex
+from landmark.retrieval.left_out import left_out_scores, with_left_out_floor
 from landmark.retrieval.recognizer import Recognizer, landmark_table
-from landmark.retrieval.threshold import Threshold, calibrate
+from landmark.retrieval.threshold import Threshold, calibrate, threshold_for_fpr
 
 if TYPE_CHECKING:
     from landmark.retrieval.reference_features import ReferenceFeatures
@@ -107,8 +108,12 @@ def build_database_recognizer(
     annotated = database.assign(evidence=evidence, kept=keep)
     kept, kept_emb = annotated[keep].reset_index(drop=True), db_emb[keep]
     cal_emb = embed_rows(model, calibration, data_root, params.embed, desc="embed calibration")
-    index = build_index(kept_emb, kept["landmark"].to_numpy(dtype=object), params.index)
-    threshold = plain = calibrate_index(index, cal_emb, params.index)
+    labels = kept["landmark"].to_numpy(dtype=object)
+    index = build_index(kept_emb, labels, params.index)
+    non_landmark = calibrate_index(index, cal_emb, params.index)
+    left_out = (left_out_scores(kept_emb, labels, params.index, params.index.left_out_landmarks)
+                if params.index.left_out_landmarks > 0 else np.zeros(0, dtype=np.float32))
+    threshold = plain = with_left_out_floor(non_landmark, left_out)
     refs: ReferenceFeatures | None = None
     extra: dict[str, float] = {}
     if params.index.verification.enabled:
@@ -126,10 +131,14 @@ def build_database_recognizer(
         "n_calibration": len(calibration),
         "threshold": threshold.value,
         "threshold_fpr_upper_95": threshold.fpr_upper_95,  # what n_calibration photos can promise
+        "threshold_non_landmarks": non_landmark.value,  # before the left-out landmarks' floor
+        "left_out_photos": int(left_out.size),
         "embedding_threshold": plain.value,
         "calibration_similarity_median": float(np.median(top1_similarity(index, cal_emb))),
         "seconds": time.perf_counter() - start,
         **extra,
     }
     metrics.update({f"threshold_at_fpr_{k}": v for k, v in threshold.by_fpr.items()})
+    if left_out.size:
+        metrics["threshold_left_out"] = threshold_for_fpr(left_out, params.index.target_fpr)
     return DatabaseRecognizer(recognizer, metrics, annotated)

@@ -13,6 +13,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+import yaml
 
 from landmark.data.manifest import NON_LANDMARK, read_manifest
 from tests.integration.index_project import index_project
@@ -77,3 +78,21 @@ def test_index_then_evaluate(project: Path) -> None:
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     runs = mlflow.search_runs(search_all_experiments=True, filter_string="tags.stage = 'evaluate'")
     assert len(runs) == 1 and runs.iloc[0]["metrics.gap"] == pytest.approx(metrics["gap"], abs=1e-6)
+
+
+def test_left_out_landmarks_floor_the_stored_threshold(project: Path) -> None:
+    raw = yaml.safe_load((project / "params.yaml").read_text())
+    raw["index"]["left_out_landmarks"] = 3
+    (project / "params_left_out.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    _run(project, "landmark.stages.index", "--params", "params_left_out.yaml", "--out", "artifacts/index_left_out")
+    out = project / "artifacts" / "index_left_out"
+    metrics = json.loads((out / "metrics.json").read_text())
+    meta = json.loads((out / "index.json").read_text())
+    indexed = read_manifest(out / "database.csv")
+    # 3 of the 5 indexed landmarks were left out: all of their photos were scored
+    assert 0 < metrics["left_out_photos"] < len(indexed)
+    assert metrics["threshold"] == pytest.approx(max(metrics["threshold_non_landmarks"],
+                                                     metrics["threshold_left_out"]), abs=1e-5)
+    assert meta["threshold"] == pytest.approx(metrics["threshold"], abs=1e-5)  # metrics.json: 6 decimals
+    default = json.loads((project / "artifacts" / "index" / "metrics.json").read_text())
+    assert default["left_out_photos"] == 0 and default["threshold"] == default["threshold_non_landmarks"]
