@@ -20,6 +20,7 @@ import dataclasses
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,17 @@ from landmark.params import load_params
 log = logging.getLogger("research.clean_size")
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DATASETS = ("real-landmarks", "more-landmarks")
+
+
+def real_datasets() -> Iterator[tuple[str, Path, pd.DataFrame]]:
+    """(name, folder, manifest) of each DATASETS folder under ../shared/data that is there (a warning for
+    each one that is not)."""
+    for name in DATASETS:
+        folder = SHARED / name
+        if not (folder / "manifest.csv").is_file():
+            log.warning("%s: absent, skipped", folder)
+            continue
+        yield name, folder, pd.read_csv(folder / "manifest.csv", dtype=str)
 
 
 def frozen_features(folder: Path, manifest: pd.DataFrame, size: int, cache: Path) -> np.ndarray:
@@ -63,12 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     began = time.perf_counter()
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
-    for name in DATASETS:
-        folder = SHARED / name
-        if not (folder / "manifest.csv").is_file():
-            log.warning("%s: absent, skipped", folder)
-            continue
-        manifest = pd.read_csv(folder / "manifest.csv", dtype=str)
+    for name, folder, manifest in real_datasets():
         labels = manifest["landmark"].to_numpy(dtype=object)
         for size in args.sizes:
             features = frozen_features(folder, manifest, size, args.cache)

@@ -37,7 +37,7 @@ from landmark.cleaning.pipeline import clean_landmark_photos
 from landmark.cleaning.scoring import inject_noise, removal_scores
 from landmark.params import CleanParams, Params, load_params
 from landmark.stages.clean import run as run_clean_stage
-from research.clean_size import DATASETS, SHARED, frozen_features
+from research.clean_size import DATASETS, SHARED, frozen_features, real_datasets
 
 log = logging.getLogger("research.clean_whitening")
 OFF = "off"
@@ -129,12 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     rules = [str(r) for r in args.photos_per_dim] + [OFF]
     seeds = [int(s) for s in args.seeds.split(",")]
     rows: list[dict[str, object]] = []
-    for name in DATASETS:
-        folder = SHARED / name
-        if not (folder / "manifest.csv").is_file():
-            log.warning("%s: absent, skipped", folder)
-            continue
-        manifest = pd.read_csv(folder / "manifest.csv", dtype=str)
+    for name, folder, manifest in real_datasets():
         labels = manifest["landmark"].to_numpy(dtype=str)
         features = frozen_features(folder, manifest, params.backbone.image_size, args.cache)
         for per in args.per_landmark:

@@ -30,7 +30,6 @@ import pandas as pd
 from landmark.retrieval.build import build_index, calibrate_index, top1_similarity
 from landmark.retrieval.left_out import left_out_scores
 from landmark.retrieval.threshold import threshold_for_fpr
-from research.fold_study import fold_study, study_parser
 
 log = logging.getLogger("research.loo_calibration")
 
@@ -46,29 +45,20 @@ def thresholds(non_landmark: float, left_out: np.ndarray, calibration: np.ndarra
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
     from research import folds as fl
-    from research.gcompris_photos import PACKAGE, gcompris_photos
-    from research.test_resolution import add_network_arguments, label, saved_embeddings
-    from research.wider_rejects import GROUPS, added_rows, widened
+    from research.gcompris_photos import PACKAGE
+    from research.test_resolution import label, saved_embeddings
+    from research.wider_rejects import GROUPS, added_rows, fold_gcompris_embeddings, gcompris_world, widened
 
-    ap = study_parser(__doc__.split("\n")[0], "docs/real_results_loo_calibration.md")
-    add_network_arguments(ap, 224, 224)
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     began = time.perf_counter()
-    study = fold_study(args.work, args.cache, args.folds, args.seed)
+    args, study, _, extra = gcompris_world(argv, __doc__.split("\n")[0], "docs/real_results_loo_calibration.md")
     params = study.params
-    extra = gcompris_photos(fl.fetch_package(PACKAGE, args.cache).root, args.work / "gcompris")
     rows = []
     for fold in fl.chosen_folds(args.only_folds, args.folds):
-        sets = study.sets(study.world(fold))
+        world = study.world(fold)
+        sets = study.sets(world)
         emb = saved_embeddings(args, study.options.image_size, fold)
-        saved = args.work / f"gcompris_fold{fold}_{label(args.train_size, args.size)}.npz"
-        if not saved.is_file():
-            raise SystemExit(f"{saved}: no embeddings of the gcompris photos; run research.wider_rejects first")
-        kept = dict(np.load(saved))
-        if kept["image_id"].tolist() != extra["image_id"].tolist():
-            raise SystemExit(f"{saved}: made for other gcompris photos; rerun research.wider_rejects")
-        wide, wide_emb = widened(sets, emb, added_rows(extra), kept["embeddings"])
+        extra_emb = fold_gcompris_embeddings(args, study, fold, world, extra)
+        wide, wide_emb = widened(sets, emb, added_rows(extra), extra_emb)
         labels = sets["database"]["landmark"].to_numpy(dtype=object)
         index = build_index(emb["database"], labels, params.index, "centroids")
         product = calibrate_index(index, emb["calibration"], params.index).value

@@ -17,6 +17,7 @@ calibration crops and the other half are queries; and the added monuments that s
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 import time
@@ -26,7 +27,8 @@ import pandas as pd
 
 from landmark.evaluation.collection import truth_array
 from landmark.retrieval.build import build_index
-from research.fold_study import EVALUATED, fold_study, study_parser
+from research.fold_study import EVALUATED, FoldStudy, fold_study, study_parser
+from research.folds import Package
 
 log = logging.getLogger("research.wider_rejects")
 SYSTEMS = ("recognizer", "baseline_single_centroid", "baseline_nearest_photo")
@@ -74,6 +76,41 @@ def operating_point(evaluation, groups: np.ndarray) -> dict[str, float]:  # type
     return out
 
 
+def fold_gcompris_embeddings(args: argparse.Namespace, study: FoldStudy, fold: int, world: pd.DataFrame,
+                             extra: pd.DataFrame) -> np.ndarray:
+    """(len(extra), D) embeddings of the gcompris photos by the fold's network trained at args.train_size
+    px, at args.size px: read from --work when saved for these photos, else embedded (the network
+    loaded or trained by research.test_resolution.trained_model) and saved there."""
+    from research.test_resolution import embed_at, label, trained_model
+
+    saved = args.work / f"gcompris_fold{fold}_{label(args.train_size, args.size)}.npz"
+    kept = dict(np.load(saved)) if saved.is_file() else {}
+    if kept and kept["image_id"].tolist() == extra["image_id"].tolist():
+        return kept["embeddings"]
+    model = trained_model(args, world, study.params, study.frozen, fold, args.train_size)
+    emb = embed_at(model, {"extra": extra}, study.params, args.size)["extra"]
+    np.savez(saved, image_id=extra["image_id"].to_numpy(dtype=str), embeddings=emb)
+    return emb
+
+
+def gcompris_world(argv: list[str] | None, description: str, out: str
+                   ) -> tuple[argparse.Namespace, FoldStudy, Package, pd.DataFrame]:
+    """What research.wider_rejects and research.loo_calibration start from: their arguments (a fold
+    study's, with research.test_resolution's network arguments), the folds, the gcompris-qt-data
+    package and its vetted photos (written under --work/gcompris)."""
+    from research import folds as fl
+    from research.gcompris_photos import PACKAGE, gcompris_photos
+    from research.test_resolution import add_network_arguments
+
+    ap = study_parser(description, out, training=True)
+    add_network_arguments(ap, 224, 224)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    study = fold_study(args.work, args.cache, args.folds, args.seed)
+    package = fl.fetch_package(PACKAGE, args.cache)
+    return args, study, package, gcompris_photos(package.root, args.work / "gcompris")
+
+
 def halves(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A seeded split of range(n) into two halves (calibration, query)."""
     order = np.random.default_rng(seed).permutation(n)
@@ -84,25 +121,12 @@ def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
     from research import evaluate_real as ev
     from research import folds as fl
-    from research.gcompris_photos import PACKAGE, gcompris_photos
-    from research.test_resolution import (
-        add_network_arguments,
-        embed_at,
-        label,
-        mean_std_table,
-        saved_embeddings,
-        trained_model,
-    )
+    from research.gcompris_photos import PACKAGE
+    from research.test_resolution import label, mean_std_table, saved_embeddings
 
-    ap = study_parser(__doc__.split("\n")[0], "docs/real_results_wider_rejects.md", training=True)
-    add_network_arguments(ap, 224, 224)
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     began = time.perf_counter()
-    study = fold_study(args.work, args.cache, args.folds, args.seed)
+    args, study, package, extra = gcompris_world(argv, __doc__.split("\n")[0], "docs/real_results_wider_rejects.md")
     params = study.params
-    package = fl.fetch_package(PACKAGE, args.cache)
-    extra = gcompris_photos(package.root, args.work / "gcompris")
     model_label = label(args.train_size, args.size)
     rows, points, hardest = [], [], []
     added = added_rows(extra)
@@ -114,14 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         world = study.world(fold)
         sets = study.sets(world)
         emb = saved_embeddings(args, study.options.image_size, fold)
-        saved = args.work / f"gcompris_fold{fold}_{model_label}.npz"
-        kept = dict(np.load(saved)) if saved.is_file() else {}
-        if kept and kept["image_id"].tolist() == extra["image_id"].tolist():
-            extra_emb = kept["embeddings"]
-        else:
-            model = trained_model(args, world, params, study.frozen, fold, args.train_size)
-            extra_emb = embed_at(model, {"extra": extra}, params, args.size)["extra"]
-            np.savez(saved, image_id=extra["image_id"].to_numpy(dtype=str), embeddings=extra_emb)
+        extra_emb = fold_gcompris_embeddings(args, study, fold, world, extra)
         no_extra = added.iloc[:0]
         variants = {
             "fold's own": widened(sets, emb, no_extra, extra_emb[:0]),
