@@ -90,7 +90,8 @@ def alternative_params(params: Params, alternative: Alternative) -> Params:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = study_parser(__doc__.split("\n")[0], "docs/real_results_train_alternatives.md", training=True)
-    ap.add_argument("--alternatives", nargs="+", default=["sample_classes"], choices=sorted(ALTERNATIVES))
+    ap.add_argument("--alternatives", nargs="*", default=["sample_classes"], choices=sorted(ALTERNATIVES),
+                    help="none: the base network alone (e.g. with --train-seed, for the seed's noise)")
     ap.add_argument("--sample-data", type=Path, default=Path("data"),
                     help="the sample world (manifest.csv, noise_truth.csv, images/) for sample_classes")
     ap.add_argument("--train-size", type=int, default=128, help="training size (px) of every network")
@@ -205,7 +206,8 @@ Landmark photos each network trained on:
 
 ## Recognizer: alternative minus `{BASE}`, per fold, sensitivity (95% paired bootstrap interval)
 
-{diffs.sort_values(["training", "size", "fold", "fpr"]).to_markdown(index=False, floatfmt='+.3f')}
+{diffs.sort_values(["training", "size", "fold", "fpr"]).to_markdown(index=False, floatfmt='+.3f')
+ if len(diffs) else "No alternative was chosen: the base network alone."}
 
 ## Time (when each network and embedding was computed; a rerun reuses them)
 

@@ -7,8 +7,8 @@ Confidence maps similarity monotonically into [0, 1] with the threshold at exact
 
 n calibration photos only bound the false positive rate loosely: with 104 of them one may pass at FPR
 1%, and the true rate on photos like them is then below 4.5% with 95% confidence (Clopper-Pearson),
-not below 1% (docs/real_results_wider_rejects.md: on folds calibrated so, 4-19% of real everyday photos
-from another source passed). `Threshold.fpr_upper_95` says how loose it is; calibrate warns when it is
+not below 1% (docs/real_results_wider_rejects.md: on folds calibrated so, up to 19% of real everyday
+photos from another source passed). `Threshold.fpr_upper_95` says how loose it is; calibrate warns when it is
 more than twice the target and names how many photos would bring it within that.
 """
 
@@ -34,7 +34,7 @@ def threshold_for_fpr(negative_scores: np.ndarray, fpr: float) -> float:
         raise ValueError("threshold calibration needs at least one non-landmark score")
     if not 0.0 <= fpr <= 1.0:
         raise ValueError(f"fpr must be in [0, 1], got {fpr}")
-    allowed = int(math.floor(fpr * scores.size + 1e-9))
+    allowed = allowed_passes(scores.size, fpr)
     if allowed >= scores.size:
         return float(scores[-1])
     return float(np.nextafter(scores[allowed], np.inf))
