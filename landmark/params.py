@@ -166,6 +166,7 @@ class IndexParams:
     geo_radius_km: float
     whiten_dim: int
     whiten_shrinkage: float
+    whiten_per_landmark: int  # the whitening is fitted on at most this many photos a landmark (0 = all)
     landmark_mean: bool  # the recognizer's index also holds each landmark's mean; it alone decides acceptance
     impostor_centring: bool  # score = similarity - a row's mean similarity to its nearest other-landmark photos
     impostor_top: int  # those nearest photos (0 = all of the other landmarks' photos)

@@ -55,6 +55,16 @@ def whiten_dims(wanted: int, n_photos: int) -> int:
     return dim
 
 
+def per_landmark_rows(labels: np.ndarray, cap: int) -> np.ndarray:
+    """Sorted row indices with at most `cap` rows of each label, evenly spaced within it."""
+    _, inverse, counts = np.unique(np.asarray(labels).astype(str), return_inverse=True, return_counts=True)
+    order = np.argsort(inverse, kind="stable")  # rows grouped by label, in row order within each
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    picked = [order[start + np.linspace(0, n - 1, min(n, cap)).round().astype(np.int64)]
+              for start, n in zip(starts, counts, strict=True)]
+    return np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
+
+
 def build_index(
     embeddings: np.ndarray,
     labels: Sequence[str] | np.ndarray,
@@ -72,8 +82,10 @@ def build_index(
     labels = np.asarray(labels, dtype=object)
     if params.dba_k > 0:
         embeddings = database_augmentation(embeddings, params.dba_k, params.dba_alpha, labels)
-    dim = whiten_dims(params.whiten_dim, len(embeddings))
-    whitening = fit_whitening(embeddings, dim, params.whiten_shrinkage) if dim > 0 else None
+    fit = (embeddings if params.whiten_per_landmark <= 0
+           else embeddings[per_landmark_rows(labels, params.whiten_per_landmark)])
+    dim = whiten_dims(params.whiten_dim, len(fit))
+    whitening = fit_whitening(fit, dim, params.whiten_shrinkage) if dim > 0 else None
     space = whitening.apply(embeddings) if whitening is not None else np.asarray(embeddings, np.float32)
     cs = centroid_set(space, labels, params, variant)
     vectors, row_labels, sizes = cs.vectors, cs.labels, cs.sizes

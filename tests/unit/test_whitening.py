@@ -81,3 +81,25 @@ def test_index_whitening_needs_four_photos_per_dimension() -> None:
     assert whiten_dims(128, 10_000) == 128
     assert whiten_dims(128, 464) == 116
     assert whiten_dims(128, 40) == 0  # 10 dimensions would be below the floor: no whitening
+
+
+def test_whitening_fitted_on_at_most_some_photos_a_landmark() -> None:
+    from landmark.retrieval.build import per_landmark_rows
+
+    labels = np.array(["b"] * 7 + ["a"] * 2 + ["c"] * 4, dtype=object)
+    rows = per_landmark_rows(labels, 3)
+    assert rows.tolist() == [0, 3, 6, 7, 8, 9, 11, 12]  # b: first, middle, last of 7; a: both; c: 3 of 4
+    assert per_landmark_rows(labels, 100).tolist() == list(range(13))
+    x, y = _data()
+    y = np.array(["a"] * 250 + ["b"] * 30 + ["c"] * 20, dtype=object)  # one landmark holds most photos
+    params = dataclasses.replace(load_params(REPO / "params.yaml").index, whiten_dim=16, whiten_shrinkage=0.0)
+    balanced = build_index(x, y, dataclasses.replace(params, whiten_per_landmark=30), "single")
+    fitted = fit_whitening(x[per_landmark_rows(y, 30)], 16)  # 80 photos: 16 dimensions
+    q = x[:5]
+    space = fitted.apply(x)  # the centroids are re-normalised means in the whitened space
+    means = np.stack([space[y == n].mean(axis=0) for n in ("a", "b", "c")])
+    expected = fitted.apply(q) @ (means / np.linalg.norm(means, axis=1, keepdims=True)).T
+    got, _ = balanced.search(q, k=3)
+    assert np.allclose(np.sort(got, axis=1), np.sort(expected, axis=1), atol=1e-4)
+    plain = build_index(x, y, params, "single")
+    assert not np.allclose(np.sort(plain.search(q, k=3)[0], axis=1), np.sort(got, axis=1), atol=1e-4)

@@ -1,0 +1,107 @@
+"""How many database photos a whitened dimension needs in the index: `python -m research.index_whitening
+--work artifacts/folds --out docs/real_results_index_whitening.md`.
+
+The index whitens to min(index.whiten_dim, N / 4) dimensions, N database photos (landmark.retrieval.build.
+whiten_dims, with index.whiten_shrinkage). The cleaning's whitening collapsed near 4 photos a dimension
+(docs/real_results_clean_whitening.md); this asks the same of the index. Each fold's database
+(research.test_resolution's saved train224@224 embeddings) is subsampled (seeded) to at most
+`--per-landmark` photos a landmark, and the default index is built with min(128, N / k) dimensions for each
+k of `--photos-per-dim` (whiten_dim set to that, so build's N / 4 cap never binds), and without whitening.
+The calibration photos and the collection stay the fold's. Recognizer and one-centroid baseline metrics.
+Then, on the whole database with the default rule, the whitening fitted on at most `--fit-per-landmark`
+photos a landmark (index.whiten_per_landmark; evenly spaced), since the folds' landmarks hold 40-546 photos.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+from landmark.params import with_overrides
+from landmark.retrieval.build import per_landmark_rows
+from research.fold_study import EVALUATED, fold_study, study_parser
+
+log = logging.getLogger("research.index_whitening")
+OFF = "off"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI entry point."""
+    from research import evaluate_real as ev
+    from research import folds as fl
+    from research.test_resolution import add_network_arguments, label, mean_std_table, saved_embeddings
+
+    ap = study_parser(__doc__.split("\n")[0], "docs/real_results_index_whitening.md")
+    add_network_arguments(ap, 224, 224)
+    ap.add_argument("--per-landmark", type=int, nargs="+", default=[10, 20, 50, 0], help="0 = all")
+    ap.add_argument("--photos-per-dim", type=int, nargs="+", default=[4, 8, 16])
+    ap.add_argument("--fit-per-landmark", type=int, nargs="+", default=[20, 50, 100],
+                    help="index.whiten_per_landmark values tried on the whole database")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    began = time.perf_counter()
+    study = fold_study(args.work, args.cache, args.folds, args.seed)
+    params = study.params
+    wanted = params.index.whiten_dim
+    rows = []
+    for fold in fl.chosen_folds(args.only_folds, args.folds):
+        sets = study.sets(study.world(fold))
+        emb = saved_embeddings(args, study.options.image_size, fold)
+        labels = sets["database"]["landmark"].to_numpy(dtype=object)
+        for per in args.per_landmark:
+            rng = np.random.default_rng(args.seed + fold)
+            keep = np.sort(np.concatenate([
+                idx if per <= 0 or len(idx) <= per else rng.choice(idx, size=per, replace=False)
+                for idx in (np.flatnonzero(labels == n) for n in sorted(set(labels.tolist())))]))
+            small = {**sets, "database": sets["database"].iloc[keep].reset_index(drop=True)}
+            small_emb = {k: emb[k] for k in EVALUATED} | {"database": emb["database"][keep]}
+            for rule in [*map(str, args.photos_per_dim), OFF]:
+                dims = 0 if rule == OFF else min(wanted, len(keep) // int(rule))
+                p = with_overrides(params, "index", whiten_dim=dims)
+                for system, e in ev.evaluate_model(small_emb, small, p).items():
+                    if system == "baseline_nearest_photo":
+                        continue
+                    rows.append({"photos a landmark": per or "all", "rule": rule, "fitted on": "all",
+                                 "system": system, "fold": fold, "database photos": len(keep), "dims": dims,
+                                 **e.metrics})
+        for cap in args.fit_per_landmark:
+            p = with_overrides(params, "index", whiten_per_landmark=cap)
+            for system, e in ev.evaluate_model({k: emb[k] for k in EVALUATED}, sets, p).items():
+                if system != "baseline_nearest_photo":
+                    rows.append({"photos a landmark": "all", "rule": "4", "fitted on": f"<= {cap} a landmark",
+                                 "system": system, "fold": fold, "database photos": len(labels),
+                                 "dims": min(wanted, len(per_landmark_rows(labels, cap)) // 4), **e.metrics})
+        log.info("fold %d done at %.0f s", fold, time.perf_counter() - began)
+    frame = pd.DataFrame(rows)
+    frame["photos a landmark"] = frame["photos a landmark"].astype(str)
+    command = "python -m research.index_whitening " + " ".join(sys.argv[1:] if argv is None else argv)
+    sizes = frame.groupby(["photos a landmark", "fitted on", "rule"], sort=False)[["database photos", "dims"]].mean()
+    text = f"""# Database photos a whitened dimension needs in the index (generated by research.index_whitening)
+
+Command: `{command.strip()}` ({(time.perf_counter() - began) / 60:.1f} min on this 2-core machine). What and why:
+the module docstring. Network {label(args.train_size, args.size)}; index: params.index (whiten_dim {wanted},
+whiten_shrinkage {params.index.whiten_shrinkage}) with the dimensions of each rule; rule `k`: min({wanted}, N / k).
+
+## Database photos and dimensions kept (mean over folds)
+
+{sizes.reset_index().to_markdown(index=False, floatfmt=".0f")}
+
+## Mean ± std over folds
+
+{mean_std_table(frame, ["photos a landmark", "fitted on", "system", "rule"])}
+
+## Per fold
+
+{frame[["photos a landmark", "fitted on", "rule", "system", "fold", "dims", "gap", "sensitivity_at_fpr_1pct",
+        "sensitivity_at_fpr_0_1pct", "accuracy_at_1"]].to_markdown(index=False, floatfmt=".3f")}
+"""
+    args.out.write_text(text)
+    log.info("wrote %s", args.out)
+
+
+if __name__ == "__main__":
+    main()
