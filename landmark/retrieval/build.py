@@ -72,7 +72,8 @@ def build_index(
     variant: str = "centroids",
 ) -> CentroidIndex:
     """Centroids (per `variant`) in a faiss index of type params.type. With params.whiten_dim > 0 the
-    centroids are taken in a whitened space fitted on `embeddings`, and the index whitens queries.
+    centroids are taken in a whitened space fitted on `embeddings` (at most params.whiten_per_landmark
+    of each landmark when > 0), and the index whitens queries.
     The whitening keeps at most N // 4 dimensions (a covariance needs several photos per dimension)
     and is skipped, with a warning, when that leaves fewer than MIN_WHITEN_DIM. With params.dba_k > 0
     each database photo is first replaced by its DBA within its landmark (landmark.retrieval.expansion).
