@@ -18,11 +18,11 @@ import logging
 import sys
 import time
 
-import numpy as np
 import pandas as pd
 
 from landmark.params import with_overrides
 from landmark.retrieval.build import per_landmark_rows
+from research.clean_whitening import subsample
 from research.fold_study import EVALUATED, fold_study, study_parser
 
 log = logging.getLogger("research.index_whitening")
@@ -53,10 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         emb = saved_embeddings(args, study.options.image_size, fold)
         labels = sets["database"]["landmark"].to_numpy(dtype=object)
         for per in args.per_landmark:
-            rng = np.random.default_rng(args.seed + fold)
-            keep = np.sort(np.concatenate([
-                idx if per <= 0 or len(idx) <= per else rng.choice(idx, size=per, replace=False)
-                for idx in (np.flatnonzero(labels == n) for n in sorted(set(labels.tolist())))]))
+            keep = subsample(labels.astype(str), per, args.seed + fold)
             small = {**sets, "database": sets["database"].iloc[keep].reset_index(drop=True)}
             small_emb = {k: emb[k] for k in EVALUATED} | {"database": emb["database"][keep]}
             for rule in [*map(str, args.photos_per_dim), OFF]:
