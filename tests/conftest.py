@@ -42,5 +42,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     from prefect.server.api.server import SubprocessASGIServer
 
-    for server in list(SubprocessASGIServer._instances.values()):  # one per port; no public registry
+    # one per port; no public registry, so a Prefect without it simply keeps its own atexit stop
+    for server in list(getattr(SubprocessASGIServer, "_instances", {}).values()):
         server.stop()
