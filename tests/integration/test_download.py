@@ -63,7 +63,10 @@ class Server:
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body) if length is None else length))
                 self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up first (/slow.jpg's timeout)
+                    pass
 
             def do_GET(self) -> None:  # noqa: N802
                 with owner.lock:
