@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     from research import folds as fl
     from research.gcompris_photos import PACKAGE
     from research.test_resolution import label, saved_embeddings
-    from research.wider_rejects import GROUPS, added_rows, fold_gcompris_embeddings, gcompris_world, widened
+    from research.wider_rejects import added_rows, fold_gcompris_embeddings, gcompris_world, passed_shares, widened
 
     began = time.perf_counter()
     args, study, _, extra = gcompris_world(argv, __doc__.split("\n")[0], "docs/real_results_loo_calibration.md")
@@ -66,15 +66,15 @@ def main(argv: list[str] | None = None) -> None:
         scores, names = index.search(wide_emb["collection"], k=1)
         score = np.where(np.isfinite(scores[:, 0]), scores[:, 0], -1.0)
         collection = wide["collection"]
-        known = (collection["group"] == "fold known").to_numpy()
+        groups = collection["group"].to_numpy()
+        known = groups == "fold known"
         correct = known & (names[:, 0] == collection["landmark"].to_numpy(dtype=object))
         for name, value in thresholds(product, loo, top1_similarity(index, emb["calibration"]),
                                       params.index.target_fpr).items():
             passed = score >= value
             rows.append({"fold": fold, "threshold from": name, "threshold": value,
                          "known answered": float((correct & passed)[known].mean()),
-                         **{f"{g} passed": float(passed[(collection["group"] == g).to_numpy()].mean())
-                            for g in GROUPS},
+                         **{f"{g} passed": share for g, share in passed_shares(passed, groups).items()},
                          "left-out photos": len(loo)})
         log.info("fold %d done at %.0f s", fold, time.perf_counter() - began)
     frame = pd.DataFrame(rows)

@@ -62,18 +62,19 @@ def widened(sets: dict[str, pd.DataFrame], emb: dict[str, np.ndarray], query: pd
     return out_sets, out_emb
 
 
+def passed_shares(passed: np.ndarray, groups: np.ndarray) -> dict[str, float]:
+    """The share of each must-reject GROUP (among the collection's `groups`) at or above a threshold."""
+    return {group: float(passed[groups == group].mean()) for group in GROUPS if (groups == group).any()}
+
+
 def operating_point(evaluation, groups: np.ndarray) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """At the system's calibrated threshold: its value, the share of each must-reject GROUP accepted,
     and the share of known queries answered correctly and accepted."""
     threshold = evaluation.metrics["threshold"]
-    accepted = evaluation.results.similarity >= threshold
-    out = {"threshold": threshold, "known answered (sensitivity at threshold)":
-           evaluation.metrics["sensitivity_at_threshold"]}
-    for group in GROUPS:
-        mine = groups == group
-        if mine.any():
-            out[f"{group} accepted"] = float(accepted[mine].mean())
-    return out
+    shares = passed_shares(evaluation.results.similarity >= threshold, groups)
+    return {"threshold": threshold,
+            "known answered (sensitivity at threshold)": evaluation.metrics["sensitivity_at_threshold"],
+            **{f"{group} accepted": share for group, share in shares.items()}}
 
 
 def fold_gcompris_embeddings(args: argparse.Namespace, study: FoldStudy, fold: int, world: pd.DataFrame,
