@@ -97,6 +97,44 @@ def test_failing_validation_stops_the_flow_before_any_later_stage(project: Path)
     assert (project / "artifacts" / "split" / "manifest.csv").stat().st_mtime == split_before
 
 
+def test_scheduled_deployment_exists_and_a_triggered_run_completes(project: Path) -> None:
+    """The deployment is stored with its cron, and a run triggered on it is executed by a Runner, in this
+    project, to completion. It runs before the data-change test, on the project as the first retrain left
+    it, with only evaluate's seed changed: the triggered run reruns the evaluate stage and registers a
+    new version (a new lineage) instead of retraining the whole pipeline."""
+    from prefect import get_client
+    from prefect.deployments import run_deployment
+
+    from flows.schedule import DEPLOYMENT_NAME, retrain_deployment
+
+    deployment = retrain_deployment(cron="0 3 * * 1", project_dir=str(project))
+    assert deployment.schedules[0].schedule.cron == "0 3 * * 1"
+    deployment_id = deployment.apply()
+    with get_client(sync_client=True) as client:
+        stored = client.read_deployment(deployment_id)
+        assert stored.name == DEPLOYMENT_NAME and stored.schedules[0].schedule.cron == "0 3 * * 1"
+    params_path = project / "params.yaml"
+    raw = yaml.safe_load(params_path.read_text())
+    raw["evaluate"]["seed"] += 1  # evaluate alone is out of date (a seed DVC's run cache has not seen)
+    params_path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    evaluated = project / "artifacts" / "evaluate" / "metrics.json"
+    evaluated_before = evaluated.stat().st_mtime
+    versions_before = len(_client(project).search_model_versions(f"name='{RECOGNIZER}'"))
+    flow_run = run_deployment(f"retrain/{DEPLOYMENT_NAME}", timeout=0)
+    import asyncio
+
+    from prefect.runner import Runner
+
+    runner = Runner(query_seconds=1)
+    runner.add_deployment(deployment)
+    asyncio.run(runner.start(run_once=True))
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(flow_run.id).state
+    assert state is not None and state.is_completed(), state
+    assert evaluated.stat().st_mtime > evaluated_before  # the run ran the stage, in this project
+    assert len(_client(project).search_model_versions(f"name='{RECOGNIZER}'")) == versions_before + 1
+
+
 def test_data_change_kill_during_training_resume_then_data_and_model_rollback(project: Path) -> None:
     """New data, `kill -9` of the flow in the middle of training, retrain again: finished stages are
     skipped, training resumes from its checkpoint and the result is registered once. Then the data is
@@ -150,28 +188,3 @@ def test_data_change_kill_during_training_resume_then_data_and_model_rollback(pr
     assert rollback_champion(client, RECOGNIZER) == champion_before
     loaded = mlflow.pyfunc.load_model(f"models:/{RECOGNIZER}@champion")
     assert str(loaded.metadata.run_id) == client.get_model_version(RECOGNIZER, champion_before).run_id
-
-
-def test_scheduled_deployment_exists_and_a_triggered_run_completes(project: Path) -> None:
-    from prefect import get_client
-    from prefect.deployments import run_deployment
-
-    from flows.schedule import DEPLOYMENT_NAME, retrain_deployment
-
-    deployment = retrain_deployment(cron="0 3 * * 1", project_dir=str(project))
-    assert deployment.schedules[0].schedule.cron == "0 3 * * 1"
-    deployment_id = deployment.apply()
-    with get_client(sync_client=True) as client:
-        stored = client.read_deployment(deployment_id)
-        assert stored.name == DEPLOYMENT_NAME and stored.schedules[0].schedule.cron == "0 3 * * 1"
-    flow_run = run_deployment(f"retrain/{DEPLOYMENT_NAME}", timeout=0)
-    import asyncio
-
-    from prefect.runner import Runner
-
-    runner = Runner(query_seconds=1)
-    runner.add_deployment(deployment)
-    asyncio.run(runner.start(run_once=True))
-    with get_client(sync_client=True) as client:
-        state = client.read_flow_run(flow_run.id).state
-    assert state is not None and state.is_completed(), state
