@@ -21,6 +21,7 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -94,17 +95,20 @@ def fold_gcompris_embeddings(args: argparse.Namespace, study: FoldStudy, fold: i
     return emb
 
 
-def gcompris_world(argv: list[str] | None, description: str, out: str
+def gcompris_world(argv: list[str] | None, description: str, out: str,
+                   extend: Callable[[argparse.ArgumentParser], None] | None = None,
                    ) -> tuple[argparse.Namespace, FoldStudy, Package, pd.DataFrame]:
-    """What research.wider_rejects and research.loo_calibration start from: their arguments (a fold
-    study's, with research.test_resolution's network arguments), the folds, the gcompris-qt-data
-    package and its vetted photos (written under --work/gcompris)."""
+    """What research.wider_rejects, research.loo_calibration and research.frozen_fusion start from: their
+    arguments (a fold study's, with research.test_resolution's network arguments, and what `extend`
+    adds), the folds, the gcompris-qt-data package and its vetted photos (written under --work/gcompris)."""
     from research import folds as fl
     from research.gcompris_photos import PACKAGE, gcompris_photos
     from research.test_resolution import add_network_arguments
 
     ap = study_parser(description, out, training=True)
     add_network_arguments(ap, 224, 224)
+    if extend is not None:
+        extend(ap)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     study = fold_study(args.work, args.cache, args.folds, args.seed)

@@ -27,7 +27,7 @@ import numpy as np
 from landmark.compute.engine import CHUNKS_PER_WORKER, Engine, active_engine, chunk_bounds
 from landmark.env import compute_threads
 from landmark.models.decode_pool import Photo
-from landmark.models.embedding import Preprocessing, Progress, embed
+from landmark.models.embedding import Preprocessing, Progress, embed, output_width
 from landmark.models.embedding_cache import model_identity
 
 if TYPE_CHECKING:
@@ -102,8 +102,9 @@ def _embed_on_engine(
         for done in as_completed(futures):
             progress(sizes[done.key])
     parts = engine.client.gather(futures)
-    out = np.concatenate(parts) if parts else np.zeros((0, model.embed_dim), np.float32)
-    if out.shape != (len(photos), model.embed_dim):  # every photo exactly once, or fail loudly
+    width = output_width(model)  # + the frozen view's columns when it carries one
+    out = np.concatenate(parts) if parts else np.zeros((0, width), np.float32)
+    if out.shape != (len(photos), width):  # every photo exactly once, or fail loudly
         raise RuntimeError(f"dask embedding: got {out.shape} rows for {len(photos)} photos")
     log.info("embedded %d photos in %d shards on %d dask workers", len(photos), len(bounds), engine.workers)
     return out

@@ -14,6 +14,8 @@ from typing import Any
 import torch
 
 from landmark.models.embedder import Embedder, create_embedder
+from landmark.models.frozen_tail import META_KEY as FROZEN_VIEW
+from landmark.models.frozen_tail import frozen_tail
 from landmark.models.weights import read_state_dict
 from landmark.params import BackboneParams
 
@@ -57,6 +59,8 @@ def load_embedder(path: Path, device: str | torch.device = "cpu") -> Embedder:
     meta = read_meta(path)
     cfg = BackboneParams(**meta["backbone"])
     model = create_embedder(cfg, pretrained=False)
+    if FROZEN_VIEW in meta:  # an embedder saved with its frozen view: the tail's architecture, weights below
+        model.view = frozen_tail(cfg, int(meta[FROZEN_VIEW]["shared_units"]), pretrained=False)
     model.load_state_dict(read_state_dict(path), strict=True)
     model.data_config = dict(meta.get("data_config", model.data_config))
     model.meta = meta

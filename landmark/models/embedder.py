@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import timm
 import torch
@@ -21,6 +21,9 @@ from landmark.models.gem import AvgPool, GeM
 from landmark.models.weights import load_weights
 from landmark.params import BackboneParams
 
+if TYPE_CHECKING:
+    from landmark.models.frozen_tail import FrozenTail
+
 log = logging.getLogger(__name__)
 
 META_FORMAT = 1
@@ -28,7 +31,11 @@ POOLINGS = ("gem", "avg")
 
 
 class Embedder(nn.Module):
-    """backbone (N,3,H,W) -> (N,C,h,w); pool -> (N,C); neck -> (N,D); forward L2-normalises."""
+    """backbone (N,3,H,W) -> (N,C,h,w); pool -> (N,C); neck -> (N,D); forward L2-normalises.
+    With a frozen view (`view`, landmark.models.frozen_tail.with_frozen_view) forward returns
+    [embedding (D) | frozen view (view.dim)], the backbone's shared layers run once."""
+
+    view: FrozenTail | None
 
     def __init__(
         self,
@@ -46,6 +53,7 @@ class Embedder(nn.Module):
         self.embed_dim = int(embed_dim)
         self.data_config = dict(data_config)
         self.meta = dict(meta)
+        self.view = None
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) float -> (N, C) pooled backbone features (before the neck)."""
@@ -55,9 +63,27 @@ class Embedder(nn.Module):
         """(N, 3, H, W) float -> (N, D) embeddings before L2 normalisation (input of softmax heads)."""
         return self.neck(self.pooled(x))
 
+    @property
+    def output_dim(self) -> int:
+        """Columns forward returns: D, plus the frozen view's when the embedder carries one."""
+        return self.embed_dim + (self.view.dim if self.view is not None else 0)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) float -> (N, D) float32, L2-normalised."""
-        return F.normalize(self.embed_unnormalised(x).float(), p=2.0, dim=1)
+        """(N, 3, H, W) float -> (N, output_dim) float32: the L2-normalised embedding, then the frozen
+        view (L2-normalised on its own) when the embedder carries one."""
+        if self.view is None:
+            return F.normalize(self.embed_unnormalised(x).float(), p=2.0, dim=1)
+        from landmark.training.finetune import backbone_units
+
+        units = backbone_units(self.backbone)
+        shared = x
+        for unit in units[: self.view.shared_units]:
+            shared = unit(shared)
+        trained = shared
+        for unit in units[self.view.shared_units:]:
+            trained = unit(trained)
+        embedding = F.normalize(self.neck(self.pool(trained)).float(), p=2.0, dim=1)
+        return torch.cat([embedding, self.view(shared)], dim=1)
 
 
 def _pool(cfg: BackboneParams) -> nn.Module:

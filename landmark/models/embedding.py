@@ -39,6 +39,11 @@ Progress = Callable[[int], None]
 RowsFn = Callable[[Sequence[Photo], Progress | None], np.ndarray]  # photos -> (M, D), in their order
 
 
+def output_width(model: Embedder | ArrayEmbedder) -> int:
+    """Columns of the model's rows: its embedding, plus a torch Embedder's frozen view when it carries one."""
+    return int(getattr(model, "output_dim", model.embed_dim))
+
+
 def embed_batch(model: Embedder | ArrayEmbedder, x: np.ndarray, device: str = "cpu") -> np.ndarray:
     """Either backend: (B, 3, H, W) float32 -> (B, D) float32, L2-normalised."""
     from landmark.models.array_embedder import ArrayEmbedder
@@ -134,7 +139,8 @@ def embed(
     """
     if rows is not None and errors is not None:
         raise ValueError("per-photo error reports need rows=None (photos embedded in this process)")
-    out = np.zeros((len(photos), model.embed_dim), dtype=np.float32)
+    width = output_width(model)
+    out = np.zeros((len(photos), width), dtype=np.float32)
     if not len(photos):
         return out
     todo = list(range(len(photos)))
@@ -147,7 +153,7 @@ def embed(
         todo = []
         for i, sha in enumerate(shas):
             row = cached.get(sha) if sha is not None else None
-            if row is not None and row.shape == (model.embed_dim,):
+            if row is not None and row.shape == (width,):
                 out[i] = row
             else:
                 todo.append(i)
