@@ -175,6 +175,16 @@ class IndexParams:
     verification: VerificationParams
     dba_k: int  # database-side augmentation within each landmark: neighbours averaged in (0 = off)
     dba_alpha: float  # their weight = cosine ** dba_alpha
+    frozen_weight: float  # > 0: score + this x the frozen view's similarity to the answer (frozen_view.py)
+    frozen_knn: int  # that similarity: mean cosine of the answered landmark's this many nearest photos
+
+    def __post_init__(self) -> None:
+        if self.frozen_weight < 0 or self.frozen_knn < 1:
+            raise ParamsError(f"params.yaml: index.frozen_weight must be >= 0 and index.frozen_knn >= 1, got "
+                              f"{self.frozen_weight} and {self.frozen_knn}")
+        if self.frozen_weight > 0 and self.verification.enabled:
+            raise ParamsError("params.yaml: index.frozen_weight > 0 and index.verification.enabled cannot be on "
+                              "together yet (each calibrates the threshold on its own score)")
 
 
 @dataclass(frozen=True)

@@ -56,9 +56,13 @@ def evaluate_systems(
     features, for a stored recognizer that verifies."""
     fprs = params.index.fprs
     out: dict[str, Evaluation] = {}
+    plain = trained  # the baselines see the embeddings alone, without a stored recognizer's frozen view
+    if recognizer is not None and recognizer.view is not None:
+        plain = {k: recognizer.view.split(v)[0] for k, v in trained.items()}
+
     def from_embeddings(variant: str) -> Evaluation:
-        evaluation, _ = evaluate_embeddings(trained["database"], db_labels, trained["calibration"],
-                                            trained["collection"], truth, params.index, variant)
+        evaluation, _ = evaluate_embeddings(plain["database"], db_labels, plain["calibration"],
+                                            plain["collection"], truth, params.index, variant)
         return evaluation
 
     if recognizer is not None:

@@ -196,6 +196,9 @@ def export_onnx(model: Embedder, target: Path, opset: int = OPSET, image_size: i
     Uses the TorchScript exporter (dynamo=False): a few seconds, one self-contained file.
     """
     target = Path(target)
+    if getattr(model, "view", None) is not None:  # its graph would silently drop the view's columns
+        raise ValueError("export_onnx: an embedder carrying a frozen view is not exported yet (the recognizer runs it "
+                         "on torch)")
     size = int(image_size or model.data_config["input_size"][-1])
     model = model.eval().cpu()
     multiple = export_size_multiple(model)

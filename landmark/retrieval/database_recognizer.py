@@ -5,7 +5,10 @@ database a second time (landmark.cleaning.second_pass: photos whose neighbours, 
 features alike, are another landmark's), build per-landmark centroids and the faiss index, and
 calibrate the acceptance threshold on non-landmark calibration photos. With
 params.index.verification.enabled, the reference photos' local features are computed too and the
-threshold is calibrated on the verified score (landmark.retrieval.verified_search).
+threshold is calibrated on the verified score (landmark.retrieval.verified_search). With
+params.index.frozen_weight > 0 the network also returns the frozen backbone's features in the same pass
+(landmark.models.frozen_tail), the index keeps the database's (landmark.retrieval.frozen_view), and the
+threshold is calibrated on the score with the view's second opinion added.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from landmark.models.embedder import Embedder, frozen_embedder
 from landmark.models.pipeline_embedding import embed_rows
 from landmark.params import Params
 from landmark.retrieval.build import build_index, calibrate_index, top1_similarity
+from landmark.retrieval.frozen_view import FrozenView, ViewScore
 from landmark.retrieval.index import CentroidIndex
-from landmark.retrieval.left_out import left_out_scores, with_left_out_floor
+from landmark.retrieval.left_out import left_out_answers, left_out_scores, with_left_out_floor
 from landmark.retrieval.recognizer import Recognizer, landmark_table
 from landmark.retrieval.threshold import Threshold, calibrate, threshold_for_fpr
 
@@ -93,6 +97,40 @@ def verified_threshold(
     }
 
 
+def view_threshold(
+    index: CentroidIndex,
+    db_emb: np.ndarray,
+    db_view: np.ndarray,
+    labels: np.ndarray,
+    cal_emb: np.ndarray,
+    cal_view: np.ndarray,
+    params: Params,
+) -> tuple[ViewScore, Threshold, dict[str, float]]:
+    """The frozen view of the indexed photos and the threshold on the calibration photos' scores with
+    its second opinion (floored by the left-out landmarks' with index.left_out_landmarks), with metrics."""
+    ip = params.index
+    view = ViewScore(FrozenView.build(db_view, labels), ip.frozen_weight, ip.frozen_knn, params.train.trainable_blocks)
+    sims, answers = index.search(cal_emb, k=1)
+    cal = view.fused(np.where(np.isfinite(sims[:, 0]), sims[:, 0], -1.0), cal_view, answers[:, 0])
+    non_landmark = calibrate(cal, ip.target_fpr, ip.fprs)
+    metrics = {"frozen_view_photos": float(len(db_view)), "threshold_non_landmarks": non_landmark.value}
+    left_out = np.zeros(0)
+    if ip.left_out_landmarks > 0:
+        scores, found, rows = left_out_answers(db_emb, labels, ip, ip.left_out_landmarks)
+        left_out = view.fused(scores, db_view[rows], found)
+        metrics["threshold_left_out"] = threshold_for_fpr(left_out, ip.target_fpr)
+    threshold = with_left_out_floor(non_landmark, left_out)
+    log.info("frozen view (weight %.3g, k %d): threshold %.4f", ip.frozen_weight, ip.frozen_knn, threshold.value)
+    return view, threshold, metrics
+
+
+def split_view(rows: np.ndarray, model: Embedder) -> tuple[np.ndarray, np.ndarray | None]:
+    """The network's rows -> (embeddings, frozen view or None when it carries none)."""
+    if model.view is None:
+        return rows, None
+    return rows[:, : model.embed_dim], rows[:, model.embed_dim:]
+
+
 def build_database_recognizer(
     model: Embedder,
     database: pd.DataFrame,
@@ -103,11 +141,16 @@ def build_database_recognizer(
 ) -> DatabaseRecognizer:
     """Embed, second pass, centroids, index, threshold. The caller's frames are left as they were."""
     start = time.perf_counter()
-    db_emb = embed_rows(model, database, data_root, params.embed, desc="embed database")
+    if params.index.frozen_weight > 0 and model.view is None:
+        from landmark.models.frozen_tail import with_frozen_view
+
+        model = with_frozen_view(model, params.train.trainable_blocks)
+    db_emb, db_view = split_view(embed_rows(model, database, data_root, params.embed, desc="embed database"), model)
     keep, evidence = second_pass(database, db_emb, data_root, params)
     annotated = database.assign(evidence=evidence, kept=keep)
     kept, kept_emb = annotated[keep].reset_index(drop=True), db_emb[keep]
-    cal_emb = embed_rows(model, calibration, data_root, params.embed, desc="embed calibration")
+    cal_emb, cal_view = split_view(embed_rows(model, calibration, data_root, params.embed, desc="embed calibration"),
+                                   model)
     labels = kept["landmark"].to_numpy(dtype=object)
     index = build_index(kept_emb, labels, params.index)
     non_landmark = calibrate_index(index, cal_emb, params.index)
@@ -118,9 +161,12 @@ def build_database_recognizer(
     extra: dict[str, float] = {}
     if params.index.verification.enabled:
         refs, threshold, extra = verified_threshold(index, kept, kept_emb, calibration, cal_emb, data_root, params)
+    view: ViewScore | None = None
+    if db_view is not None and cal_view is not None:
+        view, threshold, extra = view_threshold(index, kept_emb, db_view[keep], labels, cal_emb, cal_view, params)
     recognizer = Recognizer(model, index, threshold, landmark_table(kept), params.index.geo_radius_km, model_ref,
                             references=refs, verification=params.index.verification if refs else None,
-                            embedding_threshold=plain.value)
+                            embedding_threshold=plain.value, view=view)
     landmarks = len(index.landmarks)
     metrics = {
         "n_database_photos": len(kept),
@@ -139,6 +185,6 @@ def build_database_recognizer(
         **extra,
     }
     metrics.update({f"threshold_at_fpr_{k}": v for k, v in threshold.by_fpr.items()})
-    if left_out.size:
+    if left_out.size and "threshold_left_out" not in metrics:  # the view's own when it has one
         metrics["threshold_left_out"] = threshold_for_fpr(left_out, params.index.target_fpr)
     return DatabaseRecognizer(recognizer, metrics, annotated)

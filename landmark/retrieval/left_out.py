@@ -27,29 +27,40 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from landmark.params import IndexParams
-from landmark.retrieval.build import build_index, top1_similarity
+from landmark.retrieval.build import build_index
 from landmark.retrieval.threshold import Threshold, threshold_for_fpr
 
 log = logging.getLogger(__name__)
 
 
-def left_out_scores(database: np.ndarray, labels: np.ndarray, params: IndexParams, landmarks: int = 0,
-                    seed: int = 0) -> np.ndarray:
-    """(M,) the acceptance scores of each left-out landmark's photos (landmarks in name order) against
-    the index built from the other landmarks (params, as the recognizer's); `landmarks` of them (seeded;
-    0 = all). A database of fewer than two landmarks gives no scores."""
+def left_out_answers(database: np.ndarray, labels: np.ndarray, params: IndexParams, landmarks: int = 0,
+                     seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each left-out landmark's photos (landmarks in name order), against the index built from the
+    other landmarks (params, as the recognizer's): (M,) acceptance scores, (M,) the landmark answered
+    (object) and (M,) their database rows; `landmarks` of them (seeded; 0 = all). A database of fewer
+    than two landmarks gives none."""
     labels = np.asarray(labels, dtype=object)
     names = sorted(set(labels.tolist()))
     if len(names) < 2:
-        return np.zeros(0, dtype=np.float32)
+        return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
     if 0 < landmarks < len(names):
         names = sorted(np.random.default_rng(seed).choice(names, size=landmarks, replace=False).tolist())
-    scores = []
+    scores, answers, rows = [], [], []
     for name in tqdm(names, desc="leave landmarks out", unit="landmark", leave=False):
         mine = labels == name
         index = build_index(database[~mine], labels[~mine], params, "centroids")
-        scores.append(top1_similarity(index, database[mine]))
-    return np.concatenate(scores).astype(np.float32)
+        sims, found = index.search(database[mine], k=1)
+        scores.append(np.where(np.isfinite(sims[:, 0]), sims[:, 0], -1.0))
+        answers.append(np.asarray(found[:, 0], dtype=object))
+        rows.append(np.flatnonzero(mine))
+    return (np.concatenate(scores).astype(np.float32), np.concatenate(answers),
+            np.concatenate(rows).astype(np.int64))
+
+
+def left_out_scores(database: np.ndarray, labels: np.ndarray, params: IndexParams, landmarks: int = 0,
+                    seed: int = 0) -> np.ndarray:
+    """(M,) the acceptance scores of left_out_answers."""
+    return left_out_answers(database, labels, params, landmarks, seed)[0]
 
 
 def with_left_out_floor(threshold: Threshold, left_out: np.ndarray) -> Threshold:

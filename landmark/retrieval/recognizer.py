@@ -4,13 +4,16 @@ One CNN pass per photo, a nearest-centroid search, the location filter when the 
 location, and "no landmark" below the calibrated similarity threshold. When the index folder carries
 reference features (references.npz, params index.verification), the top candidate landmarks are
 verified geometrically (landmark.retrieval.verified_search) and the threshold applies to the
-verified score. Photos are decoded and
+verified score. When it carries a frozen view (frozen_view.npz, params index.frozen_weight), the network
+also returns the frozen ImageNet backbone's features in the same pass, and the acceptance score adds
+index.frozen_weight x the view's similarity to the answered landmark (landmark.retrieval.frozen_view).
+Photos are decoded and
 resized in a thread pool while the network runs (`landmark.models.decode_pool`); the network is the
 fastest verified backend of the checkpoint (`fast_embedder`: OpenVINO bf16 / ONNX Runtime int8 /
 fp32, or eager
 torch, the reference).
 Folder layout (artifacts/index/): index.faiss, centroids.csv, landmarks.csv, index.json
-(+ references.npz with verification).
+(+ references.npz with verification, + frozen_view.npz with the frozen view).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import pandas as pd
 from PIL import Image
 
 from landmark.params import VerificationParams
+from landmark.retrieval.frozen_view import FrozenView, ViewScore
 from landmark.retrieval.geo import geo_allowed
 from landmark.retrieval.index import CentroidIndex
 from landmark.retrieval.threshold import Threshold, read_embedding_threshold
@@ -44,6 +48,17 @@ Location = tuple[float, float] | None
 Photo = Image.Image | str | Path | bytes  # bytes: an encoded photo file (served requests)
 Progress = Callable[[int], None]
 BACKENDS = ("auto", "torch", "fp32", "int8", "ov-fp32", "ov-bf16")
+
+
+def read_view(index_dir: Path, meta: dict) -> ViewScore | None:
+    """The frozen view an index folder carries (index.json's `frozen_view` + frozen_view.npz), or None."""
+    recorded = meta.get("frozen_view")
+    view = FrozenView.load(index_dir)
+    if (recorded is None) != (view is None):
+        raise ValueError(f"{index_dir}: frozen_view.npz and index.json's `frozen_view` must come together")
+    if recorded is None or view is None:
+        return None
+    return ViewScore(view, float(recorded["weight"]), int(recorded["knn"]), int(recorded["trainable_blocks"]))
 
 
 @dataclass(frozen=True)
@@ -101,8 +116,10 @@ class Recognizer:
         references: ReferenceFeatures | None = None,
         verification: VerificationParams | None = None,
         embedding_threshold: float | None = None,
+        view: ViewScore | None = None,
     ) -> None:
         self.embedder, self.index, self.threshold = embedder, index, threshold
+        self.view = view  # the frozen view's second opinion, added to the acceptance score
         names = index.landmarks
         table = landmarks if landmarks is not None else pd.DataFrame({"landmark": names})
         table = table.set_index("landmark").reindex(names)
@@ -185,6 +202,9 @@ class Recognizer:
             raise ValueError(f"{n} photos but {len(locations)} locations")
         if self.verifies and (features is None or len(features) != n):
             raise ValueError(f"this recognizer verifies: it needs local features for each of the {n} photos")
+        view_features = None
+        if self.view is not None:  # rows are [embedding | frozen view] (the embedder's one pass)
+            embeddings, view_features = self.view.split(embeddings)
         has_geo = (self.geo_radius_km is not None and any(loc is not None for loc in locations)
                    and bool(np.isfinite(self._lat).any()))
         k = GEO_CANDIDATES if has_geo else 1
@@ -206,6 +226,8 @@ class Recognizer:
             answers = [c[0][0] if c else None for c in candidates]
             similarity = np.array([c[0][1] if c else -1.0 for c in candidates])
             scores = similarity
+        if self.view is not None and view_features is not None:
+            scores = self.view.fused(np.asarray(scores, dtype=np.float64), view_features, answers)
         confidence = self.threshold.confidence(scores)
         out = []
         for cand, score, sim, conf in zip(answers, scores, similarity, confidence, strict=True):
@@ -269,6 +291,8 @@ class Recognizer:
         self.index.save(folder)
         if self.references is not None:
             self.references.save(folder)
+        if self.view is not None:
+            self.view.view.save(folder)
         self.landmarks.to_csv(folder / "landmarks.csv", index=False)
         meta = {
             "threshold": self.threshold.value,
@@ -279,6 +303,7 @@ class Recognizer:
             "model": self.model_ref,
             "index": self.index.describe(),
             "verification": asdict(self.verification) if self.verification is not None else None,
+            "frozen_view": self.view.describe() if self.view is not None else None,
             **(extra or {}),
         }
         (folder / "index.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
@@ -301,8 +326,17 @@ class Recognizer:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         index_dir = Path(index_dir)
         meta = json.loads((index_dir / "index.json").read_text())
+        view = read_view(index_dir, meta)
         embedder: Embedder | ArrayEmbedder | None = None
-        if model_path is not None:
+        if model_path is not None and view is not None:  # the frozen view runs in torch's one pass only
+            from landmark.models.checkpoint import load_embedder
+            from landmark.models.frozen_tail import with_frozen_view
+
+            if backend not in ("auto", "torch"):
+                log.warning("%s carries a frozen view, which only the torch backend computes: torch, not %s",
+                            index_dir, backend)
+            embedder = with_frozen_view(load_embedder(Path(model_path), device=device), view.trainable_blocks)
+        elif model_path is not None:
             if device != "cpu" or backend == "torch":
                 from landmark.models.checkpoint import load_embedder
 
@@ -347,4 +381,5 @@ class Recognizer:
             references=references,
             verification=VerificationParams(**recorded) if recorded is not None else None,
             embedding_threshold=read_embedding_threshold(meta, index_dir),
+            view=view,
         )

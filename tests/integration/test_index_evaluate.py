@@ -96,3 +96,61 @@ def test_left_out_landmarks_floor_the_stored_threshold(project: Path) -> None:
     assert meta["threshold"] == pytest.approx(metrics["threshold"], abs=1e-5)  # metrics.json: 6 decimals
     default = json.loads((project / "artifacts" / "index" / "metrics.json").read_text())
     assert default["left_out_photos"] == 0 and default["threshold"] == default["threshold_non_landmarks"]
+
+
+def test_the_frozen_view_adds_its_second_opinion_in_the_same_pass(project: Path) -> None:
+    """index.frozen_weight on: the index keeps the database's frozen features, the served recognizer's score
+    is the similarity plus the weight times the frozen backbone's kNN similarity to its answer (checked
+    against a separate frozen network), the same under concurrent single-photo calls, and the evaluate
+    stage's baselines are the plain index's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from landmark.models.embedder import frozen_embedder
+    from landmark.models.embedding import embed
+    from landmark.params import parse_params
+    from landmark.retrieval.frozen_view import FrozenView
+    from landmark.retrieval.recognizer import Recognizer
+
+    raw = yaml.safe_load((project / "params.yaml").read_text())
+    raw["index"]["frozen_weight"] = 0.5
+    raw["evaluate"]["frozen_baseline"] = False
+    (project / "params_view.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    _run(project, "landmark.stages.index", "--params", "params_view.yaml", "--out", "artifacts/index_view")
+    out = project / "artifacts" / "index_view"
+    metrics = json.loads((out / "metrics.json").read_text())
+    meta = json.loads((out / "index.json").read_text())
+    assert meta["frozen_view"]["weight"] == 0.5 and meta["frozen_view"]["dim"] == 1280
+    assert meta["frozen_view"]["photos"] == metrics["n_database_photos"] == metrics["frozen_view_photos"]
+    default = json.loads((project / "artifacts" / "index" / "metrics.json").read_text())
+    assert metrics["embedding_threshold"] == pytest.approx(default["threshold"], abs=1e-6)  # the plain one
+    assert metrics["threshold"] != pytest.approx(metrics["embedding_threshold"], abs=1e-3)  # the fused one
+
+    model_path = project / "artifacts" / "train" / "stage_3" / "model.pt"
+    if not model_path.is_file():
+        model_path = sorted((project / "artifacts" / "train").glob("stage_*/model.pt"))[-1]
+    recognizer = Recognizer.load(out, model_path, backend="auto")
+    assert recognizer.view is not None and recognizer.backend == "torch"
+    indexed = read_manifest(out / "database.csv")
+    paths = [project / "data" / p for p in indexed["path"].iloc[::7]][:8]
+    paths += sorted((project / "data").rglob("*.jpg"))[-8:]  # and some of the other photos
+    batch = recognizer.recognize(paths)
+    frozen = embed(frozen_embedder(parse_params(raw).backbone), paths, preprocessing="numpy", batch_size=8, workers=0)
+    view = FrozenView.load(out)
+    assert view is not None
+    expected = np.array([p.similarity for p in batch]) + 0.5 * view.score(frozen, [p.candidate for p in batch], 3)
+    np.testing.assert_allclose([p.score for p in batch], expected, atol=2e-3)  # float16 view on disk
+    assert all((p.landmark is not None) == (p.score >= meta["threshold"]) for p in batch)
+    with ThreadPoolExecutor(8) as pool:
+        alone = list(pool.map(lambda path: recognizer.recognize([path])[0], paths * 2))
+    for a, b in zip(alone, batch * 2, strict=True):
+        assert a.landmark == b.landmark and a.score == pytest.approx(b.score, abs=1e-5)
+
+    _run(project, "landmark.stages.evaluate", "--params", "params_view.yaml", "--index", "artifacts/index_view",
+         "--out", "artifacts/evaluate_view")
+    evaluated = json.loads((project / "artifacts" / "evaluate_view" / "metrics.json").read_text())
+    plain = json.loads((project / "artifacts" / "evaluate" / "metrics.json").read_text())
+    assert evaluated["accuracy_at_1"] == pytest.approx(plain["accuracy_at_1"], abs=1e-9)  # the view only rescores
+    for key in ("baseline_single_centroid.gap", "baseline_nearest_photo.gap"):
+        assert evaluated[key] == pytest.approx(plain[key], abs=1e-6), key
