@@ -144,15 +144,19 @@ def network_rows(path: Path, size: int) -> list[dict[str, object]]:
     same interleaved rounds, so that load drifts on this shared machine hit both alike."""
     from landmark.models.checkpoint import load_embedder
     from landmark.models.decode_pool import Preprocessor
+    from landmark.models.frozen_tail import with_frozen_view
     from landmark.models.onnx_embedder import OnnxEmbedder, fast_embedder
     from landmark.models.onnx_export import export_onnx
     from landmark.models.openvino_embedder import OpenVinoEmbedder
+    from landmark.params import load_params
 
     torch_model = load_embedder(path)
     gflop = network_gflops(torch_model, size)
     batch = Preprocessor(torch_model.data_config, size)(list(real_photos(n=BATCH)["file"]))
     tensor = torch.from_numpy(batch)
     cl_model = load_embedder(path).to(memory_format=torch.channels_last)
+    view_model = with_frozen_view(load_embedder(path), load_params(REPO / "params.yaml").train.trainable_blocks)
+    view_model = view_model.to(memory_format=torch.channels_last)
 
     def eager() -> None:
         with torch.no_grad():
@@ -162,7 +166,12 @@ def network_rows(path: Path, size: int) -> list[dict[str, object]]:
         with torch.inference_mode():
             cl_model(tensor.contiguous(memory_format=torch.channels_last))
 
-    variants: dict[str, Callable[[], object]] = {"eager torch": eager, "channels_last+inference_mode": channels_last}
+    def with_view() -> None:  # index.frozen_weight > 0: the frozen tail runs beside the trained one
+        with torch.inference_mode():
+            view_model(tensor.contiguous(memory_format=torch.channels_last))
+
+    variants: dict[str, Callable[[], object]] = {"eager torch": eager, "channels_last+inference_mode": channels_last,
+                                                 "channels_last+inference_mode, with the frozen view": with_view}
     for label, name in (("ORT fp32", "fp32"), ("OpenVINO fp32", "ov-fp32"), ("OpenVINO bf16", "ov-bf16"),
                         ("ORT int8", "int8")):
         try:

@@ -19,7 +19,7 @@ import torch
 from landmark.models import onnx_export as ox
 from landmark.models.array_embedder import ArrayEmbedder
 from landmark.models.embedder import Embedder
-from landmark.models.embedding import embed_batch
+from landmark.models.embedding import embed_batch, output_width
 from landmark.models.exported import open_files, variant_meta
 from landmark.models.ort_embedder import OnnxEmbedder
 from landmark.timing import median_seconds
@@ -54,16 +54,20 @@ def onnx_fp32(model: Embedder, checkpoint: Path, threads: int | None = None) -> 
     fresh = not path.is_file()
     if fresh:
         ox.export_onnx(model, path)
-    onnx = OnnxEmbedder(path, model.data_config, model.embed_dim,
+    onnx = OnnxEmbedder(path, model.data_config, output_width(model),
                         _variant_meta(model, identity, "onnxruntime", ox.FP32), threads=threads)
     if fresh:
         probe = _probe(model.data_config)
-        cosine = float(np.min(np.sum(onnx.embed_batch(probe) * embed_batch(model, probe), axis=1)))
+        got, want = onnx.embed_batch(probe), embed_batch(model, probe)
+        # each L2-normalised part ([embedding | frozen view]) on its own: one broken part must not hide
+        d = model.embed_dim if model.view is not None else got.shape[1]
+        parts = [(0, d), (d, got.shape[1])] if d < got.shape[1] else [(0, d)]
+        cosine = min(float(np.min(np.sum(got[:, a:b] * want[:, a:b], axis=1))) for a, b in parts)
         if cosine < FP32_MIN_COSINE:
             log.warning("ONNX fp32 export of %s differs from torch (min cosine %.5f): not used", checkpoint, cosine)
             path.unlink(missing_ok=True)
             return None
-    if ox.read_manifest(checkpoint) is None:  # lets `exported.open_exported` open it without torch
+    if ox.read_manifest(checkpoint) is None and model.view is None:  # lets `exported.open_exported` open it
         ox.write_manifest(checkpoint, identity, model.meta, model.data_config, model.embed_dim,
                           ox.export_size_multiple(model))
     return onnx

@@ -168,22 +168,38 @@ def _fold_pads_into_convs(source: Path, target: Path) -> int:
     return folded
 
 
+def _spatial_pool(pool: nn.Module, features: torch.Tensor) -> torch.Tensor:
+    """`pool` written as a mean over the spatial axes (GeM's kernel from the input shape does not export)."""
+    if isinstance(pool, GeM):
+        p = pool.p
+        return features.clamp(min=pool.eps).pow(p).mean(dim=(2, 3)).pow(1.0 / p)
+    return features.mean(dim=(2, 3))
+
+
 class _ExportView(nn.Module):
-    """The embedder's forward with pooling as a spatial mean: (N, 3, H, W) -> (N, D) L2-normalised."""
+    """The embedder's forward with pooling as a spatial mean: (N, 3, H, W) -> (N, D) L2-normalised, or
+    (N, D + C) [embedding | frozen view] when the embedder carries a frozen view (the shared layers once)."""
 
     def __init__(self, model: Embedder) -> None:
         super().__init__()
         self.model = model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.model.backbone(x)
-        pool = self.model.pool
-        if isinstance(pool, GeM):
-            p = pool.p
-            pooled = features.clamp(min=pool.eps).pow(p).mean(dim=(2, 3)).pow(1.0 / p)
-        else:
-            pooled = features.mean(dim=(2, 3))
-        return F.normalize(self.model.neck(pooled).float(), p=2.0, dim=1)
+        model = self.model
+        if model.view is None:
+            return F.normalize(model.neck(_spatial_pool(model.pool, model.backbone(x))).float(), p=2.0, dim=1)
+        from landmark.training.finetune import backbone_units
+
+        units = backbone_units(model.backbone)
+        shared = x
+        for unit in units[: model.view.shared_units]:
+            shared = unit(shared)
+        trained = shared
+        for unit in units[model.view.shared_units:]:
+            trained = unit(trained)
+        embedding = F.normalize(model.neck(_spatial_pool(model.pool, trained)).float(), p=2.0, dim=1)
+        view = F.normalize(_spatial_pool(model.view.pool, model.view.tail(shared)).float(), p=2.0, dim=1)
+        return torch.cat([embedding, view], dim=1)
 
 
 def export_onnx(model: Embedder, target: Path, opset: int = OPSET, image_size: int | None = None,
@@ -196,9 +212,6 @@ def export_onnx(model: Embedder, target: Path, opset: int = OPSET, image_size: i
     Uses the TorchScript exporter (dynamo=False): a few seconds, one self-contained file.
     """
     target = Path(target)
-    if getattr(model, "view", None) is not None:  # its graph would silently drop the view's columns
-        raise ValueError("export_onnx: an embedder carrying a frozen view is not exported yet (the recognizer runs it "
-                         "on torch)")
     size = int(image_size or model.data_config["input_size"][-1])
     model = model.eval().cpu()
     multiple = export_size_multiple(model)

@@ -5,8 +5,9 @@ location, and "no landmark" below the calibrated similarity threshold. When the 
 reference features (references.npz, params index.verification), the top candidate landmarks are
 verified geometrically (landmark.retrieval.verified_search) and the threshold applies to the
 verified score. When it carries a frozen view (frozen_view.npz, params index.frozen_weight), the network
-also returns the frozen ImageNet backbone's features in the same pass, and the acceptance score adds
-index.frozen_weight x the view's similarity to the answered landmark (landmark.retrieval.frozen_view).
+also returns the frozen ImageNet backbone's features in the same pass (torch or ONNX Runtime fp32), and
+the acceptance score adds index.frozen_weight x the view's similarity to the answered landmark
+(landmark.retrieval.frozen_view).
 Photos are decoded and
 resized in a thread pool while the network runs (`landmark.models.decode_pool`); the network is the
 fastest verified backend of the checkpoint (`fast_embedder`: OpenVINO bf16 / ONNX Runtime int8 /
@@ -48,6 +49,35 @@ Location = tuple[float, float] | None
 Photo = Image.Image | str | Path | bytes  # bytes: an encoded photo file (served requests)
 Progress = Callable[[int], None]
 BACKENDS = ("auto", "torch", "fp32", "int8", "ov-fp32", "ov-bf16")
+
+
+def view_embedder(model_path: Path, view: ViewScore, backend: str, device: str, threads: int | None
+                  ) -> Embedder | ArrayEmbedder:
+    """The network of an index with a frozen view: the checkpoint with its frozen tail (one pass, rows
+    [embedding | view]), on ONNX Runtime fp32 on the CPU (exported beside the checkpoint, checked
+    against torch) unless backend is "torch"; int8 and OpenVINO variants of it are not built yet."""
+    try:
+        from landmark.models.checkpoint import load_embedder
+        from landmark.models.frozen_tail import with_frozen_view
+        from landmark.models.onnx_embedder import onnx_fp32
+    except ImportError as exc:  # the serving install has no torch
+        raise RuntimeError(f"{model_path}: this index carries a frozen view, which needs torch ({exc.name}) to build "
+                           "its network: install the `pipeline` extra") from exc
+    model = with_frozen_view(load_embedder(model_path, device=device), view.trainable_blocks)
+    if device != "cpu" or backend == "torch":
+        return model
+    if backend not in ("auto", "fp32"):
+        log.warning("%s: the frozen view runs on ONNX Runtime fp32 or torch only: fp32, not %s", model_path, backend)
+    try:
+        fp32 = onnx_fp32(model, model_path, threads)
+    except Exception as exc:  # noqa: BLE001 - an exporter or runtime failure falls back to torch, as fast_embedder
+        if backend == "fp32":
+            raise
+        log.warning("ONNX export of %s with its frozen view failed, using eager torch: %s", model_path, exc)
+        return model
+    if fp32 is None and backend == "fp32":
+        raise RuntimeError(f"ONNX fp32 export of {model_path} with its frozen view does not match torch")
+    return fp32 if fp32 is not None else model
 
 
 def read_view(index_dir: Path, meta: dict) -> ViewScore | None:
@@ -328,14 +358,8 @@ class Recognizer:
         meta = json.loads((index_dir / "index.json").read_text())
         view = read_view(index_dir, meta)
         embedder: Embedder | ArrayEmbedder | None = None
-        if model_path is not None and view is not None:  # the frozen view runs in torch's one pass only
-            from landmark.models.checkpoint import load_embedder
-            from landmark.models.frozen_tail import with_frozen_view
-
-            if backend not in ("auto", "torch"):
-                log.warning("%s carries a frozen view, which only the torch backend computes: torch, not %s",
-                            index_dir, backend)
-            embedder = with_frozen_view(load_embedder(Path(model_path), device=device), view.trainable_blocks)
+        if model_path is not None and view is not None:
+            embedder = view_embedder(Path(model_path), view, backend, device, threads)
         elif model_path is not None:
             if device != "cpu" or backend == "torch":
                 from landmark.models.checkpoint import load_embedder

@@ -100,9 +100,9 @@ def test_left_out_landmarks_floor_the_stored_threshold(project: Path) -> None:
 
 def test_the_frozen_view_adds_its_second_opinion_in_the_same_pass(project: Path) -> None:
     """index.frozen_weight on: the index keeps the database's frozen features, the served recognizer's score
-    is the similarity plus the weight times the frozen backbone's kNN similarity to its answer (checked
-    against a separate frozen network), the same under concurrent single-photo calls, and the evaluate
-    stage's baselines are the plain index's."""
+    (ONNX Runtime, one pass) is the similarity plus the weight times the frozen backbone's kNN similarity to
+    its answer (checked against a separate frozen torch network), the same under concurrent single-photo
+    calls, and the evaluate stage's baselines are the plain index's."""
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np
@@ -131,7 +131,7 @@ def test_the_frozen_view_adds_its_second_opinion_in_the_same_pass(project: Path)
     if not model_path.is_file():
         model_path = sorted((project / "artifacts" / "train").glob("stage_*/model.pt"))[-1]
     recognizer = Recognizer.load(out, model_path, backend="auto")
-    assert recognizer.view is not None and recognizer.backend == "torch"
+    assert recognizer.view is not None and recognizer.backend == "fp32"  # the one pass, exported to ONNX
     indexed = read_manifest(out / "database.csv")
     paths = [project / "data" / p for p in indexed["path"].iloc[::7]][:8]
     paths += sorted((project / "data").rglob("*.jpg"))[-8:]  # and some of the other photos

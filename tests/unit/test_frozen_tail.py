@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -67,3 +68,18 @@ def test_the_view_survives_a_checkpoint_round_trip(tmp_path: Path) -> None:
     assert loaded.output_dim == model.output_dim
     plain = dataclasses.replace(CFG, embed_dim=0)
     assert frozen_embedder(plain).view is None
+
+
+def test_the_onnx_export_returns_both_parts_as_torch_does(tmp_path: Path) -> None:
+    from landmark.models.onnx_embedder import onnx_fp32
+
+    model = with_frozen_view(as_trained(2), 2)
+    save_embedder(model, tmp_path / "model.pt")
+    onnx = onnx_fp32(model, tmp_path / "model.pt", threads=1)
+    assert onnx is not None and onnx.embed_dim == 16 + 1280  # None: the export check failed
+    x = torch.randn(3, 3, 64, 64, generator=torch.Generator().manual_seed(3))
+    with torch.inference_mode():
+        want = model(x).numpy()
+    got = onnx.embed_batch(x.numpy())
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, atol=1e-4)

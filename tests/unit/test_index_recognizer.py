@@ -67,3 +67,36 @@ def test_save_load(tmp_path: Path) -> None:
     assert again.predict_embeddings(q, [(48.86, 2.29)])[0].landmark == "eiffel"
     with pytest.raises(RuntimeError):
         again.embed([])
+
+
+def _with_view(weight: float) -> Recognizer:
+    """_recognizer() with a 2-d frozen view: colosseum's database photos point one way, eiffel's and
+    pantheon's the other."""
+    from landmark.retrieval.frozen_view import FrozenView, ViewScore
+
+    view = FrozenView.build(np.array([[1, 0], [1, 0.1], [0, 1], [0.1, 1]], dtype=np.float32),
+                            np.array(["colosseum", "colosseum", "eiffel", "pantheon"]))
+    rec = _recognizer()
+    rec.view = ViewScore(view, weight, 1, 2)
+    return rec
+
+
+def test_the_frozen_view_rescoring_and_its_save_load(tmp_path: Path) -> None:
+    rec = _with_view(0.5)
+    q = l2_normalise(np.array([[0.9, 0.1, 0.0], [0.9, 0.1, 0.0]]))
+    rows = np.hstack([q, np.array([[1.0, 0.0], [0.0, 1.0]])])  # same embedding, frozen views apart
+    agree, disagree = rec.predict_embeddings(rows)
+    assert agree.candidate == disagree.candidate == "colosseum"
+    assert agree.score == pytest.approx(agree.similarity + 0.5 * 1.0, abs=1e-6)
+    nearest = 0.1 / np.hypot(1, 0.1)  # cosine of [0, 1] to colosseum's nearest photo, [1, 0.1]
+    assert disagree.score == pytest.approx(disagree.similarity + 0.5 * nearest, abs=1e-6)
+    assert agree.landmark == "colosseum" and (agree.score or 0.0) > (disagree.score or 0.0)
+    with pytest.raises(ValueError, match="frozen view"):
+        rec.predict_embeddings(q[:, :2])  # rows without the view's columns
+    rec.save(tmp_path)
+    again = Recognizer.load(tmp_path)
+    assert again.view is not None and again.view.weight == 0.5
+    assert [p.score for p in again.predict_embeddings(rows)] == pytest.approx([agree.score, disagree.score], abs=1e-3)
+    (tmp_path / "frozen_view.npz").unlink()
+    with pytest.raises(ValueError, match="must come together"):
+        Recognizer.load(tmp_path)
