@@ -45,6 +45,21 @@ def _retrain(root: Path, **kwargs: object) -> dict:
     return retrain(project_dir=str(root), **kwargs)
 
 
+def _prefect_env() -> dict[str, str]:
+    """This process's environment with PREFECT_API_URL set to the API its flows report to (Prefect's
+    temporary server when none is set): a flow in a subprocess reports there too, instead of starting
+    a temporary server of its own (5-10 s)."""
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    if not url:
+        server = SubprocessASGIServer()  # the one this process's flows use; started once
+        server.start()
+        url = server.api_url
+    return {**os.environ, "PREFECT_API_URL": str(url)}
+
+
 def _client(root: Path) -> MlflowClient:
     mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow/mlflow.db")
     return MlflowClient()
@@ -97,7 +112,8 @@ def test_failing_validation_stops_the_flow_before_any_later_stage(project: Path)
     assert (project / "artifacts" / "split" / "manifest.csv").stat().st_mtime == split_before
 
 
-def test_scheduled_deployment_exists_and_a_triggered_run_completes(project: Path) -> None:
+def test_scheduled_deployment_exists_and_a_triggered_run_completes(project: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The deployment is stored with its cron, and a run triggered on it is executed by a Runner, in this
     project, to completion. It runs before the data-change test, on the project as the first retrain left
     it, with only evaluate's seed changed: the triggered run reruns the evaluate stage and registers a
@@ -125,6 +141,7 @@ def test_scheduled_deployment_exists_and_a_triggered_run_completes(project: Path
 
     from prefect.runner import Runner
 
+    monkeypatch.setenv("PREFECT_API_URL", _prefect_env()["PREFECT_API_URL"])  # the flow run's process
     runner = Runner(query_seconds=1)
     runner.add_deployment(deployment)
     asyncio.run(runner.start(run_once=True))
@@ -158,7 +175,7 @@ def test_data_change_kill_during_training_resume_then_data_and_model_rollback(pr
     started = time.time()
     code = "import sys; from flows.retrain import retrain; retrain(project_dir=sys.argv[1])"
     proc = subprocess.Popen([sys.executable, "-c", code, str(project)], cwd=project, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env=_prefect_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 300
         while time.time() < deadline and not (ckpt.exists() and ckpt.stat().st_mtime > started):
