@@ -175,7 +175,7 @@ class IndexParams:
     verification: VerificationParams
     dba_k: int  # database-side augmentation within each landmark: neighbours averaged in (0 = off)
     dba_alpha: float  # their weight = cosine ** dba_alpha
-    frozen_weight: float  # > 0: score + this x the frozen view's similarity to the answer (frozen_view.py)
+    frozen_weight: float  # > 0: score = (score + this x the frozen view's similarity to the answer) / (1 + this)
     frozen_knn: int  # that similarity: mean cosine of the answered landmark's this many nearest photos
 
     def __post_init__(self) -> None:

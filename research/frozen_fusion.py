@@ -220,6 +220,8 @@ def wider_points(emb: Sets, extra_emb: np.ndarray, frozen: Sets, frozen_extra: n
         correct = np.array([t is not None and t == a for t, a in
                             zip(truth_array(s["collection"]), ans.landmark["collection"], strict=True)])
         known = s["collection"]["role"].to_numpy() == "known"
+        plain = ans.score["collection"] >= calibrate(ans.score["calibration"], params.index.target_fpr,
+                                                     tuple(params.index.fprs)).value
         for w in [0.0, *weights]:
             score = ans.fused(view, w)
             metrics, passed = fused_metrics(score, ans.landmark["collection"], s, params)
@@ -231,6 +233,11 @@ def wider_points(emb: Sets, extra_emb: np.ndarray, frozen: Sets, frozen_extra: n
             rows.append({"must-reject": musts, "threshold from": "+ left-out floor", "weight": w,
                          "threshold": floored, "known answered": float((correct & passed)[known].mean()),
                          **{f"{g} accepted": v for g, v in passed_shares(passed, groups).items()}})
+            if w > 0:  # accepted by both: the plain score at its threshold and the fused one at its own
+                both = plain & (score["collection"] >= metrics["threshold"])
+                rows.append({"must-reject": musts, "threshold from": "non-landmarks, plain and fused", "weight": w,
+                             "threshold": metrics["threshold"], "known answered": float((correct & both)[known].mean()),
+                             **{f"{g} accepted": v for g, v in passed_shares(both, groups).items()}})
     return rows
 
 
@@ -360,9 +367,10 @@ row but `concatenated`.
 ## Against must-reject photos from outside the folds (research.wider_rejects' sets; {VIEW_SIZE} px, k = {KNN})
 
 Weight 0 = the product's recognizer. Threshold-free metrics on each collection, and at the threshold
-calibrated at params.index.target_fpr on the calibration photos (the operating point users get) and
+calibrated at params.index.target_fpr on the calibration photos (the operating point users get),
 that threshold floored by every left-out landmark (index.left_out_landmarks, with the same fused
-score): the share of each must-reject group accepted, and of the known queries answered correctly
+score), and `plain and fused`: accepted only when the plain score passes its own calibrated threshold
+too: the share of each must-reject group accepted, and of the known queries answered correctly
 and accepted.
 Mean over folds:
 

@@ -92,9 +92,11 @@ class FrozenView:
 
 @dataclass(frozen=True)
 class ViewScore:
-    """The frozen view as the recognizer uses it: the acceptance score plus `weight` x the mean cosine of
-    the `knn` nearest database photos of the answered landmark. `trainable_blocks`: how the network
-    shares its layers with the frozen backbone (landmark.models.frozen_tail.with_frozen_view)."""
+    """The frozen view as the recognizer uses it: (acceptance score + `weight` x the mean cosine of the
+    `knn` nearest database photos of the answered landmark) / (1 + weight), which keeps the score in
+    [-1, 1] (the confidence and the threshold expect a cosine's range, as the verified score does).
+    `trainable_blocks`: how the network shares its layers with the frozen backbone
+    (landmark.models.frozen_tail.with_frozen_view)."""
 
     view: FrozenView
     weight: float
@@ -112,8 +114,9 @@ class ViewScore:
 
     def fused(self, scores: np.ndarray, view_features: np.ndarray, answers: np.ndarray | list[str | None]
               ) -> np.ndarray:
-        """(N,) scores + weight x the view's score for each answer (-1 where there is none)."""
-        return np.asarray(scores, dtype=np.float64) + self.weight * self.view.score(view_features, answers, self.knn)
+        """(N,) (scores + weight x the view's score for each answer (-1 where there is none)) / (1 + weight)."""
+        view = self.view.score(view_features, answers, self.knn)
+        return (np.asarray(scores, dtype=np.float64) + self.weight * view) / (1.0 + self.weight)
 
     def describe(self) -> dict[str, float | int]:
         """What index.json records (Recognizer.load rebuilds the score from it and frozen_view.npz)."""

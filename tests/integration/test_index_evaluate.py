@@ -100,8 +100,8 @@ def test_left_out_landmarks_floor_the_stored_threshold(project: Path) -> None:
 
 def test_the_frozen_view_adds_its_second_opinion_in_the_same_pass(project: Path) -> None:
     """index.frozen_weight on: the index keeps the database's frozen features, the served recognizer's score
-    (ONNX Runtime, one pass) is the similarity plus the weight times the frozen backbone's kNN similarity to
-    its answer (checked against a separate frozen torch network), the same under concurrent single-photo
+    (ONNX Runtime, one pass) is (the similarity + the weight x the frozen backbone's kNN similarity to its
+    answer) / (1 + the weight) (checked against a separate frozen torch network), the same under concurrent single-photo
     calls, and the evaluate stage's baselines are the plain index's."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -139,7 +139,8 @@ def test_the_frozen_view_adds_its_second_opinion_in_the_same_pass(project: Path)
     frozen = embed(frozen_embedder(parse_params(raw).backbone), paths, preprocessing="numpy", batch_size=8, workers=0)
     view = FrozenView.load(out)
     assert view is not None
-    expected = np.array([p.similarity for p in batch]) + 0.5 * view.score(frozen, [p.candidate for p in batch], 3)
+    similarity = np.array([p.similarity for p in batch])
+    expected = (similarity + 0.5 * view.score(frozen, [p.candidate for p in batch], 3)) / 1.5
     np.testing.assert_allclose([p.score for p in batch], expected, atol=2e-3)  # float16 view on disk
     assert all((p.landmark is not None) == (p.score >= meta["threshold"]) for p in batch)
     with ThreadPoolExecutor(8) as pool:

@@ -87,9 +87,9 @@ def test_the_frozen_view_rescoring_and_its_save_load(tmp_path: Path) -> None:
     rows = np.hstack([q, np.array([[1.0, 0.0], [0.0, 1.0]])])  # same embedding, frozen views apart
     agree, disagree = rec.predict_embeddings(rows)
     assert agree.candidate == disagree.candidate == "colosseum"
-    assert agree.score == pytest.approx(agree.similarity + 0.5 * 1.0, abs=1e-6)
+    assert agree.score == pytest.approx((agree.similarity + 0.5 * 1.0) / 1.5, abs=1e-6)
     nearest = 0.1 / np.hypot(1, 0.1)  # cosine of [0, 1] to colosseum's nearest photo, [1, 0.1]
-    assert disagree.score == pytest.approx(disagree.similarity + 0.5 * nearest, abs=1e-6)
+    assert disagree.score == pytest.approx((disagree.similarity + 0.5 * nearest) / 1.5, abs=1e-6)
     assert agree.landmark == "colosseum" and (agree.score or 0.0) > (disagree.score or 0.0)
     with pytest.raises(ValueError, match="frozen view"):
         rec.predict_embeddings(q[:, :2])  # rows without the view's columns
