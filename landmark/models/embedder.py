@@ -73,8 +73,17 @@ class Embedder(nn.Module):
         view (L2-normalised on its own) when the embedder carries one."""
         if self.view is None:
             return F.normalize(self.embed_unnormalised(x).float(), p=2.0, dim=1)
+        shared, trained = self.shared_and_trained(x)
+        embedding = F.normalize(self.neck(self.pool(trained)).float(), p=2.0, dim=1)
+        return torch.cat([embedding, self.view(shared)], dim=1)
+
+    def shared_and_trained(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """With a frozen view: the output of the backbone's layers it shares with the frozen network, and
+        the trained backbone's features after them, in one pass."""
         from landmark.training.finetune import backbone_units
 
+        if self.view is None:
+            raise ValueError("shared_and_trained needs an embedder carrying a frozen view")
         units = backbone_units(self.backbone)
         shared = x
         for unit in units[: self.view.shared_units]:
@@ -82,8 +91,7 @@ class Embedder(nn.Module):
         trained = shared
         for unit in units[self.view.shared_units:]:
             trained = unit(trained)
-        embedding = F.normalize(self.neck(self.pool(trained)).float(), p=2.0, dim=1)
-        return torch.cat([embedding, self.view(shared)], dim=1)
+        return shared, trained
 
 
 def _pool(cfg: BackboneParams) -> nn.Module:

@@ -188,15 +188,7 @@ class _ExportView(nn.Module):
         model = self.model
         if model.view is None:
             return F.normalize(model.neck(_spatial_pool(model.pool, model.backbone(x))).float(), p=2.0, dim=1)
-        from landmark.training.finetune import backbone_units
-
-        units = backbone_units(model.backbone)
-        shared = x
-        for unit in units[: model.view.shared_units]:
-            shared = unit(shared)
-        trained = shared
-        for unit in units[model.view.shared_units:]:
-            trained = unit(trained)
+        shared, trained = model.shared_and_trained(x)
         embedding = F.normalize(model.neck(_spatial_pool(model.pool, trained)).float(), p=2.0, dim=1)
         view = F.normalize(_spatial_pool(model.view.pool, model.view.tail(shared)).float(), p=2.0, dim=1)
         return torch.cat([embedding, view], dim=1)
