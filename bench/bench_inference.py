@@ -145,7 +145,7 @@ def network_rows(path: Path, size: int) -> list[dict[str, object]]:
     from landmark.models.checkpoint import load_embedder
     from landmark.models.decode_pool import Preprocessor
     from landmark.models.frozen_tail import with_frozen_view
-    from landmark.models.onnx_embedder import OnnxEmbedder, fast_embedder
+    from landmark.models.onnx_embedder import OnnxEmbedder, fast_embedder, onnx_fp32
     from landmark.models.onnx_export import export_onnx
     from landmark.models.openvino_embedder import OpenVinoEmbedder
     from landmark.params import load_params
@@ -155,8 +155,8 @@ def network_rows(path: Path, size: int) -> list[dict[str, object]]:
     batch = Preprocessor(torch_model.data_config, size)(list(real_photos(n=BATCH)["file"]))
     tensor = torch.from_numpy(batch)
     cl_model = load_embedder(path).to(memory_format=torch.channels_last)
-    view_model = with_frozen_view(load_embedder(path), load_params(REPO / "params.yaml").train.trainable_blocks)
-    view_model = view_model.to(memory_format=torch.channels_last)
+    trainable_blocks = load_params(REPO / "params.yaml").train.trainable_blocks
+    view_model = with_frozen_view(load_embedder(path), trainable_blocks).to(memory_format=torch.channels_last)
 
     def eager() -> None:
         with torch.no_grad():
@@ -172,6 +172,9 @@ def network_rows(path: Path, size: int) -> list[dict[str, object]]:
 
     variants: dict[str, Callable[[], object]] = {"eager torch": eager, "channels_last+inference_mode": channels_last,
                                                  "channels_last+inference_mode, with the frozen view": with_view}
+    view_onnx = onnx_fp32(with_frozen_view(load_embedder(path), trainable_blocks), path)
+    if view_onnx is not None:  # what a recognizer with index.frozen_weight > 0 runs
+        variants["ORT fp32, with the frozen view"] = lambda: view_onnx.embed_batch(batch)
     for label, name in (("ORT fp32", "fp32"), ("OpenVINO fp32", "ov-fp32"), ("OpenVINO bf16", "ov-bf16"),
                         ("ORT int8", "int8")):
         try:

@@ -90,11 +90,12 @@ def _is_same_pad_conv(module: nn.Module) -> bool:
 def size_multiple(model: nn.Module) -> int:
     """Input sizes for which the export's fixed pads are exact: the product of the strides of the
     model's strided convolutions (every layer's input then divides by its stride); 1 when the model
-    has no `Conv2dSame`."""
+    has no `Conv2dSame`. For an Embedder, its backbone's: a frozen view's tail runs beside the backbone's
+    own last layers, not after them, so its strides do not multiply in."""
     if not any(_is_same_pad_conv(m) for m in model.modules()):
         return 1
     multiple = 1
-    for module in model.modules():
+    for module in getattr(model, "backbone", model).modules():
         if isinstance(module, nn.Conv2d):
             multiple *= max(module.stride)
     return multiple

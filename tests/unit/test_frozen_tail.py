@@ -83,3 +83,11 @@ def test_the_onnx_export_returns_both_parts_as_torch_does(tmp_path: Path) -> Non
     got = onnx.embed_batch(x.numpy())
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_the_view_does_not_change_the_sizes_the_export_is_exact_for() -> None:
+    from landmark.models.onnx_export import size_multiple
+
+    model = as_trained(2)
+    plain = size_multiple(model)
+    assert plain == 32 and size_multiple(with_frozen_view(model, 2)) == plain  # lite0's total stride
