@@ -45,7 +45,7 @@ import pandas as pd
 from landmark.evaluation.collection import truth_array
 from landmark.evaluation.metrics import QueryResults, summarize
 from landmark.params import BackboneParams, Params, with_overrides
-from landmark.retrieval.build import build_index
+from landmark.retrieval.build import build_index, top1
 from landmark.retrieval.frozen_view import FrozenView
 from landmark.retrieval.index import CentroidIndex
 from landmark.retrieval.threshold import calibrate
@@ -56,12 +56,6 @@ KNN = 3
 VIEW_SIZE = "224"  # the frozen size the seed, k and wider-reject sections use
 SCORED = ("calibration", "collection")
 Sets = dict[str, np.ndarray]
-
-
-def predicted(index: CentroidIndex, emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(N,) landmark (object) and acceptance score of the nearest landmark of `index`."""
-    sims, labels = index.search(emb, k=1)
-    return np.asarray(labels[:, 0], dtype=object), np.where(np.isfinite(sims[:, 0]), sims[:, 0], -1.0)
 
 
 def index_score(index: CentroidIndex, queries: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -100,7 +94,7 @@ class Answers:
     def of(cls, emb: Sets, sets: dict[str, pd.DataFrame], params: Params) -> Answers:
         labels = sets["database"]["landmark"].to_numpy(dtype=object)
         index = build_index(emb["database"], labels, params.index, "centroids")
-        got = {n: predicted(index, emb[n]) for n in SCORED}
+        got = {n: top1(index, emb[n]) for n in SCORED}
         return cls({n: g[0] for n, g in got.items()}, {n: g[1] for n, g in got.items()})
 
     def view(self, features: Sets, sets: dict[str, pd.DataFrame], k: int = KNN) -> Sets:
@@ -174,14 +168,10 @@ def left_out_fused(emb: np.ndarray, frozen: np.ndarray, labels: np.ndarray, para
     """landmark.retrieval.left_out's scores with the frozen view: each landmark's database photos against
     the index of the other landmarks (its answer and score s) plus w x the frozen view's score for that
     answer (the view holds every landmark; the answer is never the left-out one). Keyed by w (0 included)."""
-    view = FrozenView.build(frozen, labels)
-    trained, seen = [], []
-    for name in sorted(set(labels.tolist())):
-        mine = labels == name
-        answer, score = predicted(build_index(emb[~mine], labels[~mine], params.index, "centroids"), emb[mine])
-        trained.append(score)
-        seen.append(view.score(frozen[mine], answer))
-    s, f = np.concatenate(trained), np.concatenate(seen)
+    from landmark.retrieval.left_out import left_out_answers
+
+    s, answers, rows = left_out_answers(emb, labels, params.index)
+    f = FrozenView.build(frozen, labels).score(frozen[rows], answers)
     return {w: s + w * f for w in [0.0, *weights]}
 
 

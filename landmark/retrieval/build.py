@@ -105,12 +105,19 @@ def build_index(
     return CentroidIndex(index, row_labels, sizes, offsets, is_mean)
 
 
+def top1(index: CentroidIndex, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, D) embeddings -> (N,) the nearest landmark (object; None when none) and (N,) float32 its
+    acceptance score (-1 when none)."""
+    if len(embeddings) == 0:
+        return np.zeros(0, dtype=object), np.zeros(0, dtype=np.float32)
+    sims, labels = index.search(embeddings, k=1)
+    return (np.asarray(labels[:, 0], dtype=object),
+            np.where(np.isfinite(sims[:, 0]), sims[:, 0], -1.0).astype(np.float32))
+
+
 def top1_similarity(index: CentroidIndex, embeddings: np.ndarray) -> np.ndarray:
     """(N, D) embeddings -> (N,) acceptance score of the nearest landmark (-1 when none)."""
-    if len(embeddings) == 0:
-        return np.zeros(0, dtype=np.float32)
-    sims, _ = index.search(embeddings, k=1)
-    return np.where(np.isfinite(sims[:, 0]), sims[:, 0], -1.0).astype(np.float32)
+    return top1(index, embeddings)[1]
 
 
 def calibrate_index(index: CentroidIndex, negative_embeddings: np.ndarray, params: IndexParams) -> Threshold:

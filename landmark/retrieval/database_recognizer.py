@@ -28,10 +28,10 @@ from landmark.data.images import load_rgb
 from landmark.models.embedder import Embedder, frozen_embedder
 from landmark.models.pipeline_embedding import embed_rows
 from landmark.params import Params
-from landmark.retrieval.build import build_index, calibrate_index, top1_similarity
-from landmark.retrieval.frozen_view import FrozenView, ViewScore
+from landmark.retrieval.build import build_index, calibrate_index, top1, top1_similarity
+from landmark.retrieval.frozen_view import FrozenView, ViewScore, split_rows
 from landmark.retrieval.index import CentroidIndex
-from landmark.retrieval.left_out import left_out_answers, left_out_scores, with_left_out_floor
+from landmark.retrieval.left_out import left_out_answers, with_left_out_floor
 from landmark.retrieval.recognizer import Recognizer, landmark_table
 from landmark.retrieval.threshold import Threshold, calibrate, threshold_for_fpr
 
@@ -99,36 +99,33 @@ def verified_threshold(
 
 def view_threshold(
     index: CentroidIndex,
-    db_emb: np.ndarray,
     db_view: np.ndarray,
     labels: np.ndarray,
     cal_emb: np.ndarray,
     cal_view: np.ndarray,
+    left_out: tuple[np.ndarray, np.ndarray, np.ndarray],
     params: Params,
 ) -> tuple[ViewScore, Threshold, dict[str, float]]:
     """The frozen view of the indexed photos and the threshold on the calibration photos' scores with
-    its second opinion (floored by the left-out landmarks' with index.left_out_landmarks), with metrics."""
+    its second opinion, floored by the left-out landmarks' (left_out_answers: scores, answers, rows; none
+    without index.left_out_landmarks) scored the same way; with metrics."""
     ip = params.index
     view = ViewScore(FrozenView.build(db_view, labels), ip.frozen_weight, ip.frozen_knn, params.train.trainable_blocks)
-    sims, answers = index.search(cal_emb, k=1)
-    cal = view.fused(np.where(np.isfinite(sims[:, 0]), sims[:, 0], -1.0), cal_view, answers[:, 0])
-    non_landmark = calibrate(cal, ip.target_fpr, ip.fprs)
+    answers, similarity = top1(index, cal_emb)
+    non_landmark = calibrate(view.fused(similarity, cal_view, answers), ip.target_fpr, ip.fprs)
     metrics = {"frozen_view_photos": float(len(db_view)), "threshold_non_landmarks": non_landmark.value}
-    left_out = np.zeros(0)
-    if ip.left_out_landmarks > 0:
-        scores, found, rows = left_out_answers(db_emb, labels, ip, ip.left_out_landmarks)
-        left_out = view.fused(scores, db_view[rows], found)
-        metrics["threshold_left_out"] = threshold_for_fpr(left_out, ip.target_fpr)
-    threshold = with_left_out_floor(non_landmark, left_out)
+    scores, found, rows = left_out
+    fused = view.fused(scores, db_view[rows], found) if scores.size else np.zeros(0)
+    if fused.size:
+        metrics["threshold_left_out"] = threshold_for_fpr(fused, ip.target_fpr)
+    threshold = with_left_out_floor(non_landmark, fused)
     log.info("frozen view (weight %.3g, k %d): threshold %.4f", ip.frozen_weight, ip.frozen_knn, threshold.value)
     return view, threshold, metrics
 
 
 def split_view(rows: np.ndarray, model: Embedder) -> tuple[np.ndarray, np.ndarray | None]:
     """The network's rows -> (embeddings, frozen view or None when it carries none)."""
-    if model.view is None:
-        return rows, None
-    return rows[:, : model.embed_dim], rows[:, model.embed_dim:]
+    return split_rows(rows, model.view.dim) if model.view is not None else (rows, None)
 
 
 def build_database_recognizer(
@@ -154,8 +151,10 @@ def build_database_recognizer(
     labels = kept["landmark"].to_numpy(dtype=object)
     index = build_index(kept_emb, labels, params.index)
     non_landmark = calibrate_index(index, cal_emb, params.index)
-    left_out = (left_out_scores(kept_emb, labels, params.index, params.index.left_out_landmarks)
-                if params.index.left_out_landmarks > 0 else np.zeros(0, dtype=np.float32))
+    answered = (left_out_answers(kept_emb, labels, params.index, params.index.left_out_landmarks)
+                if params.index.left_out_landmarks > 0
+                else (np.zeros(0, np.float32), np.zeros(0, dtype=object), np.zeros(0, np.int64)))
+    left_out = answered[0]  # scores; the view rescores them with their answers
     threshold = plain = with_left_out_floor(non_landmark, left_out)
     refs: ReferenceFeatures | None = None
     extra: dict[str, float] = {}
@@ -163,7 +162,7 @@ def build_database_recognizer(
         refs, threshold, extra = verified_threshold(index, kept, kept_emb, calibration, cal_emb, data_root, params)
     view: ViewScore | None = None
     if db_view is not None and cal_view is not None:
-        view, threshold, extra = view_threshold(index, kept_emb, db_view[keep], labels, cal_emb, cal_view, params)
+        view, threshold, extra = view_threshold(index, db_view[keep], labels, cal_emb, cal_view, answered, params)
     recognizer = Recognizer(model, index, threshold, landmark_table(kept), params.index.geo_radius_km, model_ref,
                             references=refs, verification=params.index.verification if refs else None,
                             embedding_threshold=plain.value, view=view)

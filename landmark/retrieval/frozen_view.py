@@ -90,6 +90,16 @@ class FrozenView:
             return cls(z["landmarks"].astype(str), z["starts"].astype(np.int64), z["features"].astype(np.float32))
 
 
+def split_rows(rows: np.ndarray, view_dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N, D + view_dim) [embedding | frozen view] rows (an embedder's one pass) -> ((N, D), (N, view_dim))."""
+    rows = np.asarray(rows, dtype=np.float32)
+    d = rows.shape[1] - view_dim if rows.ndim == 2 else -1
+    if d <= 0:
+        raise ValueError(f"this index carries a {view_dim}-d frozen view: each row must be the embedding "
+                         f"followed by the frozen features (the embedder's one pass), got {rows.shape}")
+    return rows[:, :d], rows[:, d:]
+
+
 @dataclass(frozen=True)
 class ViewScore:
     """The frozen view as the recognizer uses it: (acceptance score + `weight` x the mean cosine of the
@@ -105,12 +115,7 @@ class ViewScore:
 
     def split(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, D + C) [embedding | frozen view] rows -> ((N, D), (N, C))."""
-        rows = np.asarray(rows, dtype=np.float32)
-        d = rows.shape[1] - self.view.dim if rows.ndim == 2 else -1
-        if d <= 0:
-            raise ValueError(f"this index carries a {self.view.dim}-d frozen view: each row must be the embedding "
-                             f"followed by the frozen features (the embedder's one pass), got {rows.shape}")
-        return rows[:, :d], rows[:, d:]
+        return split_rows(rows, self.view.dim)
 
     def fused(self, scores: np.ndarray, view_features: np.ndarray, answers: np.ndarray | list[str | None]
               ) -> np.ndarray:

@@ -27,7 +27,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from landmark.params import IndexParams
-from landmark.retrieval.build import build_index
+from landmark.retrieval.build import build_index, top1
 from landmark.retrieval.threshold import Threshold, threshold_for_fpr
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,9 @@ def left_out_answers(database: np.ndarray, labels: np.ndarray, params: IndexPara
     scores, answers, rows = [], [], []
     for name in tqdm(names, desc="leave landmarks out", unit="landmark", leave=False):
         mine = labels == name
-        index = build_index(database[~mine], labels[~mine], params, "centroids")
-        sims, found = index.search(database[mine], k=1)
-        scores.append(np.where(np.isfinite(sims[:, 0]), sims[:, 0], -1.0))
-        answers.append(np.asarray(found[:, 0], dtype=object))
+        found, score = top1(build_index(database[~mine], labels[~mine], params, "centroids"), database[mine])
+        scores.append(score)
+        answers.append(found)
         rows.append(np.flatnonzero(mine))
     return (np.concatenate(scores).astype(np.float32), np.concatenate(answers),
             np.concatenate(rows).astype(np.int64))
