@@ -141,11 +141,17 @@ def _requirements() -> list[str]:
 
 def _export_fp32(model_path: Path, source: Path) -> None:
     """Write the checkpoint's checked fp32 ONNX export into `<model dir>/onnx/` (logged with it), with the
-    accuracy checks of the fast variants (and a checked int8 model) beside the source checkpoint's export."""
+    accuracy checks of the fast variants (and a checked int8 model) beside the source checkpoint's export.
+    The source's own fp32 export of the same network is copied when it has one (the index stage made and
+    checked it: an export that fails its check is deleted), else the network is exported here."""
+    from landmark.models.checkpoint import load_embedder
+    from landmark.models.embedding_cache import model_identity
     from landmark.models.onnx_embedder import fast_embedder
-    from landmark.models.onnx_export import onnx_dir
+    from landmark.models.onnx_export import FP32, onnx_dir, onnx_path
 
-    for found in sorted([*onnx_dir(source).glob("*.json"), *onnx_dir(source).glob("*.int8.onnx")]):
+    checked = onnx_path(source, model_identity(load_embedder(source)), FP32)
+    copied = [*onnx_dir(source).glob("*.json"), *onnx_dir(source).glob("*.int8.onnx")]
+    for found in sorted([*copied, *([checked] if checked.is_file() else [])]):
         onnx_dir(model_path).mkdir(parents=True, exist_ok=True)
         shutil.copy(found, onnx_dir(model_path) / found.name)
 

@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 import requests
 
-from landmark.models.export_files import checked_by_speed, read_manifest, read_variant_check, variant_check_path
+from landmark.models.export_files import (
+    checked_by_speed,
+    onnx_path,
+    read_manifest,
+    read_variant_check,
+    variant_check_path,
+)
 from landmark.registry.pyfunc import encode_image, log_recognizer
 from tests.integration.served_bundle import build_bundle, drawn_photo, free_port, mlflow_serve, stop, wait_ready
 from tests.project_limits import SERVE_LIMITS
@@ -39,6 +45,10 @@ def test_pyfunc_log_load_and_serve(bundle: tuple[Path, Path, Path], tmp_path: Pa
     # the bf16 check travelled with the model: auto runs ov-bf16 when it was measured faster than fp32 here
     identity = str(read_manifest(model_path)["identity"])
     assert read_variant_check(variant_check_path(model_path, identity, "ov-bf16"))["passed"]
+    # the index stage's checked fp32 export travelled with the model too (copied, not exported again)
+    source_fp32 = onnx_path(model_path, identity, "fp32")
+    logged = list(Path(mlflow.artifacts.download_artifacts(info.model_uri)).rglob(source_fp32.name))
+    assert len(logged) == 1 and logged[0].read_bytes() == source_fp32.read_bytes()
     expected = (checked_by_speed(model_path, identity) or ["fp32"])[0]
     assert loaded.unwrap_python_model().recognizer.backend == expected
     # the request limits of params.yaml `serve` were recorded in the model and are what it enforces
