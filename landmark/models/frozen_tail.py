@@ -62,17 +62,22 @@ class FrozenTail(nn.Module):
         return F.normalize(self.pool(self.tail(shared)).float(), p=2.0, dim=1)
 
 
-def frozen_tail(cfg: BackboneParams, shared_units: int, pretrained: bool = True) -> FrozenTail:
-    """The ImageNet backbone of `cfg` from unit `shared_units` on, with the frozen embedder's pooling;
-    pretrained=False: the same architecture, for loading saved weights."""
-    from landmark.models.embedder import create_embedder
+def tail_of(frozen: Embedder, shared_units: int) -> FrozenTail:
+    """The units of the frozen embedder's backbone from `shared_units` on, with its pooling."""
     from landmark.training.finetune import backbone_units
 
-    frozen = create_embedder(dataclasses.replace(cfg, embed_dim=0), pretrained=pretrained)
     units = backbone_units(frozen.backbone)
     if not 0 < shared_units < len(units):
         raise ValueError(f"frozen view: shared_units must be in 1..{len(units) - 1}, got {shared_units}")
     return FrozenTail(nn.Sequential(*units[shared_units:]), frozen.pool, shared_units, frozen.embed_dim).eval()
+
+
+def frozen_tail(cfg: BackboneParams, shared_units: int, pretrained: bool = True) -> FrozenTail:
+    """The ImageNet backbone of `cfg` from unit `shared_units` on, with the frozen embedder's pooling;
+    pretrained=False: the same architecture, for loading saved weights."""
+    from landmark.models.embedder import create_embedder
+
+    return tail_of(create_embedder(dataclasses.replace(cfg, embed_dim=0), pretrained=pretrained), shared_units)
 
 
 def check_composes(backbone: nn.Module, image_size: int) -> None:
@@ -90,14 +95,11 @@ def check_composes(backbone: nn.Module, image_size: int) -> None:
                          "the frozen view cannot share its layers")
 
 
-def shared_units_are_imagenet(model: Embedder, shared_units: int) -> list[str]:
+def shared_units_are_imagenet(model: Embedder, shared_units: int, imagenet: nn.Module) -> list[str]:
     """Names of the tensors of `model`'s first `shared_units` backbone units that differ from the
-    ImageNet backbone's (empty: the shared layers are the frozen network's, as the view assumes)."""
-    from landmark.models.embedder import create_embedder
+    `imagenet` backbone's (empty: the shared layers are the frozen network's, as the view assumes)."""
     from landmark.training.finetune import backbone_units
 
-    cfg = BackboneParams(**model.meta["backbone"])
-    imagenet = create_embedder(dataclasses.replace(cfg, embed_dim=0), pretrained=True).backbone
     differ = []
     for i, (mine, theirs) in enumerate(zip(backbone_units(model.backbone)[:shared_units],
                                            backbone_units(imagenet)[:shared_units], strict=True)):
@@ -111,15 +113,17 @@ def with_frozen_view(model: Embedder, trainable_blocks: int) -> Embedder:
     """`model` (changed in place and returned) carrying the ImageNet tail after its layers before the last
     `trainable_blocks` blocks; its meta records the view. A clear error when the backbone cannot share
     its layers or when those layers were trained (then they are not the frozen network's)."""
+    from landmark.models.embedder import create_embedder
+
     cfg = BackboneParams(**model.meta["backbone"])
     check_composes(model.backbone, int(model.data_config["input_size"][-1]))
     shared = shared_unit_count(model.backbone, trainable_blocks)
-    tail = frozen_tail(cfg, shared, pretrained=True)
-    changed = shared_units_are_imagenet(model, shared)
+    imagenet = create_embedder(dataclasses.replace(cfg, embed_dim=0), pretrained=True)  # loaded once: both uses
+    changed = shared_units_are_imagenet(model, shared, imagenet.backbone)
     if changed:
         raise ValueError(f"the frozen view shares the network's first {shared} backbone units, but "
                          f"{len(changed)} of their tensors differ from the ImageNet weights ({changed[0]}, ...): "
                          "it was trained with more blocks than train.trainable_blocks says")
-    model.view = tail
-    model.meta = {**model.meta, META_KEY: {"shared_units": shared, "dim": tail.dim}}
+    model.view = tail_of(imagenet, shared)
+    model.meta = {**model.meta, META_KEY: {"shared_units": shared, "dim": model.view.dim}}
     return model
