@@ -95,8 +95,10 @@ def open_variant(model: Embedder, checkpoint: Path, variant: str, threads: int |
                       ox.export_size_multiple(model), threads)
 
 
-def fast_embedder(model_path: Path, variant: str = "auto", threads: int | None = None) -> ArrayEmbedder | Embedder:
-    """The embedder of a checkpoint on the fastest verified path.
+def fast_embedder(model_path: Path, variant: str = "auto", threads: int | None = None,
+                  model: Embedder | None = None) -> ArrayEmbedder | Embedder:
+    """The embedder of a checkpoint on the fastest verified path (`model`: the network to run, when it is
+    not the checkpoint as loaded, e.g. with a frozen view; its exports sit beside the checkpoint too).
 
     variant: "torch", "fp32", "ov-fp32" (always available when the export matches torch), "int8",
     "ov-bf16" (must have been checked with `check_variant`; int8 must also have been built by it),
@@ -109,7 +111,7 @@ def fast_embedder(model_path: Path, variant: str = "auto", threads: int | None =
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     model_path = Path(model_path)
-    model = load_embedder(model_path)
+    model = model if model is not None else load_embedder(model_path)
     if variant == "torch":
         return model
     if variant in ox.CHECKED_VARIANTS + (ox.OV_FP32,):

@@ -6,8 +6,8 @@ reference features (references.npz, params index.verification), the top candidat
 verified geometrically (landmark.retrieval.verified_search) and the threshold applies to the
 verified score. When it carries a frozen view (frozen_view.npz, params index.frozen_weight), the network
 also returns the frozen ImageNet backbone's features in the same pass (torch or ONNX Runtime fp32), and
-the acceptance score adds index.frozen_weight x the view's similarity to the answered landmark
-(landmark.retrieval.frozen_view).
+the acceptance score becomes (score + w x the view's similarity to the answered landmark) / (1 + w),
+w = index.frozen_weight (landmark.retrieval.frozen_view).
 Photos are decoded and
 resized in a thread pool while the network runs (`landmark.models.decode_pool`); the network is the
 fastest verified backend of the checkpoint (`fast_embedder`: OpenVINO bf16 / ONNX Runtime int8 /
@@ -59,7 +59,7 @@ def view_embedder(model_path: Path, view: ViewScore, backend: str, device: str, 
     try:
         from landmark.models.checkpoint import load_embedder
         from landmark.models.frozen_tail import with_frozen_view
-        from landmark.models.onnx_embedder import onnx_fp32
+        from landmark.models.onnx_embedder import fast_embedder
     except ImportError as exc:  # the serving install has no torch
         raise RuntimeError(f"{model_path}: this index carries a frozen view, which needs torch ({exc.name}) to build "
                            "its network: install the `pipeline` extra") from exc
@@ -68,16 +68,8 @@ def view_embedder(model_path: Path, view: ViewScore, backend: str, device: str, 
         return model
     if backend not in ("auto", "fp32"):
         log.warning("%s: the frozen view runs on ONNX Runtime fp32 or torch only: fp32, not %s", model_path, backend)
-    try:
-        fp32 = onnx_fp32(model, model_path, threads)
-    except Exception as exc:  # noqa: BLE001 - an exporter or runtime failure falls back to torch, as fast_embedder
-        if backend == "fp32":
-            raise
-        log.warning("ONNX export of %s with its frozen view failed, using eager torch: %s", model_path, exc)
-        return model
-    if fp32 is None and backend == "fp32":
-        raise RuntimeError(f"ONNX fp32 export of {model_path} with its frozen view does not match torch")
-    return fp32 if fp32 is not None else model
+    # "auto" finds no checked variant of the view's network, so it runs fp32 or, failing that, torch
+    return fast_embedder(model_path, "fp32" if backend == "fp32" else "auto", threads, model=model)
 
 
 def read_view(index_dir: Path, meta: dict) -> ViewScore | None:
