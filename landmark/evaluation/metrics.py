@@ -137,6 +137,19 @@ def _pct(fpr: float) -> str:
     return f"{fpr * 100:g}".replace(".", "_") + "pct"
 
 
+def passed_by_role(results: QueryResults, roles: np.ndarray, threshold: float) -> dict[str, float]:
+    """<role>_passed_at_threshold: the share of each must-reject role's queries (e.g. `unknown`,
+    `non_landmark`; the collection's `role` column, (N,)) accepted at the threshold. fpr_at_threshold
+    pools them, so a must-reject kind that passes often but is rare in the collection hides in it."""
+    roles = np.asarray(roles).astype(str)
+    if roles.shape != results.truth.shape:
+        raise ValueError(f"{roles.shape[0]} roles for {len(results.truth)} queries")
+    accepted = np.where(np.isfinite(results.similarity), results.similarity, -np.inf) >= threshold
+    must_reject = ~results.positive
+    return {f"{role}_passed_at_threshold": float(accepted[must_reject & (roles == role)].mean())
+            for role in sorted(set(roles[must_reject].tolist()))}
+
+
 def summarize(
     results: QueryResults, threshold: float, fprs: Iterable[float] = (0.01, 0.001)
 ) -> dict[str, float]:

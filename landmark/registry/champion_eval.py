@@ -33,7 +33,8 @@ def evaluate_version_on_current_collection(root: Path, name: str, version: str,
                                            out: Path) -> tuple[dict[str, float], Path]:
     """Download version `version` of the recognizer and run the evaluate stage with its network and
     index on the project's current collection (no frozen baseline), writing into `out`; returns its
-    metrics and its predictions.csv."""
+    metrics and its predictions.csv. The collection's known landmarks are the current index's: the
+    champion's index may hold others (another data version, or another split)."""
     with tempfile.TemporaryDirectory(prefix="champion-eval-") as tmp:
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=tmp))
         models, indexes = list(local.rglob("model.pt")), list(local.rglob("index.faiss"))
@@ -42,7 +43,7 @@ def evaluate_version_on_current_collection(root: Path, name: str, version: str,
                                f"found {len(models)} and {len(indexes)}")
         model, index = models[0], indexes[0].parent
         args = [sys.executable, "-m", "landmark.stages.evaluate", "--model", str(model), "--index", str(index),
-                "--out", str(out), "--no-frozen"]
+                "--out", str(out), "--no-frozen", "--known-from", str(root / layout.INDEX)]
         env = {**os.environ, "LANDMARK_NO_MLFLOW": "1"}
         result = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True)
         if result.returncode != 0:

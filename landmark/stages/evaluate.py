@@ -18,6 +18,7 @@ from landmark.compute.engine import open_engine
 from landmark.data.manifest import NON_LANDMARK, SPLIT_CALIBRATION, is_landmark, read_manifest
 from landmark.env import compute_threads
 from landmark.evaluation.collection import emulated_collection, truth_array
+from landmark.evaluation.metrics import passed_by_role
 from landmark.evaluation.plots import plot_precision_recall, plot_sensitivity_fpr
 from landmark.evaluation.run import Evaluation, flat_metrics, metrics_table
 from landmark.evaluation.systems import embed_sets, evaluate_systems
@@ -31,10 +32,11 @@ from landmark.stages.common import run_stage, write_metrics
 log = logging.getLogger(__name__)
 
 
-def write_outputs(evaluations: dict[str, Evaluation], out: Path, fprs: tuple[float, ...]) -> dict[str, float]:
-    """metrics.json (flat keys), per_landmark.csv, predictions.csv and both plots; returns the metrics."""
+def write_outputs(evaluations: dict[str, Evaluation], out: Path, fprs: tuple[float, ...],
+                  extra: dict[str, float] | None = None) -> dict[str, float]:
+    """metrics.json (flat keys, + `extra`), per_landmark.csv and both plots; returns the metrics."""
     out.mkdir(parents=True, exist_ok=True)
-    metrics = flat_metrics(evaluations)
+    metrics = {**flat_metrics(evaluations), **(extra or {})}
     write_metrics(out / "metrics.json", metrics)
     main = evaluations["recognizer"]
     main.per_landmark.to_csv(out / "per_landmark.csv", index=False)
@@ -56,19 +58,25 @@ def main() -> None:
     parser.add_argument("--data-root", type=Path, default=layout.DATA)
     parser.add_argument("--out", type=Path, default=layout.EVALUATE)
     parser.add_argument("--no-frozen", action="store_true", help="skip the frozen-backbone baseline")
+    parser.add_argument("--known-from", type=Path, default=None,
+                        help="the index folder whose landmarks the collection treats as known (default: --index); "
+                             "the gate re-evaluates the champion on the challenger's collection with it")
     args = parser.parse_args()
     torch.set_num_threads(compute_threads())
     params = load_params(args.params)
     model_path = args.model or layout.final_model(len(params.train.stages))
     recognizer = Recognizer.load(args.index, model_path, backend="fp32")  # exact to 1e-6; int8 may change answers
     known = set(recognizer.index.landmarks)
+    # the collection's truth: the landmarks of --known-from (the current index when the gate re-evaluates an
+    # older champion, whose index may hold other landmarks), so both models answer the same queries
+    asked = known if args.known_from is None else set(read_manifest(args.known_from / "database.csv")["landmark"])
     split = read_manifest(layout.SPLIT / "manifest.csv")
-    split = apply_verified_labels(split, args.data_root / layout.DATA_NOISE_TRUTH.name, known)
+    split = apply_verified_labels(split, args.data_root / layout.DATA_NOISE_TRUTH.name, asked)
     indexed = read_manifest(args.index / "database.csv")  # the index stage's database, after its second pass
     database = indexed[is_landmark(indexed) & indexed["landmark"].isin(known)].reset_index(drop=True)
     calibration = split[(split["split"] == SPLIT_CALIBRATION) & (split["landmark"] == NON_LANDMARK)]
     e = params.evaluate
-    collection = emulated_collection(split, known, e.landmark_share, e.min_landmark_queries, e.seed)
+    collection = emulated_collection(split, asked, e.landmark_share, e.min_landmark_queries, e.seed)
     sets = {"database": database, "calibration": calibration, "collection": collection}
     with open_engine(params.compute), stage_run("evaluate", {**dataclasses.asdict(e), "model": str(model_path)}):
         assert recognizer.embedder is not None
@@ -87,10 +95,12 @@ def main() -> None:
             recognizer,
             features=features,
         )
-        metrics = write_outputs(evaluations, args.out, params.index.fprs)
+        main_results = evaluations["recognizer"].results
+        by_role = passed_by_role(main_results, collection["role"].to_numpy(), recognizer.threshold.value)
+        metrics = write_outputs(evaluations, args.out, params.index.fprs, by_role)
         collection.assign(
-            predicted=evaluations["recognizer"].results.predicted,
-            similarity=evaluations["recognizer"].results.similarity,
+            predicted=main_results.predicted,
+            similarity=main_results.similarity,
         ).to_csv(args.out / "predictions.csv", index=False)
         log_metrics_safe(metrics)
         for name in (

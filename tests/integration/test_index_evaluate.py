@@ -155,3 +155,47 @@ def test_the_frozen_view_adds_its_second_opinion_in_the_same_pass(project: Path)
     assert evaluated["accuracy_at_1"] == pytest.approx(plain["accuracy_at_1"], abs=1e-9)  # the view only rescores
     for key in ("baseline_single_centroid.gap", "baseline_nearest_photo.gap"):
         assert evaluated[key] == pytest.approx(plain[key], abs=1e-6), key
+
+
+def test_a_champion_with_other_landmarks_is_evaluated_on_the_challengers_collection(project: Path) -> None:
+    """The gate's paired comparison needs both models' answers on the same queries with the same truth. A
+    champion whose index holds a landmark the challenger's does not (another data version or split) is
+    evaluated with --known-from the challenger's index: same collection; without it, another one."""
+    from landmark.evaluation.bootstrap import paired_gap_from_files
+    from landmark.models.checkpoint import load_embedder
+    from landmark.params import load_params
+    from landmark.retrieval.database_recognizer import build_database_recognizer
+
+    if not (project / "artifacts" / "index" / "index.json").is_file():
+        _run(project, "landmark.stages.index")
+    params = load_params(project / "params.yaml")
+    model_path = sorted((project / "artifacts" / "train").glob("stage_*/model.pt"))[-1]
+    clean = read_manifest(project / "artifacts" / "clean" / "manifest.csv")
+    dropped = sorted(clean.loc[clean["landmark"] != NON_LANDMARK, "landmark"].unique())[0]
+    split = read_manifest(project / "artifacts" / "split" / "manifest.csv")
+    calibration = split[(split["split"] == "calibration") & (split["landmark"] == NON_LANDMARK)]
+    database = clean[clean["landmark"] != dropped].reset_index(drop=True)
+    built = build_database_recognizer(load_embedder(model_path), database, calibration.reset_index(drop=True),
+                                      project / "data", params, str(model_path))
+    fewer = project / "artifacts" / "index_fewer"  # the challenger: one landmark fewer
+    built.recognizer.save(fewer)
+    indexed = built.database[built.database["kept"]].drop(columns=["kept"])
+    indexed.to_csv(fewer / "database.csv", index=False)
+
+    ev = project / "artifacts"
+    _run(project, "landmark.stages.evaluate", "--index", str(fewer), "--out", str(ev / "eval_fewer"), "--no-frozen")
+    _run(project, "landmark.stages.evaluate", "--out", str(ev / "eval_champion"), "--no-frozen",
+         "--known-from", str(fewer))
+    challenger = pd.read_csv(ev / "eval_fewer" / "predictions.csv", dtype=str, keep_default_na=False)
+    champion = pd.read_csv(ev / "eval_champion" / "predictions.csv", dtype=str, keep_default_na=False)
+    assert sorted(zip(challenger["image_id"], challenger["truth"], strict=True)) == sorted(
+        zip(champion["image_id"], champion["truth"], strict=True))
+    assert (challenger.loc[challenger["landmark"] == dropped, "truth"] == "").all()  # must be rejected
+    paired = paired_gap_from_files(ev / "eval_fewer" / "predictions.csv", ev / "eval_champion" / "predictions.csv",
+                                   200, 0.95, 0)
+    assert paired.low <= paired.delta <= paired.high and paired.queries == len(challenger)
+    if not (ev / "evaluate" / "predictions.csv").is_file():
+        _run(project, "landmark.stages.evaluate", "--no-frozen")
+    with pytest.raises(ValueError, match="different collections|disagree"):  # the champion's own collection
+        paired_gap_from_files(ev / "eval_fewer" / "predictions.csv", ev / "evaluate" / "predictions.csv",
+                              200, 0.95, 0)

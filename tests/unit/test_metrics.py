@@ -8,6 +8,7 @@ import pytest
 from landmark.evaluation.metrics import (
     QueryResults,
     gap,
+    passed_by_role,
     per_landmark,
     precision_recall_curve,
     sensitivity_at_fpr,
@@ -61,6 +62,17 @@ def test_summary_and_per_landmark() -> None:
     table = per_landmark(r, threshold=0.42).set_index("landmark")
     assert table.loc["A", "accuracy_at_1"] == 1.0 and table.loc["B", "accuracy_at_1"] == 0.5
     assert table.loc["A", "false_positives"] == 1 and table.loc["B", "false_positives"] == 0
+
+
+def test_passed_by_role_splits_the_pooled_fpr() -> None:
+    r = _results()  # must-reject similarities 0.1 .. 0.5; the last two are unknown landmarks
+    roles = np.array(["known"] * 4 + ["non_landmark"] * 3 + ["unknown"] * 2)
+    m = passed_by_role(r, roles, threshold=0.35)
+    assert m == {"non_landmark_passed_at_threshold": 0.0, "unknown_passed_at_threshold": 1.0}
+    # the pooled rate is their weighted mean
+    assert summarize(r, 0.35)["fpr_at_threshold"] == pytest.approx((0 * 3 + 1.0 * 2) / 5)
+    with pytest.raises(ValueError, match="roles"):
+        passed_by_role(r, roles[:3], 0.35)
 
 
 def test_curves() -> None:
