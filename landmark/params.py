@@ -46,6 +46,7 @@ class SplitParams:
     unknown_landmarks: int
     non_landmark_train: float
     non_landmark_calibration: float
+    calibration_landmarks: int  # whole landmarks kept out of training and the index, for the threshold
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ NOISE_TRUTH_NAME = "noise_truth.csv"  # image_id, filed_landmark, true_landmark 
 SPLIT_TRAIN = "train"  # known landmark, database + training; or a non-landmark used in the softmax
 SPLIT_QUERY = "query"  # held out for the evaluation collection
 SPLIT_UNKNOWN = "unknown"  # a landmark left out of the index: must be rejected
-SPLIT_CALIBRATION = "calibration"  # non-landmark photos for the distance threshold
+SPLIT_CALIBRATION = "calibration"  # for the distance threshold: non-landmark photos, and the photos of
+# split.calibration_landmarks whole landmarks kept out of training and the index (unseen landmarks)
 
 
 class ManifestError(ValueError):

@@ -3,7 +3,9 @@
 Embed the database and calibration photos with the trained network (`embed_rows`), clean the
 database a second time (landmark.cleaning.second_pass: photos whose neighbours, in frozen and trained
 features alike, are another landmark's), build per-landmark centroids and the faiss index, and
-calibrate the acceptance threshold on non-landmark calibration photos. With
+calibrate the acceptance threshold on non-landmark calibration photos, floored by photos of landmarks the
+index does not hold: the split's calibration landmarks (landmark.retrieval.unseen_landmarks) and, with
+index.left_out_landmarks, the database's own left out one at a time (landmark.retrieval.left_out). With
 params.index.verification.enabled, the reference photos' local features are computed too and the
 threshold is calibrated on the verified score (landmark.retrieval.verified_search). With
 params.index.frozen_weight > 0 the network also returns the frozen backbone's features in the same pass
@@ -34,6 +36,7 @@ from landmark.retrieval.index import CentroidIndex
 from landmark.retrieval.left_out import left_out_answers, with_left_out_floor
 from landmark.retrieval.recognizer import Recognizer, landmark_table
 from landmark.retrieval.threshold import Threshold, calibrate, threshold_for_fpr
+from landmark.retrieval.unseen_landmarks import counted, own_landmark_similarity
 
 if TYPE_CHECKING:
     from landmark.retrieval.reference_features import ReferenceFeatures
@@ -97,30 +100,64 @@ def verified_threshold(
     }
 
 
+@dataclass(frozen=True)
+class MustReject:
+    """Landmark photos the threshold must also reject, scored against the index: (M,) acceptance
+    scores, (M,) the landmark answered (object), (M, C) their frozen view's features (None without a
+    view). `source` names them in metrics and logs: left_out (index.left_out_landmarks) or unseen
+    (split.calibration_landmarks)."""
+
+    source: str
+    scores: np.ndarray
+    answers: np.ndarray
+    view: np.ndarray | None = None
+
+
+def floored(threshold: Threshold, groups: list[MustReject], rescore: ViewScore | None = None
+            ) -> tuple[Threshold, dict[str, float]]:
+    """`threshold` raised to each group's threshold at the same FPR (on the view's fused score when
+    `rescore` is given); metrics threshold_<source> for each group that has photos."""
+    metrics: dict[str, float] = {}
+    for group in groups:
+        scores = group.scores
+        if rescore is not None and scores.size:
+            assert group.view is not None, f"{group.source}: the view's features are needed to rescore"
+            scores = rescore.fused(scores, group.view, group.answers)
+        if scores.size:
+            metrics[f"threshold_{group.source}"] = threshold_for_fpr(scores, threshold.target_fpr)
+        threshold = with_left_out_floor(threshold, np.asarray(scores), source=f"{group.source} landmarks")
+    return threshold, metrics
+
+
 def view_threshold(
     index: CentroidIndex,
     db_view: np.ndarray,
     labels: np.ndarray,
     cal_emb: np.ndarray,
     cal_view: np.ndarray,
-    left_out: tuple[np.ndarray, np.ndarray, np.ndarray],
+    must_reject: list[MustReject],
     params: Params,
 ) -> tuple[ViewScore, Threshold, dict[str, float]]:
     """The frozen view of the indexed photos and the threshold on the calibration photos' scores with
-    its second opinion, floored by the left-out landmarks' (left_out_answers: scores, answers, rows; none
-    without index.left_out_landmarks) scored the same way; with metrics."""
+    its second opinion, floored by the must-reject landmark photos scored the same way; with metrics."""
     ip = params.index
     view = ViewScore(FrozenView.build(db_view, labels), ip.frozen_weight, ip.frozen_knn, params.train.trainable_blocks)
     answers, similarity = top1(index, cal_emb)
     non_landmark = calibrate(view.fused(similarity, cal_view, answers), ip.target_fpr, ip.fprs)
-    metrics = {"frozen_view_photos": float(len(db_view)), "threshold_non_landmarks": non_landmark.value}
-    scores, found, rows = left_out
-    fused = view.fused(scores, db_view[rows], found) if scores.size else np.zeros(0)
-    if fused.size:
-        metrics["threshold_left_out"] = threshold_for_fpr(fused, ip.target_fpr)
-    threshold = with_left_out_floor(non_landmark, fused)
+    threshold, metrics = floored(non_landmark, must_reject, view)
+    metrics.update({"frozen_view_photos": float(len(db_view)), "threshold_non_landmarks": non_landmark.value})
     log.info("frozen view (weight %.3g, k %d): threshold %.4f", ip.frozen_weight, ip.frozen_knn, threshold.value)
     return view, threshold, metrics
+
+
+def unseen_landmarks(index: CentroidIndex, emb: np.ndarray, view: np.ndarray | None, labels: np.ndarray,
+                     ) -> tuple[MustReject, int]:
+    """The calibration landmarks' photos (split.calibration_landmarks) that count as unseen-landmark
+    photos (landmark.retrieval.unseen_landmarks.counted), scored against the index; and how many
+    photos there were."""
+    answers, scores = top1(index, emb)
+    keep = counted(scores, own_landmark_similarity(emb, labels))
+    return MustReject("unseen", scores[keep], answers[keep], None if view is None else view[keep]), len(emb)
 
 
 def split_view(rows: np.ndarray, model: Embedder) -> tuple[np.ndarray, np.ndarray | None]:
@@ -135,8 +172,11 @@ def build_database_recognizer(
     data_root: Path,
     params: Params,
     model_ref: str,
+    unseen: pd.DataFrame | None = None,
 ) -> DatabaseRecognizer:
-    """Embed, second pass, centroids, index, threshold. The caller's frames are left as they were."""
+    """Embed, second pass, centroids, index, threshold. `calibration`: non-landmark photos; `unseen`:
+    photos of landmarks the index does not hold (split.calibration_landmarks), which floor the
+    threshold. The caller's frames are left as they were."""
     start = time.perf_counter()
     if params.index.frozen_weight > 0 and model.view is None:
         from landmark.models.frozen_tail import with_frozen_view
@@ -151,22 +191,30 @@ def build_database_recognizer(
     labels = kept["landmark"].to_numpy(dtype=object)
     index = build_index(kept_emb, labels, params.index)
     non_landmark = calibrate_index(index, cal_emb, params.index)
-    answered = (left_out_answers(kept_emb, labels, params.index, params.index.left_out_landmarks)
-                if params.index.left_out_landmarks > 0
-                else (np.zeros(0, np.float32), np.zeros(0, dtype=object), np.zeros(0, np.int64)))
-    left_out = answered[0]  # scores; the view rescores them with their answers
-    threshold = plain = with_left_out_floor(non_landmark, left_out)
+    must_reject: list[MustReject] = []
+    if params.index.left_out_landmarks > 0:
+        scores, found, rows = left_out_answers(kept_emb, labels, params.index, params.index.left_out_landmarks)
+        must_reject.append(MustReject("left_out", scores, found, None if db_view is None else db_view[keep][rows]))
+    n_unseen = 0
+    if unseen is not None and len(unseen):
+        un_emb, un_view = split_view(embed_rows(model, unseen, data_root, params.embed, desc="embed unseen landmarks"),
+                                     model)
+        group, n_unseen = unseen_landmarks(index, un_emb, un_view, unseen["landmark"].to_numpy(dtype=str))
+        must_reject.append(group)
+    plain, extra = floored(non_landmark, must_reject)
+    threshold = plain
     refs: ReferenceFeatures | None = None
-    extra: dict[str, float] = {}
-    if params.index.verification.enabled:
-        refs, threshold, extra = verified_threshold(index, kept, kept_emb, calibration, cal_emb, data_root, params)
+    if params.index.verification.enabled:  # the verified score is calibrated on non-landmarks only
+        refs, threshold, verified = verified_threshold(index, kept, kept_emb, calibration, cal_emb, data_root, params)
+        extra.update(verified)
     view: ViewScore | None = None
     if db_view is not None and cal_view is not None:
-        view, threshold, extra = view_threshold(index, db_view[keep], labels, cal_emb, cal_view, answered, params)
+        view, threshold, extra = view_threshold(index, db_view[keep], labels, cal_emb, cal_view, must_reject, params)
     recognizer = Recognizer(model, index, threshold, landmark_table(kept), params.index.geo_radius_km, model_ref,
                             references=refs, verification=params.index.verification if refs else None,
                             embedding_threshold=plain.value, view=view)
     landmarks = len(index.landmarks)
+    sizes = {g.source: int(g.scores.size) for g in must_reject}
     metrics = {
         "n_database_photos": len(kept),
         "second_pass_removed": len(database) - len(kept),
@@ -176,14 +224,14 @@ def build_database_recognizer(
         "n_calibration": len(calibration),
         "threshold": threshold.value,
         "threshold_fpr_upper_95": threshold.fpr_upper_95,  # what n_calibration photos can promise
-        "threshold_non_landmarks": non_landmark.value,  # before the left-out landmarks' floor
-        "left_out_photos": int(left_out.size),
+        "threshold_non_landmarks": non_landmark.value,  # before the must-reject landmarks' floors
+        "left_out_photos": sizes.get("left_out", 0),
+        "unseen_landmark_photos": n_unseen,  # split.calibration_landmarks' photos ...
+        "unseen_landmark_photos_counted": sizes.get("unseen", 0),  # ... that count (unseen_landmarks.counted)
         "embedding_threshold": plain.value,
         "calibration_similarity_median": float(np.median(top1_similarity(index, cal_emb))),
         "seconds": time.perf_counter() - start,
         **extra,
     }
     metrics.update({f"threshold_at_fpr_{k}": v for k, v in threshold.by_fpr.items()})
-    if left_out.size and "threshold_left_out" not in metrics:  # the view's own when it has one
-        metrics["threshold_left_out"] = threshold_for_fpr(left_out, params.index.target_fpr)
     return DatabaseRecognizer(recognizer, metrics, annotated)

@@ -62,13 +62,14 @@ def left_out_scores(database: np.ndarray, labels: np.ndarray, params: IndexParam
     return left_out_answers(database, labels, params, landmarks, seed)[0]
 
 
-def with_left_out_floor(threshold: Threshold, left_out: np.ndarray) -> Threshold:
+def with_left_out_floor(threshold: Threshold, left_out: np.ndarray, source: str = "left-out landmarks"
+                        ) -> Threshold:
     """`threshold` (calibrated on non-landmarks) raised, at every FPR, to the threshold for that FPR on
-    the left-out landmarks' scores when that is higher; n_calibration stays the non-landmark count."""
+    the must-reject scores `left_out` (the left-out landmarks', or the unseen calibration landmarks',
+    named by `source` in the log) when that is higher; n_calibration stays the non-landmark count."""
     if left_out.size == 0:
         return threshold
     floor = threshold_for_fpr(left_out, threshold.target_fpr)
-    log.info("left-out landmarks: %d photos, threshold %.4f (non-landmarks: %.4f)", left_out.size, floor,
-             threshold.value)
+    log.info("%s: %d photos, threshold %.4f (before: %.4f)", source, left_out.size, floor, threshold.value)
     by_fpr = {k: max(v, threshold_for_fpr(left_out, float(k))) for k, v in threshold.by_fpr.items()}
     return Threshold(max(threshold.value, floor), threshold.target_fpr, by_fpr, threshold.n_calibration)

@@ -55,14 +55,16 @@ def main() -> None:
     clean = read_manifest(layout.CLEAN / "manifest.csv")
     database = clean[is_landmark(clean)].reset_index(drop=True)
     split = read_manifest(layout.SPLIT / "manifest.csv")
-    calibration = split[(split["split"] == SPLIT_CALIBRATION) & (split["landmark"] == NON_LANDMARK)]
+    calibrating = split["split"] == SPLIT_CALIBRATION
+    calibration = split[calibrating & (split["landmark"] == NON_LANDMARK)]
     if calibration.empty:
         raise ValueError(f"{layout.SPLIT / 'manifest.csv'}: no non-landmark calibration photos")
+    unseen = split[calibrating & is_landmark(split)].reset_index(drop=True)  # split.calibration_landmarks
     with open_engine(params.compute), \
             stage_run("index", {**dataclasses.asdict(params.index), "model": str(model_path)}):
         model = load_embedder(model_path)
         built = build_database_recognizer(
-            model, database, calibration.reset_index(drop=True), args.data_root, params, str(model_path)
+            model, database, calibration.reset_index(drop=True), args.data_root, params, str(model_path), unseen
         )
         recognizer, metrics, database = built.recognizer, built.metrics, built.database
         recognizer.save(args.out, extra={"params": dataclasses.asdict(params.index)})

@@ -157,6 +157,58 @@ def test_the_frozen_view_adds_its_second_opinion_in_the_same_pass(project: Path)
         assert evaluated[key] == pytest.approx(plain[key], abs=1e-6), key
 
 
+def test_photos_of_calibration_landmarks_floor_the_threshold(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """split.calibration_landmarks: one whole landmark is kept out of the index; the served recognizer
+    rejects all but target_fpr of its photos that count (those closer to their own landmark than to the
+    answer), the threshold is the higher of the two calibrations, and the evaluate stage reports what
+    each must-reject kind lets through."""
+    import numpy as np
+
+    from landmark.retrieval.recognizer import Recognizer
+    from landmark.retrieval.threshold import allowed_passes
+    from landmark.retrieval.unseen_landmarks import counted, own_landmark_similarity
+
+    raw = tiny_params()
+    raw["sample"]["n_landmarks"] = 7
+    raw["split"]["calibration_landmarks"] = 1
+    root = index_project(tmp_path_factory.mktemp("unseen"), raw)
+    _run(root, "landmark.stages.index")
+    out = root / "artifacts" / "index"
+    metrics = json.loads((out / "metrics.json").read_text())
+    meta = json.loads((out / "index.json").read_text())
+    split = read_manifest(root / "artifacts" / "split" / "manifest.csv")
+    unseen = split[(split["split"] == "calibration") & (split["landmark"] != NON_LANDMARK)]
+    assert unseen["landmark"].nunique() == 1 and metrics["unseen_landmark_photos"] == len(unseen)
+    assert metrics["n_landmarks"] == 5  # 7: 1 unknown, 1 calibration
+    assert unseen["landmark"].iloc[0] not in set(read_manifest(out / "database.csv")["landmark"])
+    assert 0 < metrics["unseen_landmark_photos_counted"] <= len(unseen)
+    assert metrics["threshold"] == pytest.approx(max(metrics["threshold_non_landmarks"],
+                                                     metrics["threshold_unseen"]), abs=1e-5)
+    assert meta["threshold"] == pytest.approx(metrics["threshold"], abs=1e-5)
+
+    model_path = sorted((root / "artifacts" / "train").glob("stage_*/model.pt"))[-1]
+    recognizer = Recognizer.load(out, model_path, backend="fp32")
+    rows = recognizer.embed([root / "data" / p for p in unseen["path"]])
+    preds = recognizer.predict_embeddings(rows)
+    scores = np.array([p.score if p.score is not None else p.similarity for p in preds])
+    count = counted(scores, own_landmark_similarity(rows, unseen["landmark"].to_numpy()))
+    assert int(count.sum()) == metrics["unseen_landmark_photos_counted"]
+    # served on ONNX Runtime, calibrated on torch: a photo right at the floor may differ by 1e-6
+    answered = scores >= meta["threshold"] + 1e-4
+    assert answered[count].sum() <= allowed_passes(int(count.sum()), meta["calibration"]["target_fpr"])
+    assert all((p.landmark is not None) == (p.score >= meta["threshold"]) for p in preds)
+
+    _run(root, "landmark.stages.evaluate")
+    evaluated = json.loads((root / "artifacts" / "evaluate" / "metrics.json").read_text())
+    predictions = pd.read_csv(root / "artifacts" / "evaluate" / "predictions.csv")
+    reject = predictions[predictions["role"] != "known"]
+    share = reject["role"].value_counts(normalize=True)
+    pooled = sum(share[role] * evaluated[f"{role}_passed_at_threshold"] for role in share.index)
+    assert set(share.index) == {"unknown", "non_landmark"}
+    assert evaluated["fpr_at_threshold"] == pytest.approx(pooled, abs=1e-6)
+    assert unseen["image_id"].isin(predictions["image_id"]).sum() == 0  # calibration photos are no queries
+
+
 def test_a_champion_with_other_landmarks_is_evaluated_on_the_challengers_collection(project: Path) -> None:
     """The gate's paired comparison needs both models' answers on the same queries with the same truth. A
     champion whose index holds a landmark the challenger's does not (another data version or split) is

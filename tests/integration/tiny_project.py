@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 TINY_OVERRIDES: dict[str, dict[str, Any]] = {
     "sample": {"n_landmarks": 6, "photos_per_landmark": 12, "image_size": 64, "n_non_landmark": 90},
     "validate": {"min_photos_per_landmark": 3},
-    "split": {"unknown_landmarks": 1},
+    "split": {"unknown_landmarks": 1, "calibration_landmarks": 0},
     "backbone": {"image_size": 64},
     "embed": {"batch_size": 32},
     "clean": {"k": 5, "min_cluster_size": 2, "whiten_dim": 16},

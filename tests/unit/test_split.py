@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
@@ -8,7 +10,7 @@ from landmark.data.split import assign_splits, choose_unknown_landmarks, split_c
 from landmark.params import SplitParams
 
 PARAMS = SplitParams(seed=3, query_fraction=0.3, unknown_landmarks=2, non_landmark_train=0.3,
-                     non_landmark_calibration=0.2)
+                     non_landmark_calibration=0.2, calibration_landmarks=0)
 
 
 def _manifest() -> pd.DataFrame:
@@ -61,4 +63,31 @@ def test_split_is_stable_when_rows_are_added() -> None:
 
 def test_bad_fractions_are_rejected() -> None:
     with pytest.raises(ValueError, match="query_fraction"):
-        assign_splits(_manifest(), SplitParams(1, 1.0, 0, 0.3, 0.2))
+        assign_splits(_manifest(), SplitParams(1, 1.0, 0, 0.3, 0.2, 0))
+
+
+def test_calibration_landmarks_are_whole_landmarks_apart_from_the_unknown_ones() -> None:
+    plain = assign_splits(_manifest(), PARAMS)
+    params = dataclasses.replace(PARAMS, calibration_landmarks=2)
+    frame = assign_splits(_manifest(), params)
+    landmark_rows = frame.landmark != NON_LANDMARK
+    calibrating = sorted(frame.loc[landmark_rows & (frame.split == "calibration"), "landmark"].unique())
+    unknown = sorted(frame.loc[frame.split == "unknown", "landmark"].unique())
+    assert len(calibrating) == 2 and not set(calibrating) & set(unknown)
+    for name in calibrating:  # every photo of a calibration landmark, none held out as a query or trained
+        assert set(frame.loc[frame.landmark == name, "split"]) == {"calibration"}
+    # adding calibration landmarks does not change which landmarks are unknown, nor the non-landmarks
+    assert unknown == sorted(plain.loc[plain.split == "unknown", "landmark"].unique())
+    assert frame.loc[~landmark_rows, "split"].tolist() == plain.loc[~landmark_rows, "split"].tolist()
+    counts = split_counts(frame)
+    assert counts["landmarks_calibration"] == 2 and counts["landmark_calibration"] == 20
+    assert counts["landmarks_known"] == 2 and counts["landmarks_unknown"] == 2
+
+
+def test_at_least_one_landmark_stays_known() -> None:
+    frame = assign_splits(_manifest(), dataclasses.replace(PARAMS, unknown_landmarks=2, calibration_landmarks=10))
+    known = frame.loc[(frame.landmark != NON_LANDMARK) & frame.split.isin(["train", "query"]), "landmark"]
+    assert known.nunique() == 1
+    assert choose_unknown_landmarks(list("abc"), 5, 1, skip=2) == []  # 2 taken, the third stays known
+    with pytest.raises(ValueError, match="calibration_landmarks"):
+        assign_splits(_manifest(), dataclasses.replace(PARAMS, calibration_landmarks=-1))
