@@ -121,7 +121,8 @@ def floored(threshold: Threshold, groups: list[MustReject], rescore: ViewScore |
     for group in groups:
         scores = group.scores
         if rescore is not None and scores.size:
-            assert group.view is not None, f"{group.source}: the view's features are needed to rescore"
+            if group.view is None:
+                raise ValueError(f"{group.source} landmarks: their frozen view's features are needed to rescore")
             scores = rescore.fused(scores, group.view, group.answers)
         if scores.size:
             metrics[f"threshold_{group.source}"] = threshold_for_fpr(scores, threshold.target_fpr)
