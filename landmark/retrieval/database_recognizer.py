@@ -151,7 +151,7 @@ def view_threshold(
     return view, threshold, metrics
 
 
-def unseen_landmarks(index: CentroidIndex, emb: np.ndarray, view: np.ndarray | None, labels: np.ndarray,
+def unseen_must_reject(index: CentroidIndex, emb: np.ndarray, view: np.ndarray | None, labels: np.ndarray,
                      ) -> tuple[MustReject, int]:
     """The calibration landmarks' photos (split.calibration_landmarks) that count as unseen-landmark
     photos (landmark.retrieval.unseen_landmarks.counted), scored against the index; and how many
@@ -200,7 +200,7 @@ def build_database_recognizer(
     if unseen is not None and len(unseen):
         un_emb, un_view = split_view(embed_rows(model, unseen, data_root, params.embed, desc="embed unseen landmarks"),
                                      model)
-        group, n_unseen = unseen_landmarks(index, un_emb, un_view, unseen["landmark"].to_numpy(dtype=str))
+        group, n_unseen = unseen_must_reject(index, un_emb, un_view, unseen["landmark"].to_numpy(dtype=str))
         must_reject.append(group)
     plain, extra = floored(non_landmark, must_reject)
     threshold = plain
