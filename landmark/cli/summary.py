@@ -9,9 +9,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-# keys of the evaluate stage's metrics.json (landmark.evaluation.run.flat_metrics); a key it does not write
-# would drop its row silently, so tests/unit/test_run_summary.py evaluates a tiny world and checks them all
+# keys of the evaluate stage's metrics.json (landmark.evaluation.run.flat_metrics + metrics.passed_by_role); a
+# key it does not write would drop its row silently, so tests/unit/test_run_summary.py evaluates a tiny world
+# and checks them all. The pooled FPR hides how often unknown landmarks pass: both kinds are shown.
 SUMMARY_METRICS = ("gap", "sensitivity_at_fpr_1pct", "sensitivity_at_fpr_0_1pct", "fpr_at_threshold",
+                   "unknown_passed_at_threshold", "non_landmark_passed_at_threshold",
                    "accuracy_at_1", "baseline_frozen.gap", "baseline_single_centroid.gap",
                    "baseline_nearest_photo.gap")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from landmark.cli.summary import SUMMARY_METRICS
+from landmark.evaluation.metrics import passed_by_role
 from landmark.evaluation.run import flat_metrics
 from landmark.evaluation.systems import evaluate_systems
 from landmark.params import load_params
@@ -23,5 +24,9 @@ def test_every_summary_metric_is_written_by_the_evaluation(repo_dir) -> None:
             "calibration": _unit(rng.normal(size=(40, 16))),
             "collection": _unit(np.concatenate([centres + 0.3 * rng.normal(size=(3, 16)), rng.normal(size=(20, 16))]))}
     truth = np.array(["a", "b", "c", *([None] * 20)], dtype=object)
-    metrics = flat_metrics(evaluate_systems(sets, labels, truth, params, frozen=sets))
+    evaluations = evaluate_systems(sets, labels, truth, params, frozen=sets)
+    metrics = flat_metrics(evaluations)
+    roles = np.array(["known"] * 3 + ["unknown"] * 10 + ["non_landmark"] * 10)
+    main = evaluations["recognizer"]
+    metrics.update(passed_by_role(main.results, roles, main.metrics["threshold"]))  # as the evaluate stage does
     assert [k for k in SUMMARY_METRICS if k not in metrics] == []
