@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from landmark.cleaning.graph import knn_graph
+
 
 def own_landmark_similarity(embeddings: np.ndarray, labels: np.ndarray, knn: int = 3) -> np.ndarray:
     """(N,) float64: each photo's mean cosine to the `knn` most similar other photos filed under its
@@ -33,12 +35,8 @@ def own_landmark_similarity(embeddings: np.ndarray, labels: np.ndarray, knn: int
     out = np.full(len(labels), -1.0)
     for name in np.unique(labels):
         rows = np.flatnonzero(labels == name)
-        if rows.size < 2:
-            continue
-        sims = embeddings[rows] @ embeddings[rows].T
-        np.fill_diagonal(sims, -np.inf)
-        k = min(knn, rows.size - 1)
-        out[rows] = -np.sort(-sims, axis=1)[:, :k].mean(axis=1)
+        if rows.size >= 2:  # the cleaning's kNN graph: the k most similar others, self excluded
+            out[rows] = knn_graph(embeddings[rows], knn)[0].mean(axis=1)
     return out
 
 
